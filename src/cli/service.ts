@@ -1,0 +1,41 @@
+import { Gateway } from '../gateway.js';
+import type { GatehouseConfig } from '../config.js';
+import type { Logger } from '../log.js';
+
+/** Run the gateway until SIGINT or SIGTERM, then stop it cleanly. A second signal exits at once. */
+export async function runUntilSignalled(config: Readonly<GatehouseConfig>, log: Logger, onStarted?: (g: Gateway) => void, beforeStop?: () => Promise<void>): Promise<number> {
+  const gateway = new Gateway(config, log);
+  let stopping = false;
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting without a clean stop');
+        process.exit(130);
+      }
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      gateway
+        .stop()
+        .then(() => beforeStop?.())
+        .then(
+          () => resolve(0),
+          (err) => {
+            log.error({ err }, 'error while stopping');
+            resolve(1);
+          },
+        );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  try {
+    await gateway.start();
+  } catch (err) {
+    log.fatal({ err }, 'gatehouse could not start');
+    await gateway.stop().catch(() => undefined);
+    await beforeStop?.();
+    return 1;
+  }
+  onStarted?.(gateway);
+  return stopped;
+}

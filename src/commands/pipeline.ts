@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import { DeviceError } from '../driver-api.js';
+import type { FieldValues } from '../devices/fields.js';
+import type { KindDefinition } from '../devices/kinds/types.js';
+import { DeliveryIds } from './delivery-ids.js';
+import { DeviceQueue } from './device-queue.js';
+import { parseEnvelope, type CommandEnvelope } from './envelope.js';
+import { checkExpiry, type ExpiryPolicy } from './expiry.js';
+import { payloadForJournal, type Journal } from './journal.js';
+import { ledgerScope, type CommandLedger } from './ledger.js';
+import { CommandRejection, type CommandResult, type CommandSource, type ResultCode } from './result.js';
+
+// The one path every command takes, whatever its source (DESIGN.md sections 2 and 3):
+// authorize, parse, find device and command, validate arguments, de-duplicate, check expiry,
+// check availability, queue per device, run with a timeout, publish exactly one terminal result,
+// journal it. Nothing that fails a check reaches hardware.
+
+export interface CommandInput {
+  kind: string;
+  device: string;
+  command: string;
+  payload: Uint8Array;
+  source: CommandSource;
+  /** The sender's ACL allows this command topic (or, for the cloud, its allow-list does). */
+  authorized: boolean;
+  clientId?: string;
+  username?: string;
+  peer?: string;
+  /** MQTT delivery identity; lets a QoS 1 retransmission (DUP=1) of a command without `id` be recognised. */
+  delivery?: { clientId: string; messageId: number; dup: boolean };
+}
+
+/** What the pipeline needs of a device. */
+export interface CommandTarget {
+  readonly id: string;
+  readonly kind: KindDefinition;
+  readonly availability: 'online' | 'offline';
+  readonly config: { command_timeout_ms: number };
+  parseArgs(command: string, args: Record<string, unknown>): { values: FieldValues; problems: { key: string; message: string }[] };
+  execute(command: string, args: FieldValues, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+export interface PipelineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface PipelineDeps {
+  findDevice(kind: string, id: string): CommandTarget | undefined;
+  /** Every device id with its kind, for messages that help a caller find the right topic. */
+  describeDevice(id: string): string | undefined;
+  ledger: CommandLedger;
+  journal: Journal;
+  publishResult(result: CommandResult): void;
+  policy: ExpiryPolicy & { queueLimit: number };
+  log: PipelineLogger;
+  now?: () => number;
+}
+
+interface Accepted {
+  input: CommandInput;
+  envelope: CommandEnvelope;
+  id: string;
+  target: CommandTarget;
+  args: FieldValues;
+  receivedAt: number;
+}
+
+export class CommandPipeline {
+  private readonly queues = new Map<string, DeviceQueue>();
+  /** Results not yet known, by ledger key, so a duplicate arriving meanwhile can wait for the first. */
+  private readonly inFlight = new Map<string, Promise<CommandResult>>();
+  private readonly deliveryIds = new DeliveryIds();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Take a command in. Never throws; resolves with the terminal result that was published. */
+  async submit(input: CommandInput): Promise<CommandResult> {
+    const receivedAt = this.now();
+    const parsed = parseEnvelope(input.payload);
+    const providedId = parsed.ok ? parsed.envelope.id : parsed.id;
+    const id = providedId ?? this.deliveryIds.idFor(input.delivery) ?? randomUUID();
+    if (!providedId) this.deliveryIds.remember(input.delivery, id);
+    const reject = (code: ResultCode, message: string) => this.reject(input, id, receivedAt, code, message);
+
+    if (!input.authorized) {
+      return reject('forbidden', `${input.username ? `user ${JSON.stringify(input.username)}` : 'this client'} may not send ${input.command} to ${input.kind}/${input.device}`);
+    }
+    if (!parsed.ok) return reject('bad_request', parsed.message);
+    const target = this.deps.findDevice(input.kind, input.device);
+    if (!target) {
+      const actually = this.deps.describeDevice(input.device);
+      return reject('unknown_device', actually ? `no ${input.kind} named ${input.device}; ${input.device} is a ${actually}` : `no ${input.kind} named ${input.device}`);
+    }
+    const definition = Object.hasOwn(target.kind.commands, input.command) ? target.kind.commands[input.command] : undefined;
+    if (!definition) {
+      return reject('unknown_command', `a ${input.kind} has no command ${input.command} (known: ${Object.keys(target.kind.commands).join(', ')})`);
+    }
+    const { values, problems } = target.parseArgs(input.command, parsed.envelope.args);
+    if (problems.length > 0) return reject('bad_request', problems.map((p) => `${p.key} ${p.message}`).join('; '));
+
+    const scope = ledgerScope(input.kind, input.device);
+    const key = `${scope}\u0000${id}`;
+    const earlier = this.deps.ledger.claim(scope, id, receivedAt, {
+      command: input.command,
+      source: input.source,
+      client_id: input.clientId,
+      username: input.username,
+    });
+    if (earlier) return this.resendDuplicate(input, key, earlier.result);
+
+    const accepted: Accepted = { input, envelope: parsed.envelope, id, target, args: values, receivedAt };
+    const result = this.accept(accepted);
+    this.inFlight.set(key, result);
+    try {
+      return await result;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  /** Accepted commands: expiry, availability, queue, run with a timeout. Resolves with the one terminal result. */
+  private accept(a: Accepted): Promise<CommandResult> {
+    return new Promise<CommandResult>((resolve) => {
+      let finished = false;
+      let startedAt: number | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const controller = new AbortController();
+      const finish = (outcome: { data: Record<string, unknown> } | { code: ResultCode; message: string }) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        const result = this.buildResult(a.input, a.id, a.receivedAt, outcome, startedAt);
+        this.deps.ledger.complete(ledgerScope(a.input.kind, a.input.device), a.id, result);
+        this.publishAndJournal(a.input, result);
+        resolve(result);
+      };
+      const fail = (err: unknown) => finish(toRejection(err));
+
+      try {
+        checkExpiry(a.envelope, a.receivedAt, this.now(), this.deps.policy);
+        if (a.target.availability === 'offline') throw new CommandRejection('offline', `${a.input.kind} ${a.target.id} is offline`);
+      } catch (err) {
+        return fail(err);
+      }
+      const queue = this.queueFor(a.input.kind, a.target.id);
+      if (queue.depth >= this.deps.policy.queueLimit) {
+        return finish({ code: 'busy', message: `${queue.depth} commands already queued for ${a.target.id}; try again later` });
+      }
+
+      const timeoutMs = a.target.config.command_timeout_ms;
+      timer = setTimeout(() => {
+        const waiting = ticket.cancel();
+        controller.abort();
+        finish({
+          code: 'timeout',
+          message: waiting
+            ? `waited ${timeoutMs} ms behind other commands for ${a.target.id} without starting; not executed`
+            : `${a.target.id} did not finish within ${timeoutMs} ms; the outcome is unknown`,
+        });
+      }, timeoutMs);
+
+      const ticket = queue.push(async () => {
+        if (finished) return;
+        try {
+          checkExpiry(a.envelope, a.receivedAt, this.now(), this.deps.policy);
+        } catch (err) {
+          return fail(err);
+        }
+        startedAt = this.now();
+        try {
+          const data = await a.target.execute(a.input.command, a.args, controller.signal);
+          finish({ data });
+        } catch (err) {
+          if (finished) this.deps.log.debug({ id: a.id, err: String(err) }, 'command settled after its timeout');
+          fail(err);
+        }
+      });
+    });
+  }
+
+  private async resendDuplicate(input: CommandInput, key: string, result: CommandResult | undefined): Promise<CommandResult> {
+    const first = result ?? (await this.inFlight.get(key));
+    const duplicate: CommandResult = first
+      ? { ...first, duplicate: true }
+      : this.buildResult(input, key.split('\u0000')[1], this.now(), {
+          code: 'device_error',
+          message: 'a command with this id was interrupted by a gateway restart; its outcome is unknown and it is not run again',
+        });
+    duplicate.duplicate = true;
+    this.publishAndJournal(input, duplicate, true);
+    return duplicate;
+  }
+
+  private reject(input: CommandInput, id: string, receivedAt: number, code: ResultCode, message: string): Promise<CommandResult> {
+    const result = this.buildResult(input, id, receivedAt, { code, message });
+    this.publishAndJournal(input, result);
+    return Promise.resolve(result);
+  }
+
+  private buildResult(
+    input: CommandInput,
+    id: string,
+    receivedAt: number,
+    outcome: { data: Record<string, unknown> } | { code: ResultCode; message: string },
+    startedAt?: number,
+  ): CommandResult {
+    const finishedAt = this.now();
+    const timing: CommandResult['timing'] = { received_at: receivedAt, finished_at: finishedAt, total_ms: finishedAt - receivedAt };
+    if (startedAt !== undefined) {
+      Object.assign(timing, { started_at: startedAt, queued_ms: startedAt - receivedAt, run_ms: finishedAt - startedAt });
+    }
+    const where = { source: input.source, kind: input.kind, device: input.device };
+    if ('data' in outcome) {
+      return { id, command: input.command, status: 'ok', message: `${input.command} done`, ...where, data: outcome.data, timing };
+    }
+    return { id, command: input.command, status: 'error', code: outcome.code, message: outcome.message, ...where, timing };
+  }
+
+  private publishAndJournal(input: CommandInput, result: CommandResult, duplicate = false): void {
+    this.deps.publishResult(result);
+    this.deps.journal.append({
+      at: result.timing.finished_at,
+      type: 'command',
+      kind: input.kind,
+      device: input.device,
+      command: input.command,
+      command_id: result.id,
+      source: input.source,
+      client_id: input.clientId,
+      username: input.username,
+      peer: input.peer,
+      payload: payloadForJournal(input.payload),
+      status: result.status,
+      code: result.code,
+      message: result.message,
+      latency_ms: duplicate ? 0 : result.timing.total_ms,
+      duplicate,
+    });
+    const log = { id: result.id, device: input.device, command: input.command, source: input.source, code: result.code, ms: result.timing.total_ms };
+    if (result.status === 'ok' && !duplicate) this.deps.log.info(log, 'command done');
+    else this.deps.log.warn({ ...log, duplicate, message: result.message }, duplicate ? 'duplicate command answered' : 'command rejected');
+  }
+
+  private queueFor(kind: string, device: string): DeviceQueue {
+    const key = `${kind}/${device}`;
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = new DeviceQueue()));
+    return queue;
+  }
+
+  /**
+   * Commands claimed before a crash or kill never got a result. Give each its one terminal result
+   * now ("outcome unknown"); never run them again.
+   */
+  recoverInterrupted(): CommandResult[] {
+    const results: CommandResult[] = [];
+    for (const record of this.deps.ledger.unfinished()) {
+      const [kind, device] = record.scope.split('/');
+      const input: CommandInput = {
+        kind,
+        device,
+        command: record.input.command,
+        payload: new Uint8Array(),
+        source: record.input.source === 'cloud' ? 'cloud' : 'local',
+        authorized: true,
+        clientId: record.input.client_id,
+        username: record.input.username,
+      };
+      const result = this.buildResult(input, record.id, record.createdAt, {
+        code: 'device_error',
+        message: 'the gateway stopped while this command was pending; its outcome is unknown and it is not run again',
+      });
+      this.deps.ledger.complete(record.scope, record.id, result);
+      this.publishAndJournal(input, result);
+      results.push(result);
+    }
+    return results;
+  }
+}
+
+function toRejection(err: unknown): { code: ResultCode; message: string } {
+  if (err instanceof CommandRejection) return { code: err.code, message: err.message };
+  if (err instanceof DeviceError) return { code: err.code, message: err.message };
+  return { code: 'device_error', message: err instanceof Error ? err.message : String(err) };
+}

@@ -1,0 +1,357 @@
+// Configuration: one convict schema for the fixed sections, hand validation for the open ones
+// (transports, devices, users). Loaded from YAML or JSON plus GATEHOUSE_* environment overrides,
+// validated once with every problem reported (each naming its key path), then frozen.
+
+import convict from 'convict';
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import YAML from 'yaml';
+import type { ConfigIssue } from './driver-api.js';
+import { isValidId } from './topics.js';
+import { getKind } from './devices/kinds/index.js';
+import { parseFields, type FieldValues } from './devices/fields.js';
+import { drivers, getDriver } from '../drivers/index.js';
+import { isPasswordHash } from './broker/password.js';
+import { validateTopicFilter } from './broker/acl.js';
+import type { TransportConfig } from './transport/registry.js';
+
+export type { ConfigIssue } from './driver-api.js';
+
+export interface UserConfig {
+  username: string;
+  password_hash: string;
+  publish: string[];
+  subscribe: string[];
+}
+
+
+export interface DeviceConfig {
+  id: string;
+  kind: string;
+  name: string;
+  driver: string;
+  transport: string;
+  poll_ms: number;
+  offline_after: number;
+  command_timeout_ms: number;
+  /** Settings of the device's kind (gate: on_start, unlock_ms, ...), defaults applied. */
+  settings: FieldValues;
+  /** Driver options as the driver normalised them. */
+  options: unknown;
+}
+
+export interface GatehouseConfig {
+  site: string;
+  gateway_id: string;
+  data_dir: string;
+  log: { level: string };
+  broker: {
+    host: string;
+    port: number;
+    anonymous: { enabled: boolean; publish: string[]; subscribe: string[] };
+  };
+  users: UserConfig[];
+  commands: {
+    timeout_ms: number;
+    max_age_ms: number;
+    clock_skew_ms: number;
+    dedupe_window_ms: number;
+    queue_limit: number;
+  };
+  journal: { retention_days: number };
+  transports: Record<string, TransportConfig>;
+  devices: DeviceConfig[];
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+convict.addFormat({
+  name: 'id',
+  validate(value: unknown) {
+    if (!isValidId(value)) throw new Error('must be 1 to 64 of a-z 0-9 _ -');
+  },
+});
+convict.addFormat({
+  name: 'filter-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of MQTT topic filters');
+    const bad = value.map((f) => (typeof f === 'string' ? validateTopicFilter(f) : 'not a string')).findIndex((e) => e);
+    if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not a valid MQTT topic filter`);
+  },
+  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
+});
+convict.addFormat({
+  name: 'positive-int',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error('must be a positive integer');
+  },
+  coerce: (v: string) => Number(v),
+});
+
+const env = (path: string) => `GATEHOUSE_${path.toUpperCase().replace(/\./g, '_')}`;
+
+function schema() {
+  return {
+    site: { doc: 'Site id: the {site} of every topic.', format: 'id', default: null as unknown as string, env: env('site') },
+    gateway_id: { doc: 'This gateway\'s id under site/{site}/gateway/.', format: 'id', default: 'gatehouse', env: env('gateway_id') },
+    data_dir: { doc: 'Directory of the SQLite database.', format: String, default: './data', env: env('data_dir') },
+    log: {
+      level: { doc: 'pino log level.', format: LOG_LEVELS, default: 'info', env: env('log.level') },
+    },
+    broker: {
+      host: { doc: 'Address the MQTT TCP listener binds.', format: String, default: '0.0.0.0', env: env('broker.host') },
+      port: { doc: 'MQTT TCP port; 0 picks a free one.', format: 'port', default: 1883, env: env('broker.port') },
+      anonymous: {
+        enabled: { doc: 'Allow clients without a username.', format: Boolean, default: false, env: env('broker.anonymous.enabled') },
+        publish: { doc: 'Topic filters anonymous clients may publish to.', format: 'filter-list', default: [] as string[] },
+        subscribe: { doc: 'Topic filters anonymous clients may subscribe to.', format: 'filter-list', default: [] as string[] },
+      },
+    },
+    commands: {
+      timeout_ms: { doc: 'Time from acceptance to a command\'s terminal result.', format: 'positive-int', default: 5000, env: env('commands.timeout_ms') },
+      max_age_ms: { doc: 'Default ttl for commands that carry sent_at but no ttl_ms.', format: 'positive-int', default: 30_000, env: env('commands.max_age_ms') },
+      clock_skew_ms: { doc: 'Allowance for clients\' clocks.', format: 'nat', default: 2000, env: env('commands.clock_skew_ms') },
+      dedupe_window_ms: { doc: 'How long a command id is remembered.', format: 'positive-int', default: 86_400_000, env: env('commands.dedupe_window_ms') },
+      queue_limit: { doc: 'Commands waiting per device before new ones get `busy`.', format: 'positive-int', default: 16, env: env('commands.queue_limit') },
+    },
+    journal: {
+      retention_days: { doc: 'Days of audit journal kept.', format: 'positive-int', default: 90, env: env('journal.retention_days') },
+    },
+  };
+}
+
+/** Turn convict's one multi-line error into issues that each name a key path. */
+function convictIssues(message: string): ConfigIssue[] {
+  return message
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
+      if (undeclared) return { path: undeclared[1], message: 'unknown key' };
+      const at = line.indexOf(': ');
+      return at > 0 ? { path: line.slice(0, at), message: line.slice(at + 2) } : { path: '(config)', message: line };
+    });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig[] {
+  const users: UserConfig[] = [];
+  const seen = new Set<string>();
+  raw.forEach((entry, i) => {
+    const path = `users[${i}]`;
+    if (!isPlainObject(entry)) return issues.push({ path, message: 'must be an object' });
+    for (const key of Object.keys(entry)) {
+      if (!['username', 'password_hash', 'publish', 'subscribe'].includes(key)) issues.push({ path: `${path}.${key}`, message: 'unknown key' });
+    }
+    const { username, password_hash, publish = [], subscribe = [] } = entry;
+    if (typeof username !== 'string' || username.length === 0 || username.length > 128) {
+      issues.push({ path: `${path}.username`, message: 'must be a non-empty string of at most 128 characters' });
+    } else if (seen.has(username)) {
+      issues.push({ path: `${path}.username`, message: `duplicate user ${JSON.stringify(username)}` });
+    } else seen.add(username);
+    if (typeof password_hash !== 'string' || !isPasswordHash(password_hash)) {
+      issues.push({ path: `${path}.password_hash`, message: 'must be a hash printed by `gatehouse passwd` (plaintext passwords are not accepted)' });
+    }
+    const lists = { publish, subscribe };
+    for (const [key, list] of Object.entries(lists)) {
+      if (!Array.isArray(list)) {
+        issues.push({ path: `${path}.${key}`, message: 'must be a list of MQTT topic filters' });
+        continue;
+      }
+      list.forEach((f, j) => {
+        const problem = typeof f === 'string' ? validateTopicFilter(f) : 'must be a string';
+        if (problem) issues.push({ path: `${path}.${key}[${j}]`, message: `${JSON.stringify(f)}: ${problem}` });
+      });
+    }
+    users.push({ username: username as string, password_hash: password_hash as string, publish: publish as string[], subscribe: subscribe as string[] });
+  });
+  return users;
+}
+
+const TRANSPORT_FIELDS = {
+  'modbus-tcp': {
+    port: { type: 'int', min: 1, max: 65_535, default: 502 },
+    timeout_ms: { type: 'int', min: 10, max: 60_000, default: 1000 },
+  },
+} as const;
+
+function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[]): Record<string, TransportConfig> {
+  const transports: Record<string, TransportConfig> = {};
+  for (const [name, entry] of Object.entries(raw)) {
+    const path = `transports.${name}`;
+    if (!isValidId(name)) issues.push({ path, message: 'transport names must be 1 to 64 of a-z 0-9 _ -' });
+    if (!isPlainObject(entry)) {
+      issues.push({ path, message: 'must be an object with a `type`' });
+      continue;
+    }
+    const { type, host, backoff = {}, ...rest } = entry;
+    if (type !== 'modbus-tcp') {
+      issues.push({ path: `${path}.type`, message: `unknown transport type ${JSON.stringify(type)} (known: ${Object.keys(TRANSPORT_FIELDS).join(', ')})` });
+      continue;
+    }
+    if (typeof host !== 'string' || host.length === 0) issues.push({ path: `${path}.host`, message: 'must be a host name or address' });
+    const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-tcp']);
+    for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+    const backoffFields = isPlainObject(backoff)
+      ? parseFields(backoff, {
+          initial_ms: { type: 'int', min: 10, max: 600_000, default: 500 },
+          max_ms: { type: 'int', min: 10, max: 3_600_000, default: 30_000 },
+        })
+      : { values: {}, problems: [{ key: '', message: 'must be an object {initial_ms, max_ms}' }] };
+    for (const p of backoffFields.problems) issues.push({ path: `${path}.backoff${p.key ? '.' + p.key : ''}`, message: p.message });
+    transports[name] = {
+      type,
+      host: host as string,
+      port: fields.values.port as number,
+      timeout_ms: fields.values.timeout_ms as number,
+      backoff: { initial_ms: backoffFields.values.initial_ms as number, max_ms: backoffFields.values.max_ms as number },
+    };
+  }
+  return transports;
+}
+
+const DEVICE_COMMON = ['id', 'kind', 'name', 'driver', 'transport', 'poll_ms', 'offline_after', 'command_timeout_ms', 'options'];
+
+function validateDevices(
+  raw: unknown[],
+  transports: Record<string, TransportConfig>,
+  rawTransports: Record<string, unknown>,
+  defaultTimeoutMs: number,
+  issues: ConfigIssue[],
+): DeviceConfig[] {
+  const devices: DeviceConfig[] = [];
+  const seen = new Map<string, number>();
+  raw.forEach((entry, i) => {
+    const path = `devices[${i}]`;
+    if (!isPlainObject(entry)) return issues.push({ path, message: 'must be an object' });
+    const { id, kind: kindName, driver: driverName, transport, name, options = {} } = entry;
+    if (!isValidId(id)) issues.push({ path: `${path}.id`, message: 'must be 1 to 64 of a-z 0-9 _ -' });
+    else if (seen.has(id)) issues.push({ path: `${path}.id`, message: `duplicate device id ${JSON.stringify(id)} (also devices[${seen.get(id)}])` });
+    else seen.set(id, i);
+    if (name !== undefined && typeof name !== 'string') issues.push({ path: `${path}.name`, message: 'must be a string' });
+
+    const kind = typeof kindName === 'string' ? getKind(kindName) : undefined;
+    if (!kind) issues.push({ path: `${path}.kind`, message: `unknown kind ${JSON.stringify(kindName)} (known: gate, turnstile)` });
+    const driver = typeof driverName === 'string' ? getDriver(driverName) : undefined;
+    if (!driver) issues.push({ path: `${path}.driver`, message: `unknown driver ${JSON.stringify(driverName)} (known: ${Object.keys(drivers).join(', ')})` });
+    if (typeof transport !== 'string' || !Object.hasOwn(rawTransports, transport)) {
+      issues.push({ path: `${path}.transport`, message: `no transport named ${JSON.stringify(transport)} (defined: ${Object.keys(rawTransports).join(', ') || 'none'})` });
+    } else if (driver && transports[transport] && !driver.transports.includes(transports[transport].type)) {
+      issues.push({ path: `${path}.transport`, message: `driver ${driver.name} cannot run over a ${transports[transport].type} transport` });
+    }
+
+    const common = parseFields(
+      Object.fromEntries(Object.entries(entry).filter(([k]) => ['poll_ms', 'offline_after', 'command_timeout_ms'].includes(k))),
+      {
+        poll_ms: { type: 'int', min: 50, max: 3_600_000, default: 1000 },
+        offline_after: { type: 'int', min: 1, max: 1000, default: 3 },
+        command_timeout_ms: { type: 'int', min: 100, max: 600_000, default: defaultTimeoutMs },
+      },
+    );
+    for (const p of common.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+
+    let settings: FieldValues = {};
+    if (kind) {
+      const kindKeys = Object.fromEntries(Object.entries(entry).filter(([k]) => !DEVICE_COMMON.includes(k)));
+      const parsed = parseFields(kindKeys, kind.settings);
+      for (const p of parsed.problems) {
+        const message = p.message.startsWith('unknown key')
+          ? `unknown key for a ${kind.name} (allowed: ${[...DEVICE_COMMON, ...Object.keys(kind.settings)].join(', ')})`
+          : p.message;
+        issues.push({ path: `${path}.${p.key}`, message });
+      }
+      settings = parsed.values;
+      if (kind.name === 'gate' && (settings.unlock_ms as number) > (settings.max_unlock_ms as number)) {
+        issues.push({ path: `${path}.unlock_ms`, message: `must not exceed max_unlock_ms (${settings.max_unlock_ms})` });
+      }
+    }
+    let parsedOptions: unknown;
+    if (kind && driver) {
+      const result = driver.parseOptions(options, kind.points, `${path}.options`);
+      issues.push(...result.issues);
+      parsedOptions = result.options;
+    }
+    devices.push({
+      id: id as string,
+      kind: kindName as string,
+      name: typeof name === 'string' ? name : (id as string),
+      driver: driverName as string,
+      transport: transport as string,
+      poll_ms: common.values.poll_ms as number,
+      offline_after: common.values.offline_after as number,
+      command_timeout_ms: common.values.command_timeout_ms as number,
+      settings,
+      options: parsedOptions,
+    });
+  });
+  return devices;
+}
+
+export interface LoadOptions {
+  /** Path of a YAML or JSON file. */
+  file?: string;
+  /** An already parsed document (the demo passes its embedded config this way). */
+  document?: unknown;
+  /** Values that win over the file and the environment, e.g. from --data-dir. */
+  overrides?: { data_dir?: string };
+  env?: NodeJS.ProcessEnv;
+}
+
+export type LoadResult = { ok: true; config: Readonly<GatehouseConfig> } | { ok: false; issues: ConfigIssue[] };
+
+export function parseConfigDocument(text: string, fileName: string): unknown {
+  if (extname(fileName).toLowerCase() === '.json') return JSON.parse(text);
+  return YAML.parse(text, { uniqueKeys: true, prettyErrors: true });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function loadConfig(opts: LoadOptions): LoadResult {
+  let document = opts.document;
+  if (opts.file !== undefined) {
+    try {
+      document = parseConfigDocument(readFileSync(opts.file, 'utf8'), opts.file);
+    } catch (err) {
+      return { ok: false, issues: [{ path: opts.file, message: `cannot read config: ${(err as Error).message}` }] };
+    }
+  }
+  if (document === null || document === undefined) document = {};
+  if (!isPlainObject(document)) return { ok: false, issues: [{ path: '(root)', message: 'the config must be a mapping of keys' }] };
+
+  const issues: ConfigIssue[] = [];
+  // The open sections (lists and maps of user-named entries) are validated by hand below.
+  const { users: rawUsers = [], transports: rawTransports = {}, devices: rawDevices = [], ...fixed } = document;
+  const c = convict(schema(), { env: opts.env ?? process.env, args: [] });
+  try {
+    c.load(fixed);
+    if (opts.overrides?.data_dir) c.set('data_dir', opts.overrides.data_dir);
+    c.validate({ allowed: 'strict' });
+  } catch (err) {
+    issues.push(...convictIssues((err as Error).message));
+  }
+  const raw = c.getProperties() as unknown as Record<string, unknown>;
+  const commands = raw.commands as GatehouseConfig['commands'];
+
+  const userList = Array.isArray(rawUsers) ? rawUsers : (issues.push({ path: 'users', message: 'must be a list' }), []);
+  const transportMap = isPlainObject(rawTransports) ? rawTransports : (issues.push({ path: 'transports', message: 'must be a mapping of name to transport' }), {});
+  const deviceList = Array.isArray(rawDevices) ? rawDevices : (issues.push({ path: 'devices', message: 'must be a list' }), []);
+  const users = validateUsers(userList, issues);
+  const transports = validateTransports(transportMap, issues);
+  const devices = validateDevices(deviceList, transports, transportMap, commands.timeout_ms, issues);
+
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, config: deepFreeze({ ...(raw as unknown as GatehouseConfig), users, transports, devices }) };
+}
+
+export function formatIssues(issues: ConfigIssue[]): string {
+  return issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
+}

@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import type { Readings } from '../../driver-api.js';
+import type { FieldValues } from '../fields.js';
+import { OutputMutex } from '../output-mutex.js';
+import type { Behaviour, BehaviourContext, KindDefinition, SafeState } from './types.js';
+
+// A turnstile: `pass_in` / `pass_out` outputs pulsed once per authorised passage, a `free` output
+// for free-passage mode, and optional passage counters (`passages_in`, `passages_out`).
+// State {mode, passages_in, passages_out, updated_at}; events unlocked, locked, passage.
+
+type Mode = 'locked' | 'free' | 'unknown';
+type Direction = 'in' | 'out';
+
+const COUNTER_MODULO = 65_536;
+/** A counter jump larger than this is a controller reset or a wrong register, not people. */
+const MAX_PLAUSIBLE_PASSAGES_PER_POLL = 1000;
+
+class TurnstileBehaviour implements Behaviour {
+  private mode: Mode = 'unknown';
+  private counters: Record<Direction, number | null> = { in: null, out: null };
+  private updatedAt = Date.now();
+  private lastWriteEndedAt = -Infinity;
+  private readonly outputs = new OutputMutex();
+
+  constructor(private readonly ctx: BehaviourContext) {}
+
+  private get settings() {
+    return this.ctx.settings as { on_start: SafeState; pulse_ms: number };
+  }
+
+  async applySafeState(): Promise<void> {
+    // Passage outputs rest off whatever on_start says: a pulse cut short by a crash must not linger.
+    await this.write('pass_in', false);
+    await this.write('pass_out', false);
+    if (this.settings.on_start !== 'leave') await this.setMode(this.settings.on_start === 'unlock' ? 'free' : 'locked');
+  }
+
+  async run(command: string, args: FieldValues): Promise<Record<string, unknown>> {
+    switch (command) {
+      case 'pass':
+        return this.pass(args.direction as Direction);
+      case 'unlock':
+        await this.setMode('free');
+        return {};
+      case 'lock':
+        await this.setMode('locked');
+        return {};
+      default:
+        throw new Error(`turnstile has no command ${command}`);
+    }
+  }
+
+  private async pass(direction: Direction): Promise<Record<string, unknown>> {
+    const output = direction === 'in' ? 'pass_in' : 'pass_out';
+    return this.outputs.run(async () => {
+      await this.rawWrite(output, true);
+      try {
+        await sleep(this.settings.pulse_ms);
+      } finally {
+        // The pulse ends even when the command was cancelled; retry once before giving up loudly.
+        await this.rawWrite(output, false).catch(async (err) => {
+          this.ctx.log.warn({ err, output }, 'ending passage pulse failed; retrying');
+          await this.rawWrite(output, false);
+        });
+      }
+      return { direction };
+    });
+  }
+
+  private async setMode(next: 'locked' | 'free'): Promise<void> {
+    await this.write('free', next === 'free');
+    if (next === this.mode) return;
+    const previous = this.mode;
+    this.mode = next;
+    this.touch();
+    if (previous !== 'unknown' || next === 'free') this.ctx.sink.event(next === 'free' ? 'unlocked' : 'locked');
+    this.ctx.sink.stateChanged();
+  }
+
+  private write(output: string, on: boolean): Promise<void> {
+    return this.outputs.run(() => this.rawWrite(output, on));
+  }
+
+  private async rawWrite(output: string, on: boolean): Promise<void> {
+    try {
+      await this.ctx.outputs.write(output, on);
+    } finally {
+      this.lastWriteEndedAt = performance.now();
+    }
+  }
+
+  observe(readings: Readings, readStartedAt: number): void {
+    if (typeof readings.free === 'boolean' && readStartedAt > this.lastWriteEndedAt && !this.outputs.busy) {
+      const hardware: Mode = readings.free ? 'free' : 'locked';
+      if (hardware !== this.mode) {
+        if (this.mode !== 'unknown') this.ctx.log.warn({ expected: this.mode, hardware }, 'free-passage output changed outside gatehouse');
+        this.mode = hardware;
+        this.touch();
+        this.ctx.sink.stateChanged();
+      }
+    }
+    this.count('in', readings.passages_in);
+    this.count('out', readings.passages_out);
+  }
+
+  private count(direction: Direction, reading: boolean | number | undefined): void {
+    if (typeof reading !== 'number') return;
+    const previous = this.counters[direction];
+    if (previous === reading) return;
+    this.counters[direction] = reading;
+    this.touch();
+    if (previous !== null) {
+      const passages = (reading - previous + COUNTER_MODULO) % COUNTER_MODULO;
+      if (passages > MAX_PLAUSIBLE_PASSAGES_PER_POLL) {
+        this.ctx.log.warn({ direction, previous, reading }, 'passage counter jumped; resynchronised without events');
+      } else {
+        this.ctx.sink.event('passage', { direction, count: passages, total: reading });
+      }
+    }
+    this.ctx.sink.stateChanged();
+  }
+
+  private touch(): void {
+    this.updatedAt = Date.now();
+  }
+
+  snapshot(): Record<string, unknown> {
+    return {
+      mode: this.mode,
+      passages_in: this.counters.in,
+      passages_out: this.counters.out,
+      updated_at: this.updatedAt,
+    };
+  }
+
+  async stop(): Promise<void> {
+    // An in-flight pass pulse finishes on its own (its finally turns the output off).
+    await this.outputs.run(async () => undefined);
+  }
+}
+
+export const turnstileKind: KindDefinition = {
+  name: 'turnstile',
+  points: {
+    outputs: { required: ['pass_in', 'pass_out', 'free'], optional: [] },
+    inputs: { required: [], optional: ['passages_in', 'passages_out'] },
+  },
+  settings: {
+    on_start: { type: 'enum', values: ['lock', 'unlock', 'leave'], default: 'lock' },
+    pulse_ms: { type: 'int', min: 50, max: 10_000, default: 500 },
+  },
+  commands: {
+    pass: { args: { direction: { type: 'enum', values: ['in', 'out'] } }, required: ['direction'] },
+    unlock: { args: {} },
+    lock: { args: {} },
+  },
+  createBehaviour: (ctx) => new TurnstileBehaviour(ctx),
+};

@@ -1,0 +1,57 @@
+import type { PointSpec, Readings } from '../../driver-api.js';
+import type { FieldSpecs, FieldValues } from '../fields.js';
+
+export type SafeState = 'lock' | 'unlock' | 'leave';
+
+/** How a behaviour reaches the hardware: named outputs, each write taking the command lane of the transport. */
+export interface OutputPort {
+  write(output: string, on: boolean): Promise<void>;
+  has(output: string): boolean;
+}
+
+export interface BehaviourSink {
+  /** The device's state changed; `snapshot()` holds it. */
+  stateChanged(): void;
+  event(type: string, details?: Record<string, unknown>): void;
+}
+
+export interface BehaviourLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface BehaviourContext {
+  deviceId: string;
+  settings: FieldValues;
+  outputs: OutputPort;
+  sink: BehaviourSink;
+  log: BehaviourLogger;
+}
+
+/** What a device of one kind does with its points: commands, safe state, the model its readings feed. */
+export interface Behaviour {
+  /** Drive outputs to the configured safe state; called before the device is announced online. */
+  applySafeState(): Promise<void>;
+  /** Fresh readings from a poll. `readStartedAt` (performance.now()) lets a behaviour ignore stale readbacks. */
+  observe(readings: Readings, readStartedAt: number): void;
+  run(command: string, args: FieldValues, signal: AbortSignal): Promise<Record<string, unknown>>;
+  snapshot(): Record<string, unknown>;
+  /** End anything timed (a pulse) safely; no new work after this. */
+  stop(): Promise<void>;
+}
+
+export interface CommandDefinition {
+  /** Argument specs; a function when limits depend on the device's settings. */
+  args: FieldSpecs | ((settings: FieldValues) => FieldSpecs);
+  required?: readonly string[];
+}
+
+export interface KindDefinition {
+  name: string;
+  points: PointSpec;
+  /** Device-level settings of this kind, written at the top level of a device's config. */
+  settings: FieldSpecs;
+  commands: Record<string, CommandDefinition>;
+  createBehaviour(ctx: BehaviourContext): Behaviour;
+}

@@ -1,0 +1,96 @@
+// The driver interface: the only module of src/ that drivers/ may import.
+// A driver translates named points (outputs it switches, inputs it reads) into a protocol.
+// What those points mean (pulses, door model, passage counting, safe state) lives in src/devices.
+// Drivers know nothing of MQTT, SQLite or aedes.
+
+/** A structured, human-readable problem in configuration, naming its key path. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** What a device reads from hardware: named inputs, boolean (contacts, readbacks) or numeric (counters). */
+export type Readings = Record<string, boolean | number>;
+
+export interface RequestOptions {
+  /** Commands go ahead of polls on a shared link. */
+  priority: 'command' | 'poll';
+  signal?: AbortSignal;
+}
+
+/**
+ * Modbus access as a transport offers it: one request on the wire at a time per link, with
+ * reconnect and backoff handled by the transport. Addresses are PDU addresses, zero-based
+ * (Modbus Application Protocol V1.1b3 section 4.4).
+ */
+export interface ModbusAccess {
+  readonly kind: 'modbus';
+  readonly name: string;
+  readCoils(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]>;
+  readDiscreteInputs(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]>;
+  readHoldingRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]>;
+  readInputRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]>;
+  writeCoil(unit: number, address: number, value: boolean, opts: RequestOptions): Promise<void>;
+  writeRegister(unit: number, address: number, value: number, opts: RequestOptions): Promise<void>;
+}
+
+/** Every transport a driver can be handed. More kinds (serial line, ONVIF) join this union. */
+export type TransportAccess = ModbusAccess;
+
+export interface DriverLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** The points a device of some kind needs. A driver maps each name to something on the wire. */
+export interface PointSpec {
+  outputs: { required: readonly string[]; optional: readonly string[] };
+  inputs: { required: readonly string[]; optional: readonly string[] };
+}
+
+export interface DriverContext<Options> {
+  deviceId: string;
+  kind: string;
+  options: Options;
+  transport: TransportAccess;
+  log: DriverLogger;
+}
+
+export interface DriverInstance {
+  /** Read every configured input. Rejects with DeviceError when the device does not answer. */
+  read(opts: RequestOptions): Promise<Readings>;
+  /** Switch one named output on (energised) or off. */
+  write(output: string, on: boolean, opts: RequestOptions): Promise<void>;
+  /** Names of the outputs and inputs this instance has configured. */
+  readonly outputs: readonly string[];
+  readonly inputs: readonly string[];
+}
+
+export interface DriverDefinition<Options = unknown> {
+  name: string;
+  /** Transport types this driver runs over, e.g. `modbus-tcp`. */
+  transports: readonly string[];
+  /**
+   * Validate the device's `options` for a device of `kind` needing `points`.
+   * Report every problem (paths relative to `path`); return the normalised options when valid.
+   */
+  parseOptions(raw: unknown, points: PointSpec, path: string): { options?: Options; issues: ConfigIssue[] };
+  /** Inert: no I/O happens until read() or write() is called. */
+  create(ctx: DriverContext<Options>): DriverInstance;
+}
+
+export type DeviceErrorCode = 'timeout' | 'offline' | 'device_error';
+
+/** A failure talking to a device, with a stable code the command pipeline passes on. */
+export class DeviceError extends Error {
+  constructor(
+    readonly code: DeviceErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DeviceError';
+  }
+}

@@ -1,0 +1,12 @@
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+/** JSON lines on stdout for journald and log shippers; human-readable when a person is watching. */
+export function createLogger(level: string, opts: { pretty?: boolean } = {}): Logger {
+  const usePretty = opts.pretty ?? process.stdout.isTTY === true;
+  const base = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+  if (!usePretty) return pino(base);
+  return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+}

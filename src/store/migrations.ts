@@ -1,0 +1,54 @@
+import type { SqliteDatabase } from './database.js';
+
+// Each entry moves the schema one version forward; PRAGMA user_version records where a database is.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE command_ids (
+     scope       TEXT NOT NULL,
+     id          TEXT NOT NULL,
+     created_at  INTEGER NOT NULL,
+     finished_at INTEGER,
+     input       TEXT NOT NULL,
+     result      TEXT,
+     PRIMARY KEY (scope, id)
+   );
+   CREATE INDEX command_ids_created ON command_ids (created_at);
+   CREATE TABLE journal (
+     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+     at          INTEGER NOT NULL,
+     type        TEXT NOT NULL,
+     kind        TEXT,
+     device      TEXT,
+     command     TEXT,
+     command_id  TEXT,
+     source      TEXT,
+     client_id   TEXT,
+     username    TEXT,
+     peer        TEXT,
+     payload     TEXT,
+     status      TEXT,
+     code        TEXT,
+     message     TEXT,
+     latency_ms  INTEGER,
+     duplicate   INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX journal_at ON journal (at);
+   CREATE TABLE gateway_meta (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: SqliteDatabase): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this gatehouse (${SCHEMA_VERSION}); upgrade gatehouse`);
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

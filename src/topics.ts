@@ -1,0 +1,76 @@
+// THE topic layout (DESIGN.md section 2). No other module builds or parses topic strings.
+//
+//   site/{site}/{kind}/{device}/{command}        command, to gatehouse
+//   site/{site}/{kind}/{device}/{reserved leaf}  result | state | availability | event | image
+//   site/{site}/gateway/{gateway}/...            everything here is the gateway's own
+
+export const ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
+
+export const RESERVED_LEAVES = ['result', 'state', 'availability', 'event', 'image'] as const;
+export type ReservedLeaf = (typeof RESERVED_LEAVES)[number];
+
+export const GATEWAY_KIND = 'gateway';
+
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+export function deviceTopic(site: string, kind: string, device: string, leaf: ReservedLeaf | string): string {
+  return `site/${site}/${kind}/${device}/${leaf}`;
+}
+
+export const topics = {
+  command: (site: string, kind: string, device: string, command: string) => deviceTopic(site, kind, device, command),
+  result: (site: string, kind: string, device: string) => deviceTopic(site, kind, device, 'result'),
+  state: (site: string, kind: string, device: string) => deviceTopic(site, kind, device, 'state'),
+  availability: (site: string, kind: string, device: string) => deviceTopic(site, kind, device, 'availability'),
+  event: (site: string, kind: string, device: string) => deviceTopic(site, kind, device, 'event'),
+  image: (site: string, device: string) => deviceTopic(site, 'camera', device, 'image'),
+  gatewayAvailability: (site: string, gateway: string) => deviceTopic(site, GATEWAY_KIND, gateway, 'availability'),
+  gatewayState: (site: string, gateway: string) => deviceTopic(site, GATEWAY_KIND, gateway, 'state'),
+  /** The whole tree of one site, as a subscription filter. */
+  siteTree: (site: string) => `site/${site}/#`,
+};
+
+/** One subscription filter per known (kind, command) pair; never a wildcard that also matches reserved topics. */
+export function commandFilters(site: string, catalog: Record<string, readonly string[]>): string[] {
+  const filters: string[] = [];
+  for (const [kind, commands] of Object.entries(catalog)) {
+    for (const command of commands) filters.push(`site/${site}/${kind}/+/${command}`);
+  }
+  return filters;
+}
+
+export type TopicClass =
+  /** A command attempt for this site: `site/{site}/{kind}/{device}/{command}` with a non-reserved leaf. */
+  | { type: 'command'; site: string; kind: string; device: string; command: string }
+  /** Published only by gatehouse itself. */
+  | { type: 'reserved'; site: string; leaf: string }
+  /** Anything else: ordinary MQTT traffic, subject to the ACL. */
+  | { type: 'other' };
+
+/**
+ * Classify a PUBLISH topic name as seen by the gateway of `site`.
+ * Any topic of this site with a reserved leaf, or anywhere under the gateway kind, is reserved.
+ * A five-level topic of this site whose segments are all valid ids is a command attempt; whether
+ * its kind, device and command exist is the command pipeline's business (it answers with a coded
+ * result), so that a typo gets an answer instead of silence.
+ */
+export function classifyTopic(site: string, topic: string): TopicClass {
+  const parts = topic.split('/');
+  if (parts[0] !== 'site' || parts[1] !== site) return { type: 'other' };
+  const [, , kind, device, leaf] = parts;
+  if (kind === GATEWAY_KIND) return { type: 'reserved', site, leaf: parts.slice(4).join('/') };
+  if (parts.length >= 5 && (RESERVED_LEAVES as readonly string[]).includes(leaf)) {
+    return { type: 'reserved', site, leaf };
+  }
+  if (parts.length === 5 && isValidId(kind) && isValidId(device) && isValidId(leaf)) {
+    return { type: 'command', site, kind, device, command: leaf };
+  }
+  return { type: 'other' };
+}
+
+/** True when `filter` could match a reserved topic of `site` (used to refuse wildcard command subscriptions upstream). */
+export function isReservedTopic(site: string, topic: string): boolean {
+  return classifyTopic(site, topic).type === 'reserved';
+}
