@@ -1,0 +1,300 @@
+// A Modbus TCP link: one socket to one device (or gateway), shared by every unit behind it,
+// reconnecting with backoff. Requests take exclusive turns, so one is on the wire at a time.
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import ModbusRTU from 'modbus-serial';
+import {
+  DeviceError,
+  type DriverLogger,
+  type ModbusAccess,
+  type RequestOptions,
+} from '../driver-api.js';
+import { Backoff } from './backoff.js';
+import { ExclusiveQueue } from './exclusive-queue.js';
+
+export interface ModbusTcpLinkConfig {
+  host: string;
+  port: number;
+  /** Per request, and for establishing the TCP connection. */
+  timeoutMs: number;
+  backoff: { initialMs: number; maxMs: number };
+}
+
+type Client = InstanceType<typeof ModbusRTU.default>;
+
+interface Connection {
+  socket: Socket;
+  client: Client;
+}
+
+/** Modbus Application Protocol V1.1b3 section 7, "MODBUS Exception Codes". */
+const EXCEPTION_NAMES: Record<number, string> = {
+  1: 'illegal function',
+  2: 'illegal data address',
+  3: 'illegal data value',
+  4: 'server device failure',
+  5: 'acknowledge',
+  6: 'server device busy',
+  8: 'memory parity error',
+  10: 'gateway path unavailable',
+  11: 'gateway target device failed to respond',
+};
+
+/** The device answered with a Modbus exception response; exceptionCode is the code it sent. */
+export class ModbusExceptionError extends DeviceError {
+  constructor(
+    readonly exceptionCode: number,
+    what: string,
+    options?: { cause?: unknown },
+  ) {
+    const name = EXCEPTION_NAMES[exceptionCode] ?? 'unknown exception';
+    super('device_error', `Modbus exception ${exceptionCode} (${name}) ${what}`, options);
+    this.name = 'ModbusExceptionError';
+  }
+}
+
+// Keeps a dead peer that never sent FIN/RST (power cut, cable pulled) from looking connected forever.
+const KEEPALIVE_MS = 10_000;
+
+export class ModbusTcpLink extends EventEmitter implements ModbusAccess {
+  readonly kind = 'modbus' as const;
+  private readonly queue = new ExclusiveQueue();
+  private readonly backoff: Backoff;
+  private running = false;
+  private conn: Connection | null = null;
+  private connecting: Socket | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** Every socket not yet closed, with a promise of its 'close' event (the handle is released then). */
+  private readonly open = new Map<Socket, Promise<void>>();
+  /** Whether the current outage has been logged at warn level yet. */
+  private outageLogged = false;
+
+  constructor(
+    readonly name: string,
+    private readonly cfg: ModbusTcpLinkConfig,
+    private readonly log: DriverLogger,
+  ) {
+    super();
+    this.backoff = new Backoff({ initialMs: cfg.backoff.initialMs, maxMs: cfg.backoff.maxMs });
+  }
+
+  get connected(): boolean {
+    return this.conn !== null;
+  }
+
+  /** Starts connecting in the background and returns at once; an unreachable device is not an error. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.outageLogged = false;
+    this.backoff.reset();
+    this.attemptConnect();
+  }
+
+  /** Stops reconnecting, closes the socket and fails queued requests with 'offline'. Emits no 'down'. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    if (this.connecting !== null) {
+      this.connecting.destroy();
+      this.connecting = null;
+    }
+    const conn = this.conn;
+    this.conn = null;
+    this.queue.clear(new DeviceError('offline', `modbus link ${this.name} stopped`));
+    if (conn !== null) destroyClient(conn);
+    await Promise.all(this.open.values());
+  }
+
+  readCoils(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
+    return this.request(unit, `reading coils ${address}+${count}`, opts, async (c) =>
+      (await c.readCoils(address, count)).data.slice(0, count),
+    );
+  }
+
+  readDiscreteInputs(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
+    return this.request(unit, `reading discrete inputs ${address}+${count}`, opts, async (c) =>
+      (await c.readDiscreteInputs(address, count)).data.slice(0, count),
+    );
+  }
+
+  readHoldingRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
+    return this.request(unit, `reading holding registers ${address}+${count}`, opts, async (c) =>
+      (await c.readHoldingRegisters(address, count)).data,
+    );
+  }
+
+  readInputRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
+    return this.request(unit, `reading input registers ${address}+${count}`, opts, async (c) =>
+      (await c.readInputRegisters(address, count)).data,
+    );
+  }
+
+  writeCoil(unit: number, address: number, value: boolean, opts: RequestOptions): Promise<void> {
+    return this.request(unit, `writing coil ${address}`, opts, async (c) => {
+      await c.writeCoil(address, value);
+    });
+  }
+
+  writeRegister(unit: number, address: number, value: number, opts: RequestOptions): Promise<void> {
+    return this.request(unit, `writing holding register ${address}`, opts, async (c) => {
+      await c.writeRegister(address, value);
+    });
+  }
+
+  /** One exclusive turn: set the unit id and send the request in the same step. */
+  private request<T>(unit: number, what: string, opts: RequestOptions, send: (c: Client) => Promise<T>): Promise<T> {
+    if (this.conn === null) return Promise.reject(this.offline(what));
+    return this.queue.run(async (revoked) => {
+      const conn = this.conn;
+      if (conn === null) throw this.offline(what);
+      conn.client.setID(unit);
+      const reply = send(conn.client);
+      // If the link drops mid-request modbus-serial may settle this later, or never; nobody awaits it then.
+      reply.catch(() => {});
+      try {
+        return await raceRevoked(reply, revoked);
+      } catch (err) {
+        throw this.toDeviceError(err, unit, what);
+      }
+    }, opts);
+  }
+
+  private offline(what: string): DeviceError {
+    return new DeviceError('offline', `modbus link ${this.name} (${this.cfg.host}:${this.cfg.port}) is not connected; ${what}`);
+  }
+
+  private toDeviceError(err: unknown, unit: number, what: string): DeviceError {
+    if (err instanceof DeviceError) return err;
+    const e = err as { name?: string; errno?: string; message?: string; modbusCode?: unknown };
+    const where = `from unit ${unit} on ${this.name} ${what}`;
+    if (typeof e.modbusCode === 'number') return new ModbusExceptionError(e.modbusCode, where, { cause: err });
+    if (e.name === 'TransactionTimedOutError') {
+      return new DeviceError('timeout', `no answer within ${this.cfg.timeoutMs} ms ${where}`, { cause: err });
+    }
+    if (e.name === 'PortNotOpenError') return new DeviceError('offline', this.offline(what).message, { cause: err });
+    return new DeviceError('device_error', `bad reply ${where}: ${e.message ?? String(err)}`, { cause: err });
+  }
+
+  private attemptConnect(): void {
+    this.retryTimer = null;
+    if (!this.running) return;
+    const socket = netConnect({ host: this.cfg.host, port: this.cfg.port });
+    this.connecting = socket;
+    this.open.set(socket, new Promise((resolve) => socket.once('close', () => resolve())));
+    let lastError: Error | null = null;
+    socket.setTimeout(this.cfg.timeoutMs, () => {
+      socket.destroy(new Error(`connect timed out after ${this.cfg.timeoutMs} ms`));
+    });
+    socket.on('error', (err) => {
+      lastError = err;
+    });
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      if (this.connecting === socket) this.establish(socket);
+      else socket.destroy(); // stopped meanwhile
+    });
+    socket.once('close', () => {
+      this.open.delete(socket);
+      if (this.conn?.socket === socket) {
+        this.lost(lastError);
+      } else if (this.connecting === socket) {
+        // Never established: refused, timed out, or could not attach.
+        this.connecting = null;
+        this.connectFailed(lastError);
+      }
+      // Otherwise a socket stop() already let go of: nothing to do.
+    });
+  }
+
+  private establish(socket: Socket): void {
+    // modbus-serial sets TCP_NODELAY itself only on sockets it connects; this one is ours.
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
+    const client = new ModbusRTU.default();
+    // TcpPort reports socket trouble through 'close'; this only guards against an unhandled 'error'.
+    client.on('error', () => {});
+    // linkTCP on an open socket completes synchronously; its transaction ids start at 1 per socket.
+    let linkError: unknown = null;
+    client.linkTCP(socket, { port: this.cfg.port }, (err: unknown) => {
+      linkError = err ?? null;
+    });
+    if (linkError !== null) {
+      this.log.warn({ link: this.name, err: linkError }, 'modbus link could not attach to its socket');
+      socket.destroy();
+      return;
+    }
+    // The timeout is set after linking: set before, modbus-serial would also make it a socket idle timeout.
+    client.setTimeout(this.cfg.timeoutMs);
+    this.connecting = null;
+    this.conn = { socket, client };
+    const after = this.backoff.attempt;
+    this.backoff.reset();
+    if (this.outageLogged) {
+      this.log.info({ link: this.name, host: this.cfg.host, port: this.cfg.port, attempts: after }, 'modbus link up again');
+    } else {
+      this.log.info({ link: this.name, host: this.cfg.host, port: this.cfg.port }, 'modbus link up');
+    }
+    this.outageLogged = false;
+    this.emit('up');
+  }
+
+  private lost(cause: Error | null): void {
+    const conn = this.conn as Connection;
+    this.conn = null;
+    destroyClient(conn);
+    this.queue.clear(new DeviceError('offline', `modbus link ${this.name} went down`, { cause: cause ?? undefined }));
+    this.log.warn(
+      { link: this.name, host: this.cfg.host, port: this.cfg.port, err: cause?.message ?? 'closed by the device' },
+      'modbus link down; reconnecting with backoff',
+    );
+    this.outageLogged = true;
+    this.emit('down');
+    this.scheduleRetry();
+  }
+
+  private connectFailed(cause: Error | null): void {
+    if (!this.running) return;
+    const details = { link: this.name, host: this.cfg.host, port: this.cfg.port, err: cause?.message };
+    if (this.outageLogged) {
+      this.log.debug({ ...details, attempt: this.backoff.attempt }, 'modbus link reconnect failed');
+    } else {
+      this.log.warn(details, 'modbus link cannot connect; retrying with backoff');
+      this.outageLogged = true;
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (!this.running) return;
+    this.retryTimer = setTimeout(() => this.attemptConnect(), this.backoff.next());
+  }
+}
+
+/** Cancels modbus-serial's pending transaction timers and destroys the socket. */
+function destroyClient(conn: Connection): void {
+  conn.client.destroy(() => {});
+  conn.socket.destroy();
+}
+
+/** Settles with `work`, unless `revoked` aborts first (the link went down): then rejects with its reason. */
+function raceRevoked<T>(work: Promise<T>, revoked: AbortSignal): Promise<T> {
+  if (revoked.aborted) return Promise.reject(revoked.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(revoked.reason);
+    revoked.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        revoked.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        revoked.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
