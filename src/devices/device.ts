@@ -35,6 +35,7 @@ export class Device {
   private running = false;
   private currentCycle: Promise<void> | undefined;
   private statePending = false;
+  private lastPublishedState = '';
   readonly behaviour: Behaviour;
 
   constructor(
@@ -132,7 +133,7 @@ export class Device {
     this._availability = 'online';
     this.log.info({}, 'device online');
     // Fresh state first, so a consumer that sees `online` already has the current picture.
-    this.sink.state(this, this.state());
+    this.publishState(true);
     this.sink.availability(this, 'online');
   }
 
@@ -156,7 +157,15 @@ export class Device {
     this.statePending = true;
     queueMicrotask(() => {
       this.statePending = false;
-      if (this._availability === 'online') this.sink.state(this, this.state());
+      if (this._availability === 'online') this.publishState(false);
     });
+  }
+
+  private publishState(evenIfUnchanged: boolean): void {
+    const state = this.state();
+    const json = JSON.stringify(state);
+    if (!evenIfUnchanged && json === this.lastPublishedState) return;
+    this.lastPublishedState = json;
+    this.sink.state(this, state);
   }
 }
