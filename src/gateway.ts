@@ -55,7 +55,8 @@ export class Gateway {
   private readonly early: PendingPublish[] = [];
   private session = 0;
   private startedAt = 0;
-  private accepting = false;
+  /** Publishes wait in `early` while starting, flow while up, and are dropped once the broker is gone. */
+  private phase: 'starting' | 'up' | 'down' = 'starting';
 
   constructor(
     private readonly config: Readonly<GatehouseConfig>,
@@ -131,7 +132,7 @@ export class Gateway {
       log.child({ component: 'broker' }),
     );
     await this.broker.start();
-    this.accepting = true;
+    this.phase = 'up';
 
     for (const pending of this.early.splice(0)) await this.publish(pending.topic, pending.payload, pending.retain);
     for (const device of this.devices.values()) {
@@ -149,12 +150,13 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
-    this.accepting = false;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
+    // New commands are answered `offline`; accepted ones finish (each within its timeout).
+    await this.pipeline?.close();
     // Devices first: a gate released mid-pulse is relocked while its transport is still up.
     await Promise.all([...this.devices.values()].map((d) => d.stop()));
     if (this.broker) {
-      await this.publish(topics.gatewayAvailability(this.config.site, this.config.gateway_id), 'offline', true).catch(() => undefined);
+      await this.broker.publish(topics.gatewayAvailability(this.config.site, this.config.gateway_id), 'offline', { qos: 1, retain: true }).catch(() => undefined);
       await this.broker.stop();
     }
     for (const transport of this.transports.values()) await transport.stop();
@@ -163,8 +165,7 @@ export class Gateway {
   }
 
   private onLocalCommand(cmd: IncomingCommand): void {
-    if (!this.accepting || !this.pipeline) return;
-    void this.pipeline.submit({
+    void this.pipeline!.submit({
       kind: cmd.kind,
       device: cmd.device,
       command: cmd.command,
@@ -213,10 +214,11 @@ export class Gateway {
   }
 
   private async publish(topic: string, payload: string, retain: boolean): Promise<void> {
-    if (!this.broker || !this.accepting) {
-      if (!this.broker) this.early.push({ topic, payload, retain });
+    if (this.phase === 'starting') {
+      this.early.push({ topic, payload, retain });
       return;
     }
+    if (this.phase === 'down' || !this.broker) return;
     try {
       await this.broker.publish(topic, payload, { qos: 1, retain });
     } catch (err) {
@@ -237,7 +239,6 @@ export class Gateway {
   }
 
   private async publishGatewayState(): Promise<void> {
-    if (!this.broker) return;
     await this.publish(topics.gatewayState(this.config.site, this.config.gateway_id), JSON.stringify(this.gatewayState()), true);
   }
 

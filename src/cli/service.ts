@@ -32,6 +32,9 @@ export async function runUntilSignalled(config: Readonly<GatehouseConfig>, log: 
     await gateway.start();
   } catch (err) {
     log.fatal({ err }, 'gatehouse could not start');
+    if ((err as { code?: string }).code === 'BROKER_LISTEN_FAILED') {
+      process.stderr.write(`gatehouse: ${(err as Error).message}\n  choose another port: broker.port in the config, GATEHOUSE_BROKER_PORT, or --port for the demo (0 picks a free one)\n`);
+    }
     await gateway.stop().catch(() => undefined);
     await beforeStop?.();
     return 1;

@@ -73,6 +73,7 @@ export class CommandPipeline {
   private readonly inFlight = new Map<string, Promise<CommandResult>>();
   private readonly deliveryIds = new DeliveryIds();
   private readonly now: () => number;
+  private closed = false;
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? Date.now;
@@ -87,6 +88,7 @@ export class CommandPipeline {
     if (!providedId) this.deliveryIds.remember(input.delivery, id);
     const reject = (code: ResultCode, message: string) => this.reject(input, id, receivedAt, code, message);
 
+    if (this.closed) return reject('offline', 'gatehouse is stopping; send the command again once it is back online');
     if (!input.authorized) {
       return reject('forbidden', `${input.username ? `user ${JSON.stringify(input.username)}` : 'this client'} may not send ${input.command} to ${input.kind}/${input.device}`);
     }
@@ -181,6 +183,12 @@ export class CommandPipeline {
         }
       });
     });
+  }
+
+  /** Refuse new commands (with `offline`) and wait until every accepted one has its result. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private async resendDuplicate(input: CommandInput, key: string, result: CommandResult | undefined): Promise<CommandResult> {

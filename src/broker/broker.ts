@@ -1,0 +1,391 @@
+// The embedded MQTT 3.1.1 broker: aedes behind gatehouse's authentication, ACL and topic contract.
+import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { TopicClass } from '../topics.js';
+import { Acl, validateTopicFilter, validateTopicName } from './acl.js';
+import { Authenticator, CONNACK_NOT_AUTHORIZED, type AnonymousAccess, type UserEntry } from './auth.js';
+import { BrokerError } from './errors.js';
+import { applyForwardPolicy, type GrantedQos } from './forward-policy.js';
+import { guardMqEmitterDepth } from './guards/mqemitter-depth.js';
+import { installPacketIdAllocator } from './guards/packet-id-allocator.js';
+import { markResentDup } from './guards/persistence-dup.js';
+import { GuardedConnection, SessionRegistry } from './guards/protocol-guard.js';
+import { PublishSequencer } from './guards/publish-order.js';
+import { TcpListener, type Listener } from './listeners.js';
+import { decidePublish } from './publish-policy.js';
+
+export type { UserEntry } from './auth.js';
+
+export interface BrokerOptions {
+  host: string;
+  /** 0 picks a free port; the bound one is `Broker.port` after start(). */
+  port: number;
+  anonymous: AnonymousAccess;
+  users: UserEntry[];
+  limits?: { maxTopicLevels?: number; connectTimeoutMs?: number; drainTimeoutMs?: number; maxPacketBytes?: number };
+}
+
+export interface IncomingCommand {
+  topic: string;
+  kind: string;
+  device: string;
+  command: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  dup: boolean;
+  messageId?: number;
+  clientId: string;
+  username?: string;
+  peer: string;
+  authorized: boolean;
+}
+
+export type SecurityEvent = {
+  type: 'auth_failed' | 'publish_denied' | 'subscribe_denied';
+  clientId: string;
+  username?: string;
+  peer: string;
+  topic?: string;
+  reason: string;
+};
+
+export interface BrokerHooks {
+  /** classifyTopic from src/topics.ts, bound to the site by the caller. */
+  classify(topic: string): TopicClass;
+  /** Called synchronously from the publish path; must not throw. */
+  onCommand(cmd: IncomingCommand): void;
+  onSecurityEvent(e: SecurityEvent): void;
+}
+
+export const DEFAULT_BROKER_LIMITS = {
+  // The topic contract needs 5 levels; generous for other traffic, far below qlobber's 100.
+  maxTopicLevels: 32,
+  // A connection that has not sent CONNECT by then is dropped (MQTT 3.1.1 section 3.1 leaves the
+  // time to the server).
+  connectTimeoutMs: 10_000,
+  // A subscriber whose socket does not drain by then is disconnected instead of stalling delivery.
+  drainTimeoutMs: 30_000,
+  // MQTT 3.1.1 allows 256 MiB packets and aedes buffers a packet whole before parsing it; commands
+  // are a few hundred bytes. Larger packets close the connection.
+  maxPacketBytes: 1024 * 1024,
+} as const;
+
+interface ClientContext {
+  peer: string;
+  acl: Acl | null;
+  username?: string;
+  willTopic?: string;
+  /** QoS 2 command message ids seen in the current parse batch (see isQos2Retransmission). */
+  recentQos2: Set<number>;
+  /** Granted QoS per subscribed filter; aedes itself is given QoS 2 (see authorizeSubscribe). */
+  granted: Map<string, GrantedQos>;
+}
+
+// Errors we hand to aedes on purpose; they come back through 'clientError' and were already logged.
+const POLICY_ERROR = Symbol('gatehouse.policyError');
+
+function policyError(message: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), extra, { [POLICY_ERROR]: true });
+}
+
+const ROUTINE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+const ROUTINE_MESSAGES = new Set(['keep alive timeout', 'connection closed', 'drain timeout']);
+
+export class Broker {
+  private aedes: Aedes | null = null;
+  private starting = false;
+  private limits: Required<NonNullable<BrokerOptions['limits']>> = { ...DEFAULT_BROKER_LIMITS };
+  private readonly listeners: Listener[];
+  private readonly authenticator: Authenticator;
+  private readonly contexts = new WeakMap<Client, ClientContext>();
+  private sessions = new SessionRegistry();
+  private sequencer = new PublishSequencer();
+
+  constructor(
+    private readonly opts: BrokerOptions,
+    private readonly hooks: BrokerHooks,
+    private readonly log: Logger,
+  ) {
+    this.listeners = [new TcpListener({ host: opts.host, port: opts.port }, log)];
+    this.authenticator = new Authenticator(opts.users, opts.anonymous);
+  }
+
+  get port(): number {
+    return this.listeners[0].port;
+  }
+
+  get address(): string {
+    return this.listeners[0].address;
+  }
+
+  connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  async start(): Promise<void> {
+    if (this.aedes || this.starting) throw new BrokerError('BROKER_ALREADY_STARTED', 'broker already started');
+    this.starting = true;
+    try {
+      await this.startAedes();
+    } finally {
+      this.starting = false;
+    }
+    try {
+      for (const listener of this.listeners) await listener.start((stream, peer) => this.accept(stream, peer));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startAedes(): Promise<void> {
+    await this.authenticator.start();
+    const given = Object.entries(this.opts.limits ?? {}).filter(([, value]) => value !== undefined);
+    const limits = { ...DEFAULT_BROKER_LIMITS, ...Object.fromEntries(given) };
+    this.limits = limits;
+    const aedes = new Aedes({
+      maxTopicLevels: limits.maxTopicLevels,
+      connectTimeout: limits.connectTimeoutMs,
+      drainTimeout: limits.drainTimeoutMs,
+      preConnect: (client, packet, done) => this.preConnect(client, packet, done),
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+      authorizeForward: (client, packet) => this.authorizeForward(client, packet),
+    });
+    const mq = (aedes as unknown as { mq: unknown }).mq;
+    if (!guardMqEmitterDepth(mq)) this.log.warn('mqemitter internals changed: recursion-depth guard not installed');
+    this.sequencer = new PublishSequencer();
+    if (!this.sequencer.install(mq)) this.log.warn('mqemitter internals changed: publish-order guard not installed');
+    aedes.on('clientError', (client, err) => this.onClientError(client, err));
+    aedes.on('connectionError', (client, err) => this.onClientError(client, err));
+    aedes.on('unsubscribe', (filters, client) => {
+      const ctx = this.contexts.get(client);
+      for (const filter of filters) ctx?.granted.delete(filter);
+    });
+    aedes.on('keepaliveTimeout', (client) => this.log.debug({ clientId: client.id, peer: this.peerOf(client) }, 'mqtt keepalive timeout'));
+    // aedes emits 'error' for persistence failures; unhandled it would throw.
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => this.log.error({ err }, 'broker internal error'));
+    await aedes.listen();
+    if (!markResentDup((aedes as unknown as { persistence: unknown }).persistence)) {
+      this.log.warn('aedes persistence internals changed: DUP-on-resend guard not installed');
+    }
+    this.sessions = new SessionRegistry();
+    this.aedes = aedes;
+  }
+
+  /** Publish as the gateway itself (no ACL, no topic policy). Resolves once aedes has routed it. */
+  async publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) throw new BrokerError('BROKER_NOT_STARTED', 'broker is not started');
+    const invalid = validateTopicName(topic);
+    if (invalid) throw new BrokerError('BROKER_INVALID_TOPIC', `cannot publish to "${topic}": ${invalid}`);
+    const packet: PublishPacket = {
+      cmd: 'publish',
+      topic,
+      // A Buffer object of its own (no copy): it identifies this packet to the sequencer.
+      payload: typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload.subarray(0),
+      qos: opts.qos,
+      retain: opts.retain,
+      dup: false,
+    };
+    try {
+      await this.sequencer.run(packet.payload as Buffer, (done) => aedes.publish(packet, done));
+    } catch (err) {
+      throw new BrokerError('BROKER_PUBLISH_FAILED', `publish to "${topic}" failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Disconnects every client (their wills are published as for any server-side close), then closes the listeners. */
+  async stop(): Promise<void> {
+    const aedes = this.aedes;
+    this.aedes = null;
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    for (const listener of this.listeners) await listener.close();
+  }
+
+  private accept(stream: Duplex, peer: string): void {
+    const aedes = this.aedes;
+    if (!aedes) {
+      stream.destroy();
+      return;
+    }
+    // Packets that break MQTT 3.1.1 rules aedes does not check are stopped before aedes parses them.
+    const guarded = new GuardedConnection(stream, {
+      maxPacketBytes: this.limits.maxPacketBytes,
+      sessions: this.sessions,
+      onViolation: (v) => this.log.warn({ peer, clause: v.clause, reason: v.reason }, 'mqtt protocol violation; closing connection'),
+    });
+    const client = aedes.handle(guarded);
+    if (!installPacketIdAllocator(client, (id) => guarded.outboundInUse(id))) {
+      this.log.warn('aedes client internals changed: packet identifier guard not installed');
+    }
+    this.contexts.set(client, { peer, acl: null, recentQos2: new Set(), granted: new Map() });
+  }
+
+  private peerOf(client: Client | null): string {
+    return (client && this.contexts.get(client)?.peer) ?? 'unknown';
+  }
+
+  private security(event: SecurityEvent, message: string): void {
+    this.log.warn(event, message);
+    try {
+      this.hooks.onSecurityEvent(event);
+    } catch (err) {
+      this.log.error({ err }, 'onSecurityEvent hook threw');
+    }
+  }
+
+  private preConnect(client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
+    const ctx = this.contexts.get(client);
+    if (!ctx) return done(policyError('connection not accepted by a gatehouse listener'), false);
+    ctx.willTopic = packet.will?.topic;
+    done(null, true);
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void,
+  ): void {
+    const ctx = this.contexts.get(client);
+    const refuse = (returnCode: number, reason: string) => {
+      this.security(
+        { type: 'auth_failed', clientId: client.id, username, peer: ctx?.peer ?? 'unknown', reason },
+        'mqtt login refused',
+      );
+      done(policyError(`login refused: ${reason}`, { returnCode }) as Error & { returnCode: number }, null);
+    };
+    if (!ctx) return refuse(CONNACK_NOT_AUTHORIZED, 'unknown_connection');
+    this.authenticator.authenticate(username, password).then(
+      (result) => {
+        if (!result.ok) return refuse(result.returnCode, result.reason);
+        const acl = new Acl(result.rules, { username: result.username, clientId: client.id });
+        // A will is a PUBLISH made later on the client's behalf: refuse at CONNECT a will that the
+        // client could not publish itself (MQTT 3.1.1 table 3.1, code 5).
+        if (ctx.willTopic !== undefined && decidePublish(ctx.willTopic, this.hooks.classify, acl).action === 'deny') {
+          return refuse(CONNACK_NOT_AUTHORIZED, 'will_denied');
+        }
+        ctx.acl = acl;
+        ctx.username = result.username;
+        done(null, true);
+      },
+      (err: unknown) => {
+        this.log.error({ err, peer: ctx.peer }, 'authentication failed unexpectedly');
+        refuse(3, 'server_error'); // 3: server unavailable
+      },
+    );
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    // client is null only for a will left by another broker instance: nothing to authorize it against.
+    const ctx = client ? this.contexts.get(client) : undefined;
+    if (!client || !ctx?.acl) return done(policyError('publish without an authenticated client'));
+    const decision = decidePublish(packet.topic, this.hooks.classify, ctx.acl);
+    if (decision.action === 'allow') return done(null);
+    if (decision.action === 'deny') {
+      this.security(
+        { type: 'publish_denied', clientId: client.id, username: ctx.username, peer: ctx.peer, topic: packet.topic, reason: decision.reason },
+        client.closed ? 'mqtt will refused' : 'mqtt publish refused; closing connection',
+      );
+      // MQTT-3.3.5-2: the server may close the connection instead of acknowledging.
+      return done(policyError(`publish to "${packet.topic}" refused: ${decision.reason}`));
+    }
+    // A command is consumed by the gateway: never retained (a retained command would replay on
+    // every subscribe), never routed (authorizeForward drops it); aedes still acknowledges it.
+    const retain = packet.retain;
+    packet.retain = false;
+    if (this.isQos2Retransmission(client, ctx, packet)) return done(null);
+    const cmd: IncomingCommand = {
+      topic: packet.topic,
+      kind: decision.kind,
+      device: decision.device,
+      command: decision.command,
+      payload: packet.payload === undefined ? Buffer.alloc(0) : Buffer.from(packet.payload),
+      qos: packet.qos,
+      retain,
+      dup: packet.dup,
+      messageId: packet.qos > 0 ? packet.messageId : undefined,
+      clientId: client.id,
+      username: ctx.username,
+      peer: ctx.peer,
+      authorized: decision.authorized,
+    };
+    try {
+      this.hooks.onCommand(cmd);
+    } catch (err) {
+      this.log.error({ err, topic: packet.topic, clientId: client.id }, 'onCommand hook threw');
+    }
+    done(null);
+  }
+
+  /**
+   * MQTT-4.3.3-2: a QoS 2 PUBLISH retransmitted before its PUBREL must not be delivered onward
+   * twice. aedes answers such a retransmission with another PUBREC but runs authorizePublish
+   * first, so the pipeline would see the command again. aedes tracks the ids awaiting PUBREL in
+   * client._inboundInflight once the packet is stored; copies within one parse batch arrive
+   * before that, so ids are also remembered until the next turn of the event loop.
+   */
+  private isQos2Retransmission(client: Client, ctx: ClientContext, packet: PublishPacket): boolean {
+    if (packet.qos !== 2 || packet.messageId === undefined) return false;
+    const inflight = (client as unknown as { _inboundInflight?: Set<number> })._inboundInflight;
+    if (inflight?.has(packet.messageId) || ctx.recentQos2.has(packet.messageId)) return true;
+    if (ctx.recentQos2.size === 0) setImmediate(() => ctx.recentQos2.clear());
+    ctx.recentQos2.add(packet.messageId);
+    return false;
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
+    const ctx = this.contexts.get(client);
+    const invalid = validateTopicFilter(sub.topic);
+    if (ctx?.acl && !invalid && ctx.acl.canSubscribe(sub.topic)) {
+      // aedes 1.2.0 caps the delivered QoS only for a subscription whose filter equals the topic,
+      // and with overlapping subscriptions the first listener wins, possibly at QoS 0. So aedes
+      // subscribes every filter at QoS 2 and authorizeForward applies the granted QoS
+      // (MQTT-3.8.4-6, MQTT-3.3.5-1). SUBACK still reports the requested QoS: aedes takes it from
+      // the SUBSCRIBE packet, and every QoS is granted as requested.
+      ctx.granted.set(sub.topic, sub.qos);
+      return done(null, { ...sub, qos: 2 });
+    }
+    this.security(
+      {
+        type: 'subscribe_denied',
+        clientId: client.id,
+        username: ctx?.username,
+        peer: ctx?.peer ?? 'unknown',
+        topic: sub.topic,
+        reason: invalid ? 'invalid_filter' : 'acl',
+      },
+      'mqtt subscribe refused',
+    );
+    // MQTT-3.9.3: a null subscription makes aedes answer 0x80 (failure) for this filter.
+    done(null, null);
+  }
+
+  /**
+   * Last check before a PUBLISH goes to `client`: live deliveries, retained messages on SUBSCRIBE
+   * and the offline queue on reconnect all pass here, each with its own packet copy, which is
+   * changed in place because the offline-queue path ignores the return value.
+   */
+  private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    // Commands published by clients (aedes stamps their clientId) are the gateway's alone.
+    const fromClient = (packet as { clientId?: string }).clientId !== undefined;
+    if (fromClient && this.hooks.classify(packet.topic).type === 'command') return null;
+    const ctx = this.contexts.get(client);
+    return ctx && applyForwardPolicy(packet, ctx.granted) ? packet : null;
+  }
+
+  private onClientError(client: Client, err: Error & { code?: string }): void {
+    const details = { clientId: client.id ?? undefined, peer: this.peerOf(client), err: { message: err.message, code: err.code } };
+    if ((err as unknown as Record<symbol, unknown>)[POLICY_ERROR]) {
+      this.log.debug(details, 'mqtt client closed by policy');
+    } else if ((err.code && ROUTINE_CODES.has(err.code)) || ROUTINE_MESSAGES.has(err.message)) {
+      this.log.debug(details, 'mqtt client connection ended');
+    } else {
+      this.log.warn(details, 'mqtt client error; connection closed');
+    }
+  }
+}
