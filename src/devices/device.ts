@@ -49,7 +49,7 @@ export class Device {
       deviceId: config.id,
       settings: config.settings,
       outputs: {
-        write: (output, on) => this.driver.write(output, on, { priority: 'command' }),
+        write: (output, on, signal) => this.driver.write(output, on, { priority: 'command', signal }),
         has: (output) => this.driver.outputs.includes(output),
       },
       sink: {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Readings } from '../../driver-api.js';
+import { DeviceError, type Readings } from '../../driver-api.js';
 import type { FieldValues } from '../fields.js';
 import { OutputMutex } from '../output-mutex.js';
 import type { Behaviour, BehaviourContext, KindDefinition, SafeState } from './types.js';
@@ -41,20 +41,25 @@ class GateBehaviour implements Behaviour {
   async applySafeState(): Promise<void> {
     const target = this.settings.on_start;
     if (target === 'leave') return;
-    await this.setOutput(target === 'unlock', 'safe state on start');
+    await this.setOutput(target === 'unlock', 'safe state on start', {});
   }
 
-  async run(command: string, args: FieldValues): Promise<Record<string, unknown>> {
-    if (command === 'unlock') return this.unlock((args.duration_ms as number | undefined) ?? this.settings.unlock_ms);
+  async run(command: string, args: FieldValues, signal: AbortSignal): Promise<Record<string, unknown>> {
+    if (command === 'unlock') return this.unlock((args.duration_ms as number | undefined) ?? this.settings.unlock_ms, signal);
     if (command === 'lock') return this.lockNow();
     throw new Error(`gate has no command ${command}`);
   }
 
-  private async unlock(durationMs: number): Promise<Record<string, unknown>> {
-    // Unlocking while a pulse runs extends it; it never shortens it.
-    const until = Math.max(this.pulseUntil ?? 0, Date.now() + durationMs);
-    await this.setOutput(true, 'unlock command', undefined, () => {
-      this.pulseUntil = until;
+  private async unlock(durationMs: number, signal: AbortSignal): Promise<Record<string, unknown>> {
+    // Unlocking while a pulse runs extends it; it never shortens it. The pulse is measured from
+    // the moment the output was written, not from when the command arrived.
+    let until = 0;
+    await this.setOutput(true, 'unlock command', {
+      signal,
+      afterWrite: () => {
+        until = Math.max(this.pulseUntil ?? 0, Date.now() + durationMs);
+        this.pulseUntil = until;
+      },
     });
     this.armRelock();
     this.ctx.sink.stateChanged();
@@ -65,7 +70,7 @@ class GateBehaviour implements Behaviour {
     this.pulseUntil = null;
     this.clearRelock();
     try {
-      await this.setOutput(false, 'lock command');
+      await this.setOutput(false, 'lock command', {});
     } catch (err) {
       // The command fails, but the door must still end up locked: keep trying in the background.
       this.scheduleRelockRetry();
@@ -91,7 +96,7 @@ class GateBehaviour implements Behaviour {
     if (this.pulseUntil !== null && this.pulseUntil > Date.now()) return this.armRelock();
     this.pulseUntil = null;
     try {
-      await this.setOutput(false, 'end of unlock pulse', () => this.pulseUntil === null);
+      await this.setOutput(false, 'end of unlock pulse', { stillWanted: () => this.pulseUntil === null });
       this.relockRetryMs = RELOCK_RETRY_MIN_MS;
     } catch (err) {
       this.ctx.log.error({ err, retry_ms: this.relockRetryMs }, 'relock failed; retrying');
@@ -109,22 +114,23 @@ class GateBehaviour implements Behaviour {
   /**
    * Write the release output. Writes of one gate never overtake each other; `stillWanted` is
    * checked once the write's turn comes, so a relock queued behind a fresh unlock is dropped.
+   * A command's `signal` withdraws its write if the command timed out before the write's turn.
    */
   private setOutput(
     release: boolean,
     reason: string,
-    stillWanted: () => boolean = () => true,
-    afterWrite: () => void = () => undefined,
+    opts: { stillWanted?: () => boolean; afterWrite?: () => void; signal?: AbortSignal },
   ): Promise<void> {
     return this.outputs.run(async () => {
-      if (!stillWanted()) return;
+      if (opts.stillWanted && !opts.stillWanted()) return;
+      if (opts.signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written');
       try {
-        await this.ctx.outputs.write('unlock', release);
+        await this.ctx.outputs.write('unlock', release, opts.signal);
       } finally {
         this.lastWriteEndedAt = performance.now();
       }
       this.ctx.log.info({ release, reason }, release ? 'gate released' : 'gate locked');
-      afterWrite();
+      opts.afterWrite?.();
       this.setLock(release ? 'unlocked' : 'locked');
     });
   }
@@ -196,7 +202,7 @@ class GateBehaviour implements Behaviour {
     if (pulsing) {
       // Never leave a door released because the gateway went away mid-pulse.
       this.pulseUntil = null;
-      await this.setOutput(false, 'gateway stopping mid-pulse').catch((err) =>
+      await this.setOutput(false, 'gateway stopping mid-pulse', {}).catch((err) =>
         this.ctx.log.error({ err }, 'could not relock while stopping'),
       );
     }

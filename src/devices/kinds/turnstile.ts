@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import type { Readings } from '../../driver-api.js';
+import { DeviceError, type Readings } from '../../driver-api.js';
 import type { FieldValues } from '../fields.js';
 import { OutputMutex } from '../output-mutex.js';
 import type { Behaviour, BehaviourContext, KindDefinition, SafeState } from './types.js';
@@ -36,25 +36,25 @@ class TurnstileBehaviour implements Behaviour {
     if (this.settings.on_start !== 'leave') await this.setMode(this.settings.on_start === 'unlock' ? 'free' : 'locked');
   }
 
-  async run(command: string, args: FieldValues): Promise<Record<string, unknown>> {
+  async run(command: string, args: FieldValues, signal: AbortSignal): Promise<Record<string, unknown>> {
     switch (command) {
       case 'pass':
-        return this.pass(args.direction as Direction);
+        return this.pass(args.direction as Direction, signal);
       case 'unlock':
-        await this.setMode('free');
+        await this.setMode('free', signal);
         return {};
       case 'lock':
-        await this.setMode('locked');
+        await this.setMode('locked', signal);
         return {};
       default:
         throw new Error(`turnstile has no command ${command}`);
     }
   }
 
-  private async pass(direction: Direction): Promise<Record<string, unknown>> {
+  private async pass(direction: Direction, signal: AbortSignal): Promise<Record<string, unknown>> {
     const output = direction === 'in' ? 'pass_in' : 'pass_out';
     return this.outputs.run(async () => {
-      await this.rawWrite(output, true);
+      await this.rawWrite(output, true, signal);
       try {
         await sleep(this.settings.pulse_ms);
       } finally {
@@ -68,8 +68,8 @@ class TurnstileBehaviour implements Behaviour {
     });
   }
 
-  private async setMode(next: 'locked' | 'free'): Promise<void> {
-    await this.write('free', next === 'free');
+  private async setMode(next: 'locked' | 'free', signal?: AbortSignal): Promise<void> {
+    await this.write('free', next === 'free', signal);
     if (next === this.mode) return;
     const previous = this.mode;
     this.mode = next;
@@ -78,13 +78,15 @@ class TurnstileBehaviour implements Behaviour {
     this.ctx.sink.stateChanged();
   }
 
-  private write(output: string, on: boolean): Promise<void> {
-    return this.outputs.run(() => this.rawWrite(output, on));
+  private write(output: string, on: boolean, signal?: AbortSignal): Promise<void> {
+    return this.outputs.run(() => this.rawWrite(output, on, signal));
   }
 
-  private async rawWrite(output: string, on: boolean): Promise<void> {
+  /** A command's write takes its signal (withdrawn if the command timed out first); a pulse's end takes none. */
+  private async rawWrite(output: string, on: boolean, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written');
     try {
-      await this.ctx.outputs.write(output, on);
+      await this.ctx.outputs.write(output, on, signal);
     } finally {
       this.lastWriteEndedAt = performance.now();
     }

@@ -3,9 +3,13 @@ import type { FieldSpecs, FieldValues } from '../fields.js';
 
 export type SafeState = 'lock' | 'unlock' | 'leave';
 
-/** How a behaviour reaches the hardware: named outputs, each write taking the command lane of the transport. */
+/**
+ * How a behaviour reaches the hardware: named outputs, each write taking the command lane of the
+ * transport. A write given a signal is withdrawn if the signal aborts before it reaches the wire
+ * (the command timed out); writes that end a pulse or restore a safe state take no signal.
+ */
 export interface OutputPort {
-  write(output: string, on: boolean): Promise<void>;
+  write(output: string, on: boolean, signal?: AbortSignal): Promise<void>;
   has(output: string): boolean;
 }
 

@@ -1,0 +1,105 @@
+// `gatehouse check`: one validation that reports every problem at once, each naming its key path.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { runCli } from './cli-process.js';
+
+const DEMO = 'config/demo.yaml';
+
+function writeConfig(t: TestContext, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-check-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'site.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+test('check on the demo config exits 0 and lists its 3 devices', async () => {
+  const run = await runCli(['check', '--config', DEMO]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /ok/);
+  assert.match(run.stdout, /3 device\(s\)/);
+  for (const id of ['main-gate', 'garage-gate', 'lobby-turnstile']) assert.match(run.stdout, new RegExp(`\\b${id}\\b`));
+  const deviceLines = run.stdout.split('\n').filter((line) => /^\s+(gate|turnstile)\s/.test(line));
+  assert.equal(deviceLines.length, 3);
+});
+
+// Each line carries one problem; the comment names the key path it must be reported under.
+const BROKEN = `
+site: hq
+colour: blue                                  # colour: unknown key
+gateway_id: "Bad Id!"                         # gateway_id: bad id
+users:
+  - username: guard
+    password_hash: correct-horse-battery      # users[0].password_hash: plaintext
+    publish: ["site/hq/#/bad"]                # users[0].publish[0]: bad ACL filter
+    subscribe: ["site/+x"]                    # users[0].subscribe[0]: bad ACL filter
+transports:
+  plc: { type: modbus-tcp, host: 127.0.0.1, port: 502 }
+devices:
+  - id: gate-1
+    kind: gate
+    driver: modbus
+    transport: plc
+    options: { unit: 1, outputs: { unlock: { coil: 0 } }, speed: 9 }   # devices[0].options.speed: unknown driver option
+  - id: gate-1                                # devices[1].id: duplicate
+    kind: gate
+    driver: modbus
+    transport: nowhere                        # devices[1].transport: missing transport
+    options: { unit: 2, outputs: { unlock: { coil: 0 } } }
+  - id: BAD ID                                # devices[2].id: bad id
+    kind: gate
+    driver: modbus
+    transport: plc
+    options: { unit: 3, outputs: { unlock: { coil: 0 } } }
+`;
+
+const EXPECTED_PATHS = [
+  'colour',
+  'gateway_id',
+  'users[0].password_hash',
+  'users[0].publish[0]',
+  'users[0].subscribe[0]',
+  'devices[0].options.speed',
+  'devices[1].id',
+  'devices[1].transport',
+  'devices[2].id',
+];
+
+test('check on a config with many problems exits non-zero and names every key path at once', async (t) => {
+  const file = writeConfig(t, BROKEN);
+  const run = await runCli(['check', '--config', file]);
+  assert.notEqual(run.code, 0);
+  assert.equal(run.stdout, '', 'nothing is listed for an invalid config');
+  const reported = run.stderr
+    .split('\n')
+    .map((line) => /^\s+(\S+): /.exec(line)?.[1])
+    .filter((path): path is string => path !== undefined);
+  for (const path of EXPECTED_PATHS) assert.ok(reported.includes(path), `${path} is reported; stderr:\n${run.stderr}`);
+  assert.match(run.stderr, new RegExp(`${EXPECTED_PATHS.length} problems`));
+  assert.match(run.stderr, /duplicate device id "gate-1"/);
+  assert.match(run.stderr, /no transport named "nowhere"/);
+  assert.match(run.stderr, /plaintext/);
+});
+
+test('an environment override is validated too: GATEHOUSE_BROKER_PORT=abc names broker.port', async () => {
+  const run = await runCli(['check', '--config', DEMO], { env: { GATEHOUSE_BROKER_PORT: 'abc' } });
+  assert.notEqual(run.code, 0);
+  assert.match(run.stderr, /^\s+broker\.port: /m);
+  const good = await runCli(['check', '--config', DEMO], { env: { GATEHOUSE_BROKER_PORT: '2883' } });
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /127\.0\.0\.1:2883/);
+});
+
+test('check without --config exits 2; an unreadable file is named', async (t) => {
+  const missingFlag = await runCli(['check']);
+  assert.equal(missingFlag.code, 2);
+  assert.match(missingFlag.stderr, /--config/);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-check-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const missingFile = await runCli(['check', '--config', join(dir, 'absent.yaml')]);
+  assert.notEqual(missingFile.code, 0);
+  assert.match(missingFile.stderr, /absent\.yaml/);
+});

@@ -1,0 +1,111 @@
+// The audit journal end to end (DESIGN.md section 1): every command with its source, client,
+// user, payload, result code and latency, and security decisions, in SQLite; readable through
+// SqliteJournal and through `gatehouse journal`.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import type { JournalRecord } from '../../src/commands/journal.js';
+import { openDatabase } from '../../src/store/database.js';
+import { SqliteJournal } from '../../src/store/sqlite-journal.js';
+import { runCli } from '../cli/cli-process.js';
+import { mosquittoPub } from '../support/mosquitto.js';
+import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import { connectClient } from '../support/mqtt-client.js';
+import {
+  GATE_A,
+  USERS,
+  UNITS,
+  clientAs,
+  commandTopic,
+  resetDevice,
+  resultFor,
+  sendCommand,
+  startGateway,
+  topicOf,
+  uniqueId,
+  watch,
+} from './harness.js';
+
+let device: ModbusDevice;
+before(async () => {
+  device = await startModbusDevice({ units: UNITS });
+});
+after(() => device?.stop());
+beforeEach(() => resetDevice(device));
+
+test('commands and security decisions are journaled, and `gatehouse journal --json` prints them', async (t) => {
+  const gw = await startGateway(t, device);
+  const clientId = 'journal-guard-desk';
+  const guard = await clientAs(t, gw.port, 'guard', clientId);
+  const results = await watch(guard, topicOf(GATE_A, 'result'));
+  const okId = uniqueId('journal-ok');
+  const badId = uniqueId('journal-bad');
+  const forbiddenId = uniqueId('journal-forbidden');
+  const toolId = uniqueId('journal-tool');
+
+  await sendCommand(guard, GATE_A, 'unlock', { id: okId, duration_ms: 150 });
+  await sendCommand(guard, GATE_A, 'unlock', { id: badId, duration_ms: 5 });
+  const viewer = await clientAs(t, gw.port, 'viewer', 'journal-lobby-screen');
+  await sendCommand(viewer, GATE_A, 'lock', { id: forbiddenId });
+  const pub = await mosquittoPub({ port: gw.port, ...USERS.guard, clientId: 'journal-cli-tool', topic: commandTopic(GATE_A, 'lock'), message: JSON.stringify({ id: toolId }), qos: 1 });
+  assert.equal(pub.code, 0, pub.stderr);
+  for (const id of [okId, badId, forbiddenId, toolId]) await resultFor(results, id);
+  await assert.rejects(connectClient({ port: gw.port, username: 'guard', password: 'wrong-password' }));
+
+  // Read while the gateway runs (WAL lets a reader in), the way an operator would.
+  const db = openDatabase(gw.dataDir, { readonly: true });
+  t.after(() => db.close());
+  const entries = new SqliteJournal(db).query({ since: Date.now() - 600_000 });
+  const byId = (id: string) => entries.filter((e) => e.command_id === id);
+
+  const [ok] = byId(okId);
+  assert.equal(byId(okId).length, 1);
+  assert.equal(ok.type, 'command');
+  assert.equal(ok.source, 'local');
+  assert.equal(ok.client_id, clientId);
+  assert.equal(ok.username, 'guard');
+  assert.match(ok.peer ?? '', /^127\.0\.0\.1:\d+$/);
+  assert.deepEqual(JSON.parse(ok.payload ?? ''), { id: okId, duration_ms: 150 });
+  assert.equal(ok.status, 'ok');
+  assert.equal(ok.code, undefined);
+  assert.equal(ok.kind, 'gate');
+  assert.equal(ok.device, GATE_A.id);
+  assert.equal(ok.command, 'unlock');
+  assert.equal(typeof ok.latency_ms, 'number');
+  assert.ok((ok.latency_ms as number) >= 0);
+
+  const [bad] = byId(badId);
+  assert.equal(bad.code, 'bad_request');
+  assert.match(bad.message ?? '', /duration_ms/);
+  const [forbidden] = byId(forbiddenId);
+  assert.equal(forbidden.code, 'forbidden');
+  assert.equal(forbidden.username, 'viewer');
+  assert.equal(forbidden.client_id, 'journal-lobby-screen');
+  const [tool] = byId(toolId);
+  assert.equal(tool.client_id, 'journal-cli-tool');
+  assert.equal(tool.status, 'ok');
+
+  const authFailed = entries.filter((e) => e.type === 'auth_failed');
+  assert.ok(authFailed.some((e) => e.username === 'guard'), 'the refused login is journaled');
+
+  const cli = await runCli(['journal', '--data-dir', gw.dataDir, '--since', '10m', '--json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  const printed = cli.stdout.trim().split('\n').map((line) => JSON.parse(line) as JournalRecord);
+  for (const id of [okId, badId, forbiddenId, toolId]) {
+    const mine = printed.filter((r) => r.command_id === id);
+    assert.equal(mine.length, 1, `${id} printed once`);
+    const [fromDb] = byId(id);
+    assert.deepEqual(mine[0], fromDb, 'the CLI prints the stored entry unchanged');
+  }
+  const seqs = printed.map((r) => r.seq);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'oldest first');
+});
+
+test('`gatehouse journal` refuses a bad --since and a data dir without a database', async (t) => {
+  const gw = await startGateway(t, device);
+  const badSince = await runCli(['journal', '--data-dir', gw.dataDir, '--since', 'last tuesday']);
+  assert.equal(badSince.code, 2);
+  assert.match(badSince.stderr, /--since/);
+  const empty = await runCli(['journal', '--data-dir', `${gw.dataDir}/nothing-here`]);
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /no gatehouse database/);
+});

@@ -1,0 +1,167 @@
+// The per-device queue end to end (DESIGN.md sections 1 and 3): commands to one device run one at
+// a time in arrival order, a full queue answers `busy`, a device that does not answer gives
+// `timeout`, and every accepted command gets exactly one terminal result.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import { mosquittoSub } from '../support/mosquitto.js';
+import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import {
+  GATE_A,
+  GATE_B,
+  TURNSTILE,
+  USERS,
+  UNITS,
+  clientAs,
+  resetDevice,
+  resultFor,
+  resultsWithId,
+  sendCommand,
+  sleep,
+  startGateway,
+  topicOf,
+  uniqueId,
+  until,
+  watch,
+  writesOf,
+  type DeviceRef,
+} from './harness.js';
+
+let device: ModbusDevice;
+before(async () => {
+  device = await startModbusDevice({ units: UNITS });
+});
+after(() => device?.stop());
+beforeEach(() => resetDevice(device));
+
+test('commands to one gate run in arrival order', async (t) => {
+  const gw = await startGateway(t, device);
+  const client = await clientAs(t, gw.port, 'guard');
+  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const mark = device.writes.length;
+  const plan = ['unlock', 'lock', 'unlock', 'lock', 'unlock', 'lock'].map((command, i) => ({ command, id: uniqueId(`fifo-${i}`) }));
+
+  // Published back to back without waiting for results; MQTT keeps one client's order (section 4.6).
+  await Promise.all(plan.map((p) => sendCommand(client, GATE_A, p.command, p.command === 'unlock' ? { id: p.id, duration_ms: 5000 } : { id: p.id })));
+  const last = await resultFor(results, plan[plan.length - 1].id);
+  assert.equal(last.status, 'ok');
+
+  const received = results.messages.map((m) => JSON.parse(m.payload.toString()));
+  assert.deepEqual(received.map((r) => r.id), plan.map((p) => p.id), 'results come in the order the commands were sent');
+  assert.ok(received.every((r) => r.status === 'ok'));
+  const starts = received.map((r) => r.timing.started_at as number);
+  const ends = received.map((r) => r.timing.finished_at as number);
+  for (let i = 1; i < received.length; i++) {
+    assert.ok(starts[i] >= ends[i - 1], `command ${i} started after command ${i - 1} finished`);
+  }
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [true, false, true, false, true, false]);
+});
+
+test('a full queue answers busy, and busy commands never reach the device', async (t) => {
+  const gw = await startGateway(t, device, { commands: { queue_limit: 2 }, turnstile: { pulse_ms: 400 } });
+  const client = await clientAs(t, gw.port, 'guard');
+  const results = await watch(client, topicOf(TURNSTILE, 'result'));
+  const mark = device.writes.length;
+  const ids = [0, 1, 2, 3, 4].map((i) => uniqueId(`pass-${i}`));
+
+  await Promise.all(ids.map((id) => sendCommand(client, TURNSTILE, 'pass', { id, direction: 'in' })));
+  const outcome = await Promise.all(ids.map((id) => resultFor(results, id)));
+  // One pass running and one waiting fill a queue of 2; the rest are turned away at once.
+  assert.deepEqual(outcome.map((r) => r.code ?? r.status), ['ok', 'ok', 'busy', 'busy', 'busy']);
+  for (const busy of outcome.slice(2)) assert.match(busy.message, /queued/);
+  await sleep(200);
+  assert.deepEqual(
+    writesOf(device, TURNSTILE.unit, mark).map((w) => [w.address, w.values[0]]),
+    [[0, true], [0, false], [0, true], [0, false]],
+    'two passages pulsed, none for the busy ones',
+  );
+});
+
+test('a unit that does not answer: timeout within command_timeout_ms, and exactly one result', async (t) => {
+  const commandTimeoutMs = 400;
+  const transportTimeoutMs = 1000;
+  const gw = await startGateway(t, device, {
+    transport: { timeout_ms: transportTimeoutMs },
+    gateA: { command_timeout_ms: commandTimeoutMs, offline_after: 10 },
+  });
+  const client = await clientAs(t, gw.port, 'guard');
+  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const mark = device.writes.length;
+
+  await device.mute(GATE_A.unit, true);
+  t.after(() => device.mute(GATE_A.unit, false).catch(() => undefined));
+  const id = uniqueId('muted');
+  await sendCommand(client, GATE_A, 'unlock', { id, duration_ms: 200 });
+  const result = await resultFor(results, id);
+  assert.equal(result.status, 'error');
+  assert.equal(result.code, 'timeout', result.message);
+  assert.ok(result.timing.total_ms >= commandTimeoutMs - 5, `answered after ${result.timing.total_ms} ms, the timeout is ${commandTimeoutMs} ms`);
+
+  // Past the transport's own timeout the late failure of the write must not yield a second result.
+  await sleep(transportTimeoutMs + 500);
+  assert.equal(resultsWithId(results, id).length, 1);
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark), [], 'a muted unit stores nothing');
+  await device.mute(GATE_A.unit, false);
+});
+
+test('a command that timed out waiting for the link is not written to the device later', async (t) => {
+  // gate-b's unit stops answering, so a write to it holds the shared link for the transport
+  // timeout; gate-a's unlock queues behind it and its own, shorter command timeout fires first.
+  // The pipeline's AbortSignal reaches the transport's queue, which withdraws a write that has
+  // not reached the wire yet; without it the door would open after the client was told `timeout`.
+  const transportTimeoutMs = 1500;
+  const gw = await startGateway(t, device, {
+    transport: { timeout_ms: transportTimeoutMs },
+    gateA: { command_timeout_ms: 400 },
+    gateB: { offline_after: 100 },
+  });
+  const client = await clientAs(t, gw.port, 'guard');
+  const results = await watch(client, 'site/hq/gate/+/result');
+  await device.mute(GATE_B.unit, true);
+  t.after(() => device.mute(GATE_B.unit, false).catch(() => undefined));
+  const mark = device.writes.length;
+
+  const blocker = uniqueId('blocker');
+  await sendCommand(client, GATE_B, 'lock', { id: blocker });
+  await sleep(50);
+  const id = uniqueId('late');
+  await sendCommand(client, GATE_A, 'unlock', { id, duration_ms: 5000 });
+  const result = await resultFor(results, id);
+  assert.equal(result.code, 'timeout', result.message);
+
+  // The client was told the unlock timed out; the door must not open once the link frees up.
+  await resultFor(results, blocker);
+  await sleep(transportTimeoutMs + 500);
+  await device.mute(GATE_B.unit, false);
+  assert.deepEqual(
+    writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]),
+    [],
+    'gate-a was released after its unlock was reported as timed out',
+  );
+});
+
+test('exactly one terminal result per command when 50 arrive at once over 3 devices', async (t) => {
+  const gw = await startGateway(t, device, { commands: { queue_limit: 64 } });
+  const sub = await mosquittoSub({ port: gw.port, ...USERS.guard, topics: ['site/hq/+/+/result'] });
+  t.after(() => sub.stop());
+  const senders = [await clientAs(t, gw.port, 'guard'), await clientAs(t, gw.port, 'guard')];
+  const targets: DeviceRef[] = [GATE_A, GATE_B, TURNSTILE];
+  const plan = Array.from({ length: 50 }, (_, i) => {
+    const ref = targets[i % 3];
+    const command = Math.floor(i / 3) % 2 === 0 ? 'unlock' : 'lock';
+    const payload: Record<string, unknown> = { id: uniqueId(`burst-${i}`) };
+    if (ref.kind === 'gate' && command === 'unlock') payload.duration_ms = 5000;
+    return { ref, command, payload, id: payload.id as string };
+  });
+
+  await Promise.all(plan.map((p, i) => sendCommand(senders[i % 2], p.ref, p.command, p.payload)));
+  await until('a result for every command', () => plan.every((p) => sub.messages.some((m) => JSON.parse(m.text).id === p.id)), 20_000);
+  await sleep(500);
+  const all = sub.messages.map((m) => ({ topic: m.topic, result: JSON.parse(m.text) }));
+  for (const p of plan) {
+    const mine = all.filter((r) => r.result.id === p.id);
+    assert.equal(mine.length, 1, `${p.id}: exactly one result`);
+    assert.equal(mine[0].topic, topicOf(p.ref, 'result'));
+    assert.equal(mine[0].result.status, 'ok', `${p.id}: ${mine[0].result.message}`);
+  }
+  assert.equal(all.length, plan.length, 'no stray results');
+});

@@ -1,0 +1,81 @@
+// Commands for devices or commands that do not exist get a coded result instead of silence,
+// and reach no hardware (DESIGN.md section 2).
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
+import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import {
+  GATE_A,
+  SITE,
+  USERS,
+  UNITS,
+  clientAs,
+  resetDevice,
+  resultFor,
+  sendCommand,
+  sleep,
+  startGateway,
+  uniqueId,
+  watch,
+} from './harness.js';
+
+let device: ModbusDevice;
+before(async () => {
+  device = await startModbusDevice({ units: UNITS });
+});
+after(() => device?.stop());
+beforeEach(() => resetDevice(device));
+
+test('unknown device: unknown_device on that device\'s result topic', async (t) => {
+  const gw = await startGateway(t, device);
+  const sub = await mosquittoSub({ port: gw.port, ...USERS.guard, topics: [`site/${SITE}/gate/no-such-gate/result`] });
+  t.after(() => sub.stop());
+  const mark = device.writes.length;
+  const id = uniqueId('ghost');
+  const pub = await mosquittoPub({
+    port: gw.port,
+    ...USERS.guard,
+    topic: `site/${SITE}/gate/no-such-gate/unlock`,
+    message: JSON.stringify({ id }),
+    qos: 1,
+  });
+  assert.equal(pub.code, 0, pub.stderr);
+  const result = JSON.parse((await sub.waitFor((m) => JSON.parse(m.text).id === id)).text);
+  assert.equal(result.status, 'error');
+  assert.equal(result.code, 'unknown_device');
+  assert.equal(result.device, 'no-such-gate');
+  assert.match(result.message, /no-such-gate/);
+  await sleep(100);
+  assert.equal(device.writes.length, mark);
+});
+
+test('unknown command for an existing gate: unknown_command naming the known ones', async (t) => {
+  const gw = await startGateway(t, device);
+  const client = await clientAs(t, gw.port, 'guard');
+  const results = await watch(client, `site/${SITE}/+/+/result`);
+  const mark = device.writes.length;
+  const id = uniqueId('explode');
+  await sendCommand(client, GATE_A, 'explode', { id });
+  const result = await resultFor(results, id);
+  assert.equal(result.code, 'unknown_command');
+  assert.equal(result.command, 'explode');
+  assert.match(result.message, /unlock/);
+  assert.match(result.message, /lock/);
+  await sleep(100);
+  assert.equal(device.writes.length, mark);
+});
+
+test('an existing device id under the wrong kind: unknown_device that says what it is', async (t) => {
+  const gw = await startGateway(t, device);
+  const client = await clientAs(t, gw.port, 'guard');
+  const results = await watch(client, `site/${SITE}/+/+/result`);
+  const mark = device.writes.length;
+  const id = uniqueId('wrong-kind');
+  await sendCommand(client, { kind: 'turnstile', id: GATE_A.id }, 'unlock', { id });
+  const result = await resultFor(results, id);
+  assert.equal(result.code, 'unknown_device');
+  assert.equal(result.kind, 'turnstile');
+  assert.match(result.message, new RegExp(`${GATE_A.id} is a gate`));
+  await sleep(100);
+  assert.equal(device.writes.length, mark);
+});
