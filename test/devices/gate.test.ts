@@ -148,4 +148,16 @@ describe('gate behaviour', () => {
     await h.behaviour.stop();
     assert.equal(h.writes.length, 2, 'no relock needed once the hardware says locked');
   });
+
+  it('an unlock whose command timed out before its turn writes nothing and arms no pulse', async () => {
+    const h = harness(gateKind);
+    await h.behaviour.applySafeState();
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(h.behaviour.run('unlock', { duration_ms: 100 }, controller.signal), /timed out before its write/);
+    await sleep(150);
+    assert.deepEqual(h.writes.map((w) => w.on), [false]);
+    assert.equal(h.behaviour.snapshot().lock, 'locked');
+    assert.equal(h.behaviour.snapshot().unlocked_until, null);
+  });
 });
