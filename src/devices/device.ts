@@ -99,7 +99,8 @@ export class Device {
       this.recordSuccess();
       return data;
     } catch (err) {
-      this.recordFailure(err, `command ${command}`);
+      // A command withdrawn because it timed out in a queue says nothing about the device.
+      if (!signal.aborted) this.recordFailure(err, `command ${command}`);
       throw err;
     }
   }
