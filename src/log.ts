@@ -8,5 +8,5 @@ export function createLogger(level: string, opts: { pretty?: boolean } = {}): Lo
   const usePretty = opts.pretty ?? process.stdout.isTTY === true;
   const base = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   if (!usePretty) return pino(base);
-  return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return pino(base, pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
