@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { DeviceError } from '../driver-api.js';
 import type { FieldValues } from '../devices/fields.js';
 import type { KindDefinition } from '../devices/kinds/types.js';
+import { immediateCommit, type Commit } from './commit.js';
 import { DeliveryIds } from './delivery-ids.js';
 import { DeviceQueue } from './device-queue.js';
 import { parseEnvelope, type CommandEnvelope } from './envelope.js';
 import { checkExpiry, type ExpiryPolicy } from './expiry.js';
-import { payloadForJournal, type Journal } from './journal.js';
+import { payloadForJournal, type Journal, type JournalEntry } from './journal.js';
 import { ledgerScope, type CommandLedger } from './ledger.js';
 import { CommandRejection, type CommandResult, type CommandSource, type ResultCode } from './result.js';
 
@@ -52,6 +53,8 @@ export interface PipelineDeps {
   describeDevice(id: string): string | undefined;
   ledger: CommandLedger;
   journal: Journal;
+  /** Makes ledger and journal writes durable; defaults to immediate (in-memory stores). */
+  commit?: Commit;
   publishResult(result: CommandResult): void;
   policy: ExpiryPolicy & { queueLimit: number };
   log: PipelineLogger;
@@ -73,10 +76,12 @@ export class CommandPipeline {
   private readonly inFlight = new Map<string, Promise<CommandResult>>();
   private readonly deliveryIds = new DeliveryIds();
   private readonly now: () => number;
+  private readonly commit: Commit;
   private closed = false;
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? Date.now;
+    this.commit = deps.commit ?? immediateCommit;
   }
 
   /** Take a command in. Never throws; resolves with the terminal result that was published. */
@@ -107,12 +112,22 @@ export class CommandPipeline {
 
     const scope = ledgerScope(input.kind, input.device);
     const key = `${scope}\u0000${id}`;
-    const earlier = this.deps.ledger.claim(scope, id, receivedAt, {
-      command: input.command,
-      source: input.source,
-      client_id: input.clientId,
-      username: input.username,
-    });
+    // The claim is on disk before anything can reach the hardware: after a crash or power cut a
+    // redelivered command finds its id and is not run a second time.
+    let earlier;
+    try {
+      earlier = await this.commit(() =>
+        this.deps.ledger.claim(scope, id, receivedAt, {
+          command: input.command,
+          source: input.source,
+          client_id: input.clientId,
+          username: input.username,
+        }),
+      );
+    } catch (err) {
+      this.deps.log.warn({ err: String(err), id }, 'could not record a command id');
+      return reject('device_error', `could not record the command (storage error: ${(err as Error).message}); not executed`);
+    }
     if (earlier) return this.resendDuplicate(input, key, earlier.result);
 
     const accepted: Accepted = { input, envelope: parsed.envelope, id, target, args: values, receivedAt };
@@ -137,7 +152,8 @@ export class CommandPipeline {
         finished = true;
         clearTimeout(timer);
         const result = this.buildResult(a.input, a.id, a.receivedAt, outcome, startedAt);
-        this.deps.ledger.complete(ledgerScope(a.input.kind, a.input.device), a.id, result);
+        // Queued before anything else can ask for this id, so a later duplicate finds the result.
+        this.record(() => this.deps.ledger.complete(ledgerScope(a.input.kind, a.input.device), a.id, result));
         this.publishAndJournal(a.input, result);
         resolve(result);
       };
@@ -231,7 +247,15 @@ export class CommandPipeline {
 
   private publishAndJournal(input: CommandInput, result: CommandResult, duplicate = false): void {
     this.deps.publishResult(result);
-    this.deps.journal.append({
+    const entry = this.journalEntry(input, result, duplicate);
+    this.record(() => this.deps.journal.append(entry));
+    const log = { id: result.id, device: input.device, command: input.command, source: input.source, code: result.code, ms: result.timing.total_ms };
+    if (result.status === 'ok' && !duplicate) this.deps.log.info(log, 'command done');
+    else this.deps.log.warn({ ...log, duplicate, message: result.message }, duplicate ? 'duplicate command answered' : 'command rejected');
+  }
+
+  private journalEntry(input: CommandInput, result: CommandResult, duplicate: boolean): JournalEntry {
+    return {
       at: result.timing.finished_at,
       type: 'command',
       kind: input.kind,
@@ -248,10 +272,16 @@ export class CommandPipeline {
       message: result.message,
       latency_ms: duplicate ? 0 : result.timing.total_ms,
       duplicate,
-    });
-    const log = { id: result.id, device: input.device, command: input.command, source: input.source, code: result.code, ms: result.timing.total_ms };
-    if (result.status === 'ok' && !duplicate) this.deps.log.info(log, 'command done');
-    else this.deps.log.warn({ ...log, duplicate, message: result.message }, duplicate ? 'duplicate command answered' : 'command rejected');
+    };
+  }
+
+  /**
+   * A write whose durability nobody waits for: a result is published as soon as it is known. If
+   * the write is lost (power cut in the same few milliseconds, disk full), the claim is still on
+   * disk and the next start records the command as interrupted, so the journal never loses it.
+   */
+  private record(write: () => void): void {
+    this.commit(write).catch((err) => this.deps.log.warn({ err: String(err) }, 'could not write to the command journal'));
   }
 
   private queueFor(kind: string, device: string): DeviceQueue {
@@ -263,9 +293,9 @@ export class CommandPipeline {
 
   /**
    * Commands claimed before a crash or kill never got a result. Give each its one terminal result
-   * now ("outcome unknown"); never run them again.
+   * now ("outcome unknown"), durably journaled before it is published; never run them again.
    */
-  recoverInterrupted(): CommandResult[] {
+  async recoverInterrupted(): Promise<CommandResult[]> {
     const results: CommandResult[] = [];
     for (const record of this.deps.ledger.unfinished()) {
       const [kind, device] = record.scope.split('/');
@@ -283,8 +313,12 @@ export class CommandPipeline {
         code: 'device_error',
         message: 'the gateway stopped while this command was pending; its outcome is unknown and it is not run again',
       });
-      this.deps.ledger.complete(record.scope, record.id, result);
-      this.publishAndJournal(input, result);
+      await this.commit(() => {
+        this.deps.ledger.complete(record.scope, record.id, result);
+        this.deps.journal.append(this.journalEntry(input, result, false));
+      });
+      this.deps.publishResult(result);
+      this.deps.log.warn({ id: record.id, device, command: input.command }, 'command interrupted by the previous stop answered: outcome unknown');
       results.push(result);
     }
     return results;

@@ -244,7 +244,7 @@ describe('command pipeline', () => {
   it('gives commands interrupted by a stop their one terminal result, and never runs them', async () => {
     const { pipeline, ledger, published, g1 } = setup();
     ledger.claim('gate/g1', 'lost', Date.now() - 1000, { command: 'unlock', source: 'cloud', client_id: 'c9' });
-    const recovered = pipeline.recoverInterrupted();
+    const recovered = await pipeline.recoverInterrupted();
     assert.equal(recovered.length, 1);
     assert.equal(published[0].id, 'lost');
     assert.equal(published[0].code, 'device_error');

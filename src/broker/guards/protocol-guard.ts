@@ -143,6 +143,14 @@ export class GuardedConnection extends Duplex {
     this.socket.write(out, (err) => callback(err ?? null));
   }
 
+  /**
+   * aedes writes each packet in several pieces; pieces queued while the socket is busy go out
+   * together, so with TCP_NODELAY a packet is not one segment and one syscall per piece.
+   */
+  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'binary', callback);
+  }
+
   override _final(callback: (err?: Error | null) => void): void {
     this.socket.end();
     callback();
