@@ -1,0 +1,305 @@
+// `npm run bench`: gate command round trip through the gateway (a child `gatehouse run` process)
+// against a floor measured in the same run on the same peers: an MQTT echo through the same broker
+// plus a direct Modbus write of the same coil on the same pymodbus device.
+//
+// usage: node --import tsx test/bench/run.ts [--json FILE] [--devices N] [--samples N] [--rounds N]
+//          [--blocks N] [--gap-ms MAX] [--poll-ms N] [--duration-ms N] [--seed N] [--log-level L]
+//          [--data-parent DIR] [--node-arg ARG ...]
+// --data-parent puts the gateway's fresh data dir under DIR (default: the OS temp dir), e.g. a
+// tmpfs to see what SQLite's fsyncs cost; --node-arg passes a flag to the gateway's node (e.g.
+// --cpu-prof). Both are for profiling; the defaults are what a site runs.
+// Progress goes to stderr; stdout gets the table, then the same figures as JSON on its last line.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { hashPassword } from '../../src/broker/password.js';
+import { formatIssues, loadConfig } from '../../src/config.js';
+import { Random } from '../../src/simulator/random.js';
+import { topics } from '../../src/topics.js';
+import { startModbusDevice } from '../support/modbus-device.js';
+import { freePort } from '../support/ports.js';
+import { BENCH_GATEWAY, BENCH_SITE, BENCH_USER, ECHO_PREFIX, buildBenchConfig, gateId, gateUnit } from './bench-config.js';
+import { waitForGatewayReady } from './gateway-ready.js';
+import { ModbusWriter } from './modbus-writer.js';
+import { NodeProcess } from './node-process.js';
+import { renderFigures } from './figures.js';
+import { measureInterleaved, waitAllLocked } from './measure.js';
+import { runPhase, type Probe } from './phases.js';
+import { cpuMsOf, memoryOf } from './proc-stats.js';
+import { RoundTripClient } from './round-trip-client.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OVERALL_LIMIT_MS = 240_000;
+const READY_TIMEOUT_MS = 30_000;
+const PHASE_BUDGET_MS = 40_000;
+const INTERLEAVED_BUDGET_MS = 60_000;
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    devices: { type: 'string', default: '50' },
+    samples: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '30' },
+    blocks: { type: 'string', default: '10' },
+    'gap-ms': { type: 'string', default: '250' },
+    'poll-ms': { type: 'string', default: '1000' },
+    'duration-ms': { type: 'string', default: '200' },
+    seed: { type: 'string', default: '1' },
+    'log-level': { type: 'string', default: 'warn' },
+    'data-parent': { type: 'string' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+  },
+  strict: true,
+});
+
+function intArg(name: keyof typeof args, min: number, max: number): number {
+  const n = Number(args[name]);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${min}..${max}, got ${String(args[name])}`);
+  return n;
+}
+
+const DEVICES = intArg('devices', 1, 200);
+const SAMPLES = intArg('samples', 10, 10_000);
+const ROUNDS = intArg('rounds', 2, 1_000);
+const BLOCKS = intArg('blocks', 1, 100);
+const GAP_MAX_MS = intArg('gap-ms', 0, 5_000);
+const POLL_MS = intArg('poll-ms', 50, 3_600_000);
+const DURATION_MS = intArg('duration-ms', 100, 60_000);
+const SEED = intArg('seed', 0, 2 ** 32 - 1);
+const LOG_LEVEL = String(args['log-level']);
+const DATA_PARENT = args['data-parent'] ?? tmpdir();
+const NODE_ARGS = args['node-arg'] ?? [];
+const IDLE_WINDOW_MS = 2_000;
+
+const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Undo steps, run last-in first-out by cleanup(), whatever happened. */
+const undo: { what: string; fn: () => Promise<void> | void }[] = [];
+let cleanedUp: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleanedUp ??= (async () => {
+    for (const step of undo.reverse()) {
+      try {
+        await step.fn();
+      } catch (err) {
+        progress(`cleanup of ${step.what} failed: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleanedUp;
+}
+
+function filesystemOf(path: string): string {
+  try {
+    return execFileSync('stat', ['-f', '-c', '%T', path], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const limit = setTimeout(() => {
+    progress(`over the ${OVERALL_LIMIT_MS / 1000} s limit: aborting`);
+    void cleanup().finally(() => process.exit(1));
+  }, OVERALL_LIMIT_MS);
+  limit.unref();
+
+  const tempDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  undo.push({ what: 'temp dir', fn: () => rmSync(tempDir, { recursive: true, force: true }) });
+  const dataDir = mkdtempSync(join(DATA_PARENT, 'gatehouse-bench-data-'));
+  undo.push({ what: 'data dir', fn: () => rmSync(dataDir, { recursive: true, force: true }) });
+
+  const units = Array.from({ length: DEVICES }, (_, i) => gateUnit(i));
+  progress(`starting pymodbus with units 1..${DEVICES}`);
+  const device = await startModbusDevice({ units });
+  undo.push({ what: 'pymodbus device', fn: () => device.stop() });
+
+  const password = randomBytes(12).toString('hex');
+  const brokerPort = await freePort();
+  const configFile = join(tempDir, 'bench.json');
+  const document = buildBenchConfig({
+    brokerPort,
+    modbusPort: device.port,
+    devices: DEVICES,
+    dataDir,
+    pollMs: POLL_MS,
+    passwordHash: await hashPassword(password),
+    logLevel: LOG_LEVEL,
+  });
+  writeFileSync(configFile, JSON.stringify(document, null, 2));
+  const checked = loadConfig({ file: configFile, env: {} });
+  if (!checked.ok) throw new Error(`bench config is invalid:\n${formatIssues(checked.issues)}`);
+
+  progress(`starting gateway: node --import tsx src/cli.ts run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
+  const gateway = new NodeProcess([...NODE_ARGS, 'src/cli.ts', 'run', '--config', configFile], ROOT);
+  await gateway.start();
+  undo.push({ what: 'gateway process', fn: () => gateway.stop() });
+  const startedAt = Date.now();
+  await waitForGatewayReady({
+    port: brokerPort,
+    username: BENCH_USER,
+    password,
+    stateTopic: topics.gatewayState(BENCH_SITE, BENCH_GATEWAY),
+    devices: DEVICES,
+    timeoutMs: READY_TIMEOUT_MS,
+    alive: () => gateway.running,
+    describe: () => gateway.outputTail(),
+  });
+  const readyMs = Date.now() - startedAt;
+  const memoryAtReady = memoryOf(gateway.pid);
+  progress(`gateway ready in ${readyMs} ms, RSS ${memoryAtReady.rssMb.toFixed(1)} MB`);
+
+  const commandClients: RoundTripClient[] = [];
+  const echoClients: RoundTripClient[] = [];
+  const writers: ModbusWriter[] = [];
+  undo.push({
+    what: 'bench clients',
+    fn: async () => {
+      await Promise.all([...commandClients, ...echoClients].map((c) => c.stop()));
+      await Promise.all(writers.map((w) => w.stop()));
+    },
+  });
+  for (let i = 0; i < DEVICES; i++) {
+    const id = gateId(i);
+    commandClients.push(
+      new RoundTripClient({
+        port: brokerPort,
+        username: BENCH_USER,
+        password,
+        publishTopic: topics.command(BENCH_SITE, 'gate', id, 'unlock'),
+        replyTopic: topics.result(BENCH_SITE, 'gate', id),
+      }),
+    );
+    const echoTopic = `${ECHO_PREFIX}/${i + 1}`;
+    echoClients.push(new RoundTripClient({ port: brokerPort, username: BENCH_USER, password, publishTopic: echoTopic, replyTopic: echoTopic }));
+    writers.push(new ModbusWriter({ port: device.port, unit: gateUnit(i) }));
+  }
+  progress(`connecting ${DEVICES} command clients, ${DEVICES} echo clients, ${DEVICES} Modbus connections`);
+  await Promise.all([...commandClients, ...echoClients, ...writers].map((c) => c.start()));
+
+  const runTag = randomBytes(4).toString('hex');
+  let nextId = 0;
+  const commandProbe: Probe = async (lane) => {
+    const reply = await commandClients[lane].send(`bench-${runTag}-${nextId++}`, { duration_ms: DURATION_MS });
+    const body = reply.body as { status?: string; code?: string; timing?: { total_ms?: number; queued_ms?: number; run_ms?: number } };
+    if (body.status !== 'ok') return { error: body.code ?? 'not_ok' };
+    return {
+      values: {
+        round_trip: reply.ms,
+        gateway_total: body.timing?.total_ms ?? Number.NaN,
+        gateway_queued: body.timing?.queued_ms ?? Number.NaN,
+        gateway_run: body.timing?.run_ms ?? Number.NaN,
+      },
+    };
+  };
+  // The same payload shape and size as a command; the coil is written `false`, the value it holds
+  // while the gate is locked, so the gateway's polls see no change behind its back.
+  const floorProbe: Probe = async (lane) => {
+    const echo = await echoClients[lane].send(`bench-${runTag}-${nextId++}`, { duration_ms: DURATION_MS });
+    const modbus = await writers[lane].writeCoil(0, false);
+    return { values: { echo: echo.ms, modbus, sum: echo.ms + modbus } };
+  };
+
+  const rng = new Random(SEED);
+  const gap = () => rng.between([0, GAP_MAX_MS]);
+  const noGap = () => 0;
+
+  progress('warm-up');
+  // Floor writes come before any command: they write `false`, and must not end a running pulse.
+  await runPhase(floorProbe, { lanes: 1, rounds: 50, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
+  await runPhase(floorProbe, { lanes: DEVICES, rounds: 5, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
+  await runPhase(commandProbe, { lanes: 1, rounds: 50, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
+  await runPhase(commandProbe, { lanes: DEVICES, rounds: 5, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
+  await waitAllLocked(device);
+
+  // What the gateway burns with no bench traffic (polls, timers), to take out of the per-command CPU.
+  const idleCpuBefore = cpuMsOf(gateway.pid);
+  await sleep(IDLE_WINDOW_MS);
+  const backgroundCpuPerS = ((cpuMsOf(gateway.pid) - idleCpuBefore) * 1000) / IDLE_WINDOW_MS;
+
+  const interleaved = (lanes: number, rounds: number) => {
+    progress(`gateway and floor, c=${lanes}: ${rounds} round(s) of ${lanes} each, in ${BLOCKS} alternating blocks`);
+    return measureInterleaved({
+      floor: floorProbe,
+      gateway: commandProbe,
+      lanes,
+      rounds,
+      blocks: BLOCKS,
+      gapMs: gap,
+      budgetMs: INTERLEAVED_BUDGET_MS,
+      device,
+      gatewayPid: gateway.pid,
+    });
+  };
+  const { floor: floor1, gateway: gateway1 } = await interleaved(1, SAMPLES);
+  const { floor: floorN, gateway: gatewayN } = await interleaved(DEVICES, ROUNDS);
+  for (const [label, m] of [['gateway c=1', gateway1], ['floor c=1', floor1], [`gateway c=${DEVICES}`, gatewayN], [`floor c=${DEVICES}`, floorN]] as const) {
+    const asked = m.phase.rounds;
+    if (m.phase.roundsRun < asked) progress(`${label}: ran ${m.phase.roundsRun} of ${asked} rounds (time budget)`);
+  }
+
+  const memory = memoryOf(gateway.pid);
+  const gatewayLogLines = gateway.lines;
+  const gatewayLogTail = gateway.outputTail();
+
+  progress('measuring an idle node + tsx process for comparison');
+  const idle = new NodeProcess([fileURLToPath(new URL('./idle-process.ts', import.meta.url))], ROOT);
+  await idle.start();
+  undo.push({ what: 'idle process', fn: () => idle.stop() });
+  const idleDeadline = Date.now() + 15_000;
+  while (idle.lines === 0 && idle.running && Date.now() < idleDeadline) await sleep(50);
+  const idleNodeMemory = idle.running && idle.lines > 0 ? memoryOf(idle.pid) : undefined;
+  await idle.stop();
+
+  await cleanup();
+  clearTimeout(limit);
+
+  const { text, json } = renderFigures({
+    settings: {
+      devices: DEVICES,
+      samples_c1: SAMPLES,
+      rounds_cN: ROUNDS,
+      blocks: BLOCKS,
+      gap_ms_max: GAP_MAX_MS,
+      poll_ms: POLL_MS,
+      duration_ms: DURATION_MS,
+      seed: SEED,
+      log_level: LOG_LEVEL,
+    },
+    env: { node: process.version, cpus: cpus().length, data_fs: `${filesystemOf(DATA_PARENT)} (${DATA_PARENT})`, gateway_node_args: NODE_ARGS },
+    gateway1,
+    floor1,
+    gatewayN,
+    floorN,
+    backgroundCpuPerS,
+    memory,
+    memoryAtReady,
+    idleNodeMemory,
+    readyMs,
+    gatewayLogLines,
+    gatewayLogTail,
+  });
+  if (args.json) writeFileSync(String(args.json), JSON.stringify(json, null, 2) + '\n');
+  process.stdout.write(text + '\n' + JSON.stringify(json) + '\n');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  async (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await cleanup();
+    process.exit(1);
+  },
+);
