@@ -3,12 +3,12 @@
 // validated once with every problem reported (each naming its key path), then frozen.
 
 import convict from 'convict';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import type { ConfigIssue } from './driver-api.js';
 import { isValidId } from './topics.js';
-import { getKind } from './devices/kinds/index.js';
+import { commandCatalog, getKind } from './devices/kinds/index.js';
 import { parseFields, type FieldValues } from './devices/fields.js';
 import { drivers, getDriver } from '../drivers/index.js';
 import { isPasswordHash } from './broker/password.js';
@@ -59,8 +59,31 @@ export interface GatehouseConfig {
     queue_limit: number;
   };
   journal: { retention_days: number };
+  uplink: UplinkConfig;
   transports: Record<string, TransportConfig>;
   devices: DeviceConfig[];
+}
+
+/** The cloud uplink (issue 3); see validateUplink for the rules beyond each key's format. */
+export interface UplinkConfig {
+  enabled: boolean;
+  url: string;
+  /** `gatehouse-{site}-{gateway_id}` when not configured. */
+  client_id: string;
+  username: string;
+  password: string;
+  password_file: string;
+  tls: { ca: string; cert: string; key: string };
+  keepalive_s: number;
+  connect_timeout_ms: number;
+  forward: string[];
+  allow_commands: string[];
+  inflight: number;
+  max_messages: number;
+  max_bytes: number;
+  backoff: { initial_ms: number; max_ms: number };
+  synchronous: 'FULL' | 'NORMAL';
+  flush_on_stop_ms: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -86,6 +109,18 @@ convict.addFormat({
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error('must be a positive integer');
   },
   coerce: (v: string) => Number(v),
+});
+
+const ALLOW_ENTRY = /^([a-z0-9_-]{1,64}|\*)\/([a-z0-9_-]{1,64}|\*)$/;
+
+convict.addFormat({
+  name: 'command-allow-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of "kind/command" entries ("*" for any kind or command)');
+    const bad = value.findIndex((e) => typeof e !== 'string' || !ALLOW_ENTRY.test(e));
+    if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not "kind/command" ("gate/unlock", "turnstile/*", "*/lock")`);
+  },
+  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
 });
 
 const env = (path: string) => `GATEHOUSE_${path.toUpperCase().replace(/\./g, '_')}`;
@@ -117,7 +152,95 @@ function schema() {
     journal: {
       retention_days: { doc: 'Days of audit journal kept.', format: 'positive-int', default: 90, env: env('journal.retention_days') },
     },
+    uplink: {
+      enabled: { doc: 'Connect to the operator\'s cloud broker.', format: Boolean, default: false, env: env('uplink.enabled') },
+      url: { doc: 'mqtt://host:port or mqtts://host:port of the cloud broker.', format: String, default: '', env: env('uplink.url') },
+      client_id: { doc: 'MQTT client id on the cloud broker (default gatehouse-{site}-{gateway_id}).', format: String, default: '', env: env('uplink.client_id') },
+      username: { doc: 'MQTT username on the cloud broker.', format: String, default: '', env: env('uplink.username') },
+      password: { doc: 'MQTT password on the cloud broker.', format: String, default: '', sensitive: true, env: env('uplink.password') },
+      password_file: { doc: 'File holding the password (trailing newline ignored).', format: String, default: '', env: env('uplink.password_file') },
+      tls: {
+        ca: { doc: 'PEM file of the CA that signed the broker\'s certificate (mqtts).', format: String, default: '', env: env('uplink.tls.ca') },
+        cert: { doc: 'PEM client certificate for mutual TLS.', format: String, default: '', env: env('uplink.tls.cert') },
+        key: { doc: 'PEM private key of the client certificate.', format: String, default: '', env: env('uplink.tls.key') },
+      },
+      keepalive_s: { doc: 'MQTT keep alive, seconds.', format: 'positive-int', default: 30, env: env('uplink.keepalive_s') },
+      connect_timeout_ms: { doc: 'Time allowed for TCP, TLS and CONNACK.', format: 'positive-int', default: 10_000, env: env('uplink.connect_timeout_ms') },
+      forward: { doc: 'Local topic filters whose messages are also sent to the cloud.', format: 'filter-list', default: [] as string[] },
+      allow_commands: { doc: 'Commands the cloud may send, as kind/command ("*" for any).', format: 'command-allow-list', default: [] as string[] },
+      inflight: { doc: 'Messages sent to the cloud and not yet acknowledged, at most.', format: 'positive-int', default: 20, env: env('uplink.inflight') },
+      max_messages: { doc: 'Outbox bound in messages.', format: 'positive-int', default: 1_000_000, env: env('uplink.max_messages') },
+      max_bytes: { doc: 'Outbox bound in bytes (topics and payloads).', format: 'positive-int', default: 268_435_456, env: env('uplink.max_bytes') },
+      backoff: {
+        initial_ms: { doc: 'First reconnect delay.', format: 'positive-int', default: 1000, env: env('uplink.backoff.initial_ms') },
+        max_ms: { doc: 'Longest reconnect delay.', format: 'positive-int', default: 60_000, env: env('uplink.backoff.max_ms') },
+      },
+      synchronous: { doc: 'SQLite synchronous for outbox writes: FULL or NORMAL.', format: ['FULL', 'NORMAL'], default: 'FULL', env: env('uplink.synchronous') },
+      flush_on_stop_ms: { doc: 'How long a clean stop waits for the outbox to drain.', format: 'nat', default: 5000, env: env('uplink.flush_on_stop_ms') },
+    },
   };
+}
+
+function checkReadableFile(path: string, key: string, issues: ConfigIssue[]): void {
+  try {
+    if (!statSync(path).isFile()) return void issues.push({ path: key, message: `${path} is not a file` });
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    issues.push({ path: key, message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+  }
+}
+
+/** Rules across uplink keys; files are checked only when the uplink is enabled. */
+function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, issues: ConfigIssue[]): UplinkConfig {
+  const result: UplinkConfig = { ...uplink, client_id: uplink.client_id || `gatehouse-${site}-${gatewayId}` };
+  let secure = false;
+  if (uplink.url === '') {
+    if (uplink.enabled) issues.push({ path: 'uplink.url', message: 'required when uplink.enabled is true (mqtt://host:port or mqtts://host:port)' });
+  } else {
+    let url: URL | undefined;
+    try {
+      url = new URL(uplink.url);
+    } catch {
+      issues.push({ path: 'uplink.url', message: `${JSON.stringify(uplink.url)} is not a URL (mqtt://host:port or mqtts://host:port)` });
+    }
+    if (url) {
+      secure = url.protocol === 'mqtts:';
+      if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') issues.push({ path: 'uplink.url', message: `scheme must be mqtt: or mqtts:, not ${url.protocol}` });
+      else if (!url.hostname) issues.push({ path: 'uplink.url', message: 'has no host' });
+      if (url.username || url.password) issues.push({ path: 'uplink.url', message: 'must not carry credentials; use uplink.username and uplink.password or uplink.password_file' });
+      if ((url.pathname && url.pathname !== '/') || url.search || url.hash) issues.push({ path: 'uplink.url', message: 'must be scheme://host:port with nothing after the port' });
+    }
+  }
+  if (uplink.password && uplink.password_file) issues.push({ path: 'uplink.password_file', message: 'give uplink.password or uplink.password_file, not both' });
+  // MQTT 3.1.1 section 3.1.2.9 (MQTT-3.1.2-22): no password without a user name.
+  if ((uplink.password || uplink.password_file) && !uplink.username) issues.push({ path: 'uplink.username', message: 'required when a password is given (MQTT 3.1.1 section 3.1.2.9)' });
+  if (Buffer.byteLength(result.client_id, 'utf8') > 65_535) issues.push({ path: 'uplink.client_id', message: 'longer than 65535 bytes (MQTT 3.1.1 section 1.5.3)' });
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    if (uplink.tls[key] && uplink.url && !secure) issues.push({ path: `uplink.tls.${key}`, message: 'only used with an mqtts:// url' });
+  }
+  if (Boolean(uplink.tls.cert) !== Boolean(uplink.tls.key)) {
+    issues.push({ path: uplink.tls.cert ? 'uplink.tls.key' : 'uplink.tls.cert', message: 'a client certificate needs both uplink.tls.cert and uplink.tls.key' });
+  }
+  if (uplink.backoff.max_ms < uplink.backoff.initial_ms) issues.push({ path: 'uplink.backoff.max_ms', message: `must be at least uplink.backoff.initial_ms (${uplink.backoff.initial_ms})` });
+  // MQTT 3.1.1 section 2.3.1: 65535 packet identifiers at most can be in use.
+  if (uplink.inflight > 65_535) issues.push({ path: 'uplink.inflight', message: 'must be at most 65535 (MQTT packet identifiers)' });
+  const catalog = commandCatalog();
+  uplink.allow_commands.forEach((entry, i) => {
+    const [kind, command] = entry.split('/');
+    if (kind !== '*' && !Object.hasOwn(catalog, kind)) {
+      issues.push({ path: `uplink.allow_commands[${i}]`, message: `unknown kind ${JSON.stringify(kind)} (known: ${Object.keys(catalog).join(', ')})` });
+    } else if (command !== '*') {
+      const kinds = kind === '*' ? Object.keys(catalog) : [kind];
+      if (!kinds.some((k) => catalog[k].includes(command))) {
+        issues.push({ path: `uplink.allow_commands[${i}]`, message: kind === '*' ? `no kind has a command ${JSON.stringify(command)}` : `a ${kind} has no command ${JSON.stringify(command)}` });
+      }
+    }
+  });
+  if (uplink.enabled) {
+    if (uplink.password_file) checkReadableFile(uplink.password_file, 'uplink.password_file', issues);
+    for (const key of ['ca', 'cert', 'key'] as const) if (uplink.tls[key]) checkReadableFile(uplink.tls[key], `uplink.tls.${key}`, issues);
+  }
+  return result;
 }
 
 /** Turn convict's one multi-line error into issues that each name a key path. */
@@ -347,9 +470,10 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const users = validateUsers(userList, issues);
   const transports = validateTransports(transportMap, issues);
   const devices = validateDevices(deviceList, transports, transportMap, commands.timeout_ms, issues);
+  const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, issues);
 
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, config: deepFreeze({ ...(raw as unknown as GatehouseConfig), users, transports, devices }) };
+  return { ok: true, config: deepFreeze({ ...(raw as unknown as GatehouseConfig), users, transports, devices, uplink }) };
 }
 
 export function formatIssues(issues: ConfigIssue[]): string {

@@ -5,19 +5,22 @@
 import { Broker, type IncomingCommand, type SecurityEvent } from './broker/broker.js';
 import { CommandPipeline } from './commands/pipeline.js';
 import type { CommandResult } from './commands/result.js';
-import type { Journal } from './commands/journal.js';
+import type { Journal, JournalEntry } from './commands/journal.js';
 import type { CommandLedger } from './commands/ledger.js';
 import type { GatehouseConfig } from './config.js';
 import { Device, type Availability, type DeviceSink } from './devices/device.js';
-import { getKind } from './devices/kinds/index.js';
+import { commandCatalog, getKind } from './devices/kinds/index.js';
 import { getDriver } from '../drivers/index.js';
 import type { Logger } from './log.js';
 import { openDatabase, type SqliteDatabase } from './store/database.js';
 import { nextSession } from './store/gateway-meta.js';
+import { GroupCommit } from './store/group-commit.js';
 import { SqliteJournal } from './store/sqlite-journal.js';
 import { SqliteLedger } from './store/sqlite-ledger.js';
-import { classifyTopic, topics } from './topics.js';
+import { SqliteOutbox } from './store/sqlite-outbox.js';
+import { classifyTopic, commandFilters, topics } from './topics.js';
 import { createTransport, type Transport } from './transport/registry.js';
+import { Uplink, type CloudCommand, type LinkMessage } from './uplink/uplink.js';
 import { VERSION } from './version.js';
 
 const GATEWAY_STATE_INTERVAL_MS = 30_000;
@@ -47,8 +50,10 @@ export class Gateway {
   private db: SqliteDatabase | undefined;
   private ledger: CommandLedger | undefined;
   private journal: Journal | undefined;
+  private commits: GroupCommit | undefined;
   private broker: Broker | undefined;
   private pipeline: CommandPipeline | undefined;
+  private uplink: Uplink | undefined;
   private readonly transports = new Map<string, Transport>();
   private readonly devices = new Map<string, Device>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -74,7 +79,9 @@ export class Gateway {
     this.db = openDatabase(config.data_dir);
     this.ledger = new SqliteLedger(this.db);
     this.journal = new SqliteJournal(this.db);
+    this.commits = new GroupCommit(this.db);
     this.session = nextSession(this.db);
+    if (config.uplink.enabled) this.uplink = this.createUplink(this.db);
     this.housekeeping();
     log.info({ site: config.site, gateway: config.gateway_id, session: this.session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
 
@@ -103,6 +110,7 @@ export class Gateway {
       describeDevice: (id) => this.devices.get(id)?.kind.name,
       ledger: this.ledger,
       journal: this.journal,
+      commit: this.commits.run,
       publishResult: (result) => this.publishResult(result),
       policy: {
         maxAgeMs: config.commands.max_age_ms,
@@ -128,6 +136,7 @@ export class Gateway {
         classify: (topic) => classifyTopic(config.site, topic),
         onCommand: (cmd) => this.onLocalCommand(cmd),
         onSecurityEvent: (e) => this.onSecurityEvent(e),
+        ...(this.uplink ? { onPublished: (topic: string, payload: Buffer, retain: boolean) => this.uplink?.forward(topic, payload, retain) } : {}),
       },
       log.child({ component: 'broker' }),
     );
@@ -139,12 +148,14 @@ export class Gateway {
       await this.publish(topics.state(config.site, device.kind.name, device.id), JSON.stringify(device.state()), true);
       await this.publish(topics.availability(config.site, device.kind.name, device.id), device.availability, true);
     }
-    const interrupted = this.pipeline.recoverInterrupted();
+    const interrupted = await this.pipeline.recoverInterrupted();
     if (interrupted.length > 0) log.warn({ count: interrupted.length }, 'answered commands interrupted by the previous stop');
     await this.publishGatewayState();
     await this.publish(topics.gatewayAvailability(config.site, config.gateway_id), 'online', true);
     this.timers.push(setInterval(() => void this.publishGatewayState(), GATEWAY_STATE_INTERVAL_MS));
     this.timers.push(setInterval(() => this.housekeeping(), HOUSEKEEPING_INTERVAL_MS));
+    // After the local announcement: the birth on the cloud link reads the same current picture.
+    await this.uplink?.start();
     const online = [...this.devices.values()].filter((d) => d.availability === 'online').length;
     log.info({ port: this.broker.port, devices: this.devices.size, online }, 'gatehouse online');
   }
@@ -155,11 +166,15 @@ export class Gateway {
     await this.pipeline?.close();
     // Devices first: a gate released mid-pulse is relocked while its transport is still up.
     await Promise.all([...this.devices.values()].map((d) => d.stop()));
+    this.uplink?.send(topics.gatewayAvailability(this.config.site, this.config.gateway_id), 'offline', true);
+    await this.uplink?.stop();
     if (this.broker) {
       await this.broker.publish(topics.gatewayAvailability(this.config.site, this.config.gateway_id), 'offline', { qos: 1, retain: true }).catch(() => undefined);
+      this.phase = 'down';
       await this.broker.stop();
     }
     for (const transport of this.transports.values()) await transport.stop();
+    this.commits?.flush();
     this.db?.close();
     this.log.info({}, 'gatehouse stopped');
   }
@@ -179,8 +194,55 @@ export class Gateway {
     });
   }
 
+  private onCloudCommand(cmd: CloudCommand): void {
+    void this.pipeline!.submit({
+      kind: cmd.kind,
+      device: cmd.device,
+      command: cmd.command,
+      payload: cmd.payload,
+      source: 'cloud',
+      authorized: cmd.authorized,
+      clientId: cmd.clientId,
+      delivery: cmd.delivery,
+    });
+  }
+
+  private createUplink(db: SqliteDatabase): Uplink {
+    const { config } = this;
+    const outbox = new SqliteOutbox(db, {
+      limits: { maxMessages: config.uplink.max_messages, maxBytes: config.uplink.max_bytes },
+      synchronous: config.uplink.synchronous,
+    });
+    return new Uplink({
+      config: config.uplink,
+      site: config.site,
+      gatewayId: config.gateway_id,
+      outbox,
+      commandFilters: commandFilters(config.site, commandCatalog()),
+      retainedPicture: () => this.retainedPicture(),
+      onCommand: (cmd) => this.onCloudCommand(cmd),
+      log: this.log.child({ component: 'uplink' }),
+    });
+  }
+
+  /** Gateway online and state, then every device's state and availability: the birth on the cloud link. */
+  private retainedPicture(): LinkMessage[] {
+    const { site, gateway_id } = this.config;
+    const picture: LinkMessage[] = [
+      { topic: topics.gatewayAvailability(site, gateway_id), payload: 'online', retain: true },
+      { topic: topics.gatewayState(site, gateway_id), payload: JSON.stringify(this.gatewayState()), retain: true },
+    ];
+    for (const device of this.devices.values()) {
+      picture.push({ topic: topics.state(site, device.kind.name, device.id), payload: JSON.stringify(device.state()), retain: true });
+      picture.push({ topic: topics.availability(site, device.kind.name, device.id), payload: device.availability, retain: true });
+    }
+    return picture;
+  }
+
   private onSecurityEvent(e: SecurityEvent): void {
-    this.journal?.append({
+    const journal = this.journal;
+    if (!journal || !this.commits) return;
+    const entry: JournalEntry = {
       at: Date.now(),
       type: e.type,
       client_id: e.clientId,
@@ -190,7 +252,8 @@ export class Gateway {
       status: 'error',
       code: 'forbidden',
       message: e.reason,
-    });
+    };
+    this.commits.run(() => journal.append(entry)).catch((err) => this.log.warn({ err: String(err) }, 'could not journal a security event'));
   }
 
   private deviceSink(): DeviceSink {
@@ -219,6 +282,7 @@ export class Gateway {
       return;
     }
     if (this.phase === 'down' || !this.broker) return;
+    this.uplink?.send(topic, payload, retain);
     try {
       await this.broker.publish(topic, payload, { qos: 1, retain });
     } catch (err) {
@@ -235,6 +299,7 @@ export class Gateway {
       started_at: this.startedAt,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       devices: { total: devices.length, online, offline: devices.length - online },
+      ...this.uplink?.stateFields(),
     };
   }
 

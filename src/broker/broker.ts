@@ -57,6 +57,8 @@ export interface BrokerHooks {
   /** Called synchronously from the publish path; must not throw. */
   onCommand(cmd: IncomingCommand): void;
   onSecurityEvent(e: SecurityEvent): void;
+  /** Optional: each client PUBLISH after aedes routed it (the cloud uplink's forward filters). Must not throw. */
+  onPublished?(topic: string, payload: Buffer, retain: boolean, clientId: string): void;
 }
 
 export const DEFAULT_BROKER_LIMITS = {
@@ -166,6 +168,17 @@ export class Broker {
       for (const filter of filters) ctx?.granted.delete(filter);
     });
     aedes.on('keepaliveTimeout', (client) => this.log.debug({ clientId: client.id, peer: this.peerOf(client) }, 'mqtt keepalive timeout'));
+    const onPublished = this.hooks.onPublished?.bind(this.hooks);
+    if (onPublished) {
+      aedes.on('publish', (packet, client) => {
+        if (!client) return;
+        try {
+          onPublished(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload, packet.retain, client.id);
+        } catch (err) {
+          this.log.error({ err }, 'onPublished hook threw');
+        }
+      });
+    }
     // aedes emits 'error' for persistence failures; unhandled it would throw.
     (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => this.log.error({ err }, 'broker internal error'));
     await aedes.listen();

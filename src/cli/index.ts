@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { journal } from './journal.js';
+import { outbox } from './outbox.js';
 import { passwd } from './passwd.js';
 import { run } from './run.js';
 import { simulate } from './simulate.js';
@@ -13,4 +14,4 @@ export interface CliCommand {
 }
 
 /** One file per command; this is the dispatcher's table. */
-export const commands: Record<string, CliCommand> = { run, demo, check, passwd, journal, simulate, version };
+export const commands: Record<string, CliCommand> = { run, demo, check, passwd, journal, outbox, simulate, version };

@@ -35,6 +35,8 @@ export async function runUntilSignalled(config: Readonly<GatehouseConfig>, log: 
     if ((err as { code?: string }).code === 'BROKER_LISTEN_FAILED') {
       process.stderr.write(`gatehouse: ${(err as Error).message}\n  choose another port: broker.port in the config, GATEHOUSE_BROKER_PORT, or --port for the demo (0 picks a free one)\n`);
     }
+    // The database and the uplink's files: the message says what to do.
+    if (/^(STORE|UPLINK)_/.test(String((err as { code?: string }).code))) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
     await gateway.stop().catch(() => undefined);
     await beforeStop?.();
     return 1;

@@ -36,6 +36,24 @@ const MIGRATIONS: string[] = [
      key   TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // The cloud uplink's outbox (src/store/sqlite-outbox.ts). class: 0 retained, 1 result,
+  // 2 security, 3 telemetry. AUTOINCREMENT: a seq is never reused, so send cursors stay valid.
+  `CREATE TABLE outbox (
+     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+     created_at INTEGER NOT NULL,
+     class      INTEGER NOT NULL,
+     topic      TEXT NOT NULL,
+     payload    BLOB NOT NULL,
+     bytes      INTEGER NOT NULL
+   );
+   CREATE INDEX outbox_class_seq ON outbox (class, seq);
+   CREATE TABLE outbox_drops (
+     class       INTEGER PRIMARY KEY,
+     total       INTEGER NOT NULL DEFAULT 0,
+     unreported  INTEGER NOT NULL DEFAULT 0,
+     first_at    INTEGER,
+     last_at     INTEGER
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,258 @@
+// The cloud uplink as the gateway sees it: hand it every message the gateway publishes (send) and
+// every local client message (forward); it commits them to the outbox (group commit), and its
+// link drains the outbox to the cloud broker and brings cloud commands back.
+
+import { readFile } from 'node:fs/promises';
+import { topicMatches } from '../broker/acl.js';
+import type { UplinkConfig } from '../config.js';
+import { classifyTopic, GATEWAY_KIND, topics } from '../topics.js';
+import { CommandAllowList } from './allow-list.js';
+import { CloudLink, type LinkLogger, type LinkMessage, type LinkState } from './cloud-link.js';
+import { UplinkError } from './errors.js';
+import { messageClass } from './message-class.js';
+import { MESSAGE_CLASSES, type Outbox, type OverflowReport } from './outbox.js';
+import { OutboxWriter } from './outbox-writer.js';
+
+export type { LinkMessage } from './cloud-link.js';
+
+export interface CloudCommand {
+  kind: string;
+  device: string;
+  command: string;
+  payload: Buffer;
+  /** The allow-list (`uplink.allow_commands`) lets the cloud send this command. */
+  authorized: boolean;
+  clientId: string;
+  delivery?: { clientId: string; messageId: number; dup: boolean };
+}
+
+export interface UplinkDeps {
+  config: Readonly<UplinkConfig>;
+  site: string;
+  gatewayId: string;
+  outbox: Outbox;
+  /**
+   * The current retained picture, in order: gateway availability `online`, gateway state, then
+   * each device's state and availability. Published first on every connection (the birth).
+   */
+  retainedPicture(): LinkMessage[];
+  /** Subscribed on the cloud broker: one per kind and command (topics.ts commandFilters). */
+  commandFilters: string[];
+  onCommand(command: CloudCommand): void;
+  log: LinkLogger;
+  /** Every how often the outbox figures are logged while it holds messages (default 60 s). */
+  statsLogIntervalMs?: number;
+}
+
+/** The `outbox` and `uplink` members of the gateway state. */
+export interface UplinkStateFields {
+  outbox: {
+    depth: number;
+    bytes: number;
+    oldest_age_s: number | null;
+    in_flight: number;
+    dropped: number;
+    dropped_by_class: Record<string, number>;
+    unstored: number;
+    sent_per_s: number;
+  };
+  uplink: { state: LinkState; connection: number; connected_since: number | null; last_error: string | null };
+}
+
+const STATS_LOG_INTERVAL_MS = 60_000;
+
+async function readConfigFile(path: string, key: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new UplinkError('UPLINK_FILE_UNREADABLE', `${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+export class Uplink {
+  private readonly writer: OutboxWriter;
+  private readonly allowList: CommandAllowList;
+  private link: CloudLink | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  /** Messages lost to storage failures, announced in the next outbox_overflow event. */
+  private unstoredToReport = 0;
+
+  constructor(private readonly deps: UplinkDeps) {
+    this.writer = new OutboxWriter(deps.outbox, deps.log, { onCommitted: () => this.link?.notify() });
+    this.allowList = new CommandAllowList(deps.config.allow_commands);
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.deps;
+    const password = config.password_file
+      ? (await readConfigFile(config.password_file, 'uplink.password_file')).toString('utf8').replace(/\r?\n$/, '')
+      : config.password;
+    const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+    for (const key of ['ca', 'cert', 'key'] as const) {
+      if (config.tls[key]) tls[key] = await readConfigFile(config.tls[key], `uplink.tls.${key}`);
+    }
+    this.link = new CloudLink(
+      {
+        url: config.url,
+        clientId: config.client_id,
+        ...(config.username ? { username: config.username } : {}),
+        ...(password ? { password: Buffer.from(password, 'utf8') } : {}),
+        tls,
+        keepaliveS: config.keepalive_s,
+        connectTimeoutMs: config.connect_timeout_ms,
+        will: { topic: topics.gatewayAvailability(this.deps.site, this.deps.gatewayId), payload: 'offline' },
+        subscriptions: this.deps.commandFilters,
+        inflight: config.inflight,
+        backoff: { initialMs: config.backoff.initial_ms, maxMs: config.backoff.max_ms },
+      },
+      this.deps.outbox,
+      {
+        birth: () => this.birth(),
+        onCommand: (m) => this.onCloudCommand(m.topic, m.payload, m.dup, m.messageId),
+        onStateChange: (state, detail) => this.onStateChange(state, detail.error),
+      },
+      log,
+    );
+    this.link.start();
+    this.statsTimer = setInterval(() => this.logStats(), this.deps.statsLogIntervalMs ?? STATS_LOG_INTERVAL_MS);
+    this.statsTimer.unref();
+  }
+
+  /** A message the gateway publishes: to the cloud with the same topic and retain flag, at QoS 1. */
+  send(topic: string, payload: string | Buffer, retain: boolean): void {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    this.writer.enqueue({ topic, payload: bytes, class: messageClass(this.deps.site, topic, bytes, retain), createdAt: Date.now() });
+  }
+
+  /**
+   * A message a local client published: sent up when a forward filter matches it. Commands are
+   * consumed by the gateway and reserved topics are the gateway's own (already sent), so only
+   * ordinary topics qualify; none of them can match our command subscriptions, so nothing
+   * forwarded comes back down.
+   */
+  forward(topic: string, payload: Buffer, retain: boolean): void {
+    const filters = this.deps.config.forward;
+    if (filters.length === 0 || !filters.some((f) => topicMatches(f, topic))) return;
+    if (classifyTopic(this.deps.site, topic).type !== 'other') return;
+    this.send(topic, payload, retain);
+  }
+
+  /** Commits what is queued, waits up to `uplink.flush_on_stop_ms` for the outbox to drain, then disconnects. */
+  async stop(): Promise<void> {
+    clearInterval(this.statsTimer);
+    this.writer.flush();
+    if (!this.link) return;
+    const { drained } = await this.link.stop(this.deps.config.flush_on_stop_ms);
+    const stats = this.stateFields().outbox;
+    if (drained) this.deps.log.info({ outbox: stats }, 'cloud link closed; outbox drained');
+    else this.deps.log.warn({ outbox: stats }, 'cloud link closed with messages still in the outbox; they are sent after the next start');
+  }
+
+  stateFields(): UplinkStateFields {
+    const writer = this.writer.stats();
+    const link = this.link?.stats();
+    let outbox: ReturnType<Outbox['stats']> | undefined;
+    try {
+      outbox = this.deps.outbox.stats();
+    } catch {
+      outbox = undefined;
+    }
+    const dropped = outbox ? MESSAGE_CLASSES.reduce((sum, c) => sum + outbox.dropped[c], 0) : 0;
+    return {
+      outbox: {
+        depth: (outbox?.depth ?? 0) + writer.queued,
+        bytes: outbox?.bytes ?? 0,
+        oldest_age_s: outbox?.oldestAt !== undefined ? Math.max(0, Math.round((Date.now() - outbox.oldestAt) / 1000)) : null,
+        in_flight: outbox?.inFlight ?? 0,
+        dropped,
+        dropped_by_class: outbox ? { ...outbox.dropped } : {},
+        unstored: writer.unstored,
+        sent_per_s: link?.sentPerSecond ?? 0,
+      },
+      uplink: {
+        state: link?.state ?? 'stopped',
+        connection: link?.connections ?? 0,
+        connected_since: link?.connectedSince ?? null,
+        last_error: link?.lastError ?? writer.lastError?.message ?? null,
+      },
+    };
+  }
+
+  private birth(): LinkMessage[] {
+    const { log, outbox, site, gatewayId } = this.deps;
+    const picture = this.deps.retainedPicture();
+    // The picture holds the newest value of these topics: older pending rows would only repeat
+    // them, or worse, arrive after them.
+    try {
+      outbox.supersedeRetained(picture.map((m) => m.topic));
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'outbox supersede failed');
+    }
+    const messages = [...picture];
+    let report: OverflowReport | undefined;
+    try {
+      report = outbox.overflow();
+    } catch {
+      report = undefined;
+    }
+    this.unstoredToReport += this.writer.takeUnstored();
+    const unstored = this.unstoredToReport;
+    if (report || unstored > 0) {
+      const event = {
+        event: 'outbox_overflow',
+        kind: GATEWAY_KIND,
+        device: gatewayId,
+        at: Date.now(),
+        dropped: report?.total ?? 0,
+        dropped_by_class: report?.byClass ?? {},
+        first_dropped_at: report?.firstAt ?? null,
+        last_dropped_at: report?.lastAt ?? null,
+        unstored,
+      };
+      log.warn(event, 'outbox overflowed while the cloud was unreachable; announcing it');
+      messages.push({
+        topic: topics.event(site, GATEWAY_KIND, gatewayId),
+        payload: JSON.stringify(event),
+        retain: false,
+        onAcked: () => {
+          this.unstoredToReport -= unstored;
+          try {
+            if (report) outbox.overflowReported(report);
+          } catch (err) {
+            // Announced but not recorded as such: it is announced again on the next connection.
+            log.error({ err: (err as Error).message }, 'could not record the overflow announcement');
+          }
+        },
+      });
+    }
+    return messages;
+  }
+
+  private onCloudCommand(topic: string, payload: Buffer, dup: boolean, messageId: number | undefined): void {
+    const target = classifyTopic(this.deps.site, topic);
+    if (target.type !== 'command') {
+      this.deps.log.debug({ topic }, 'ignored a cloud message that is not a command topic');
+      return;
+    }
+    const clientId = `cloud:${this.deps.config.client_id}`;
+    this.deps.onCommand({
+      kind: target.kind,
+      device: target.device,
+      command: target.command,
+      payload,
+      authorized: this.allowList.allows(target.kind, target.command),
+      clientId,
+      ...(messageId !== undefined ? { delivery: { clientId, messageId, dup } } : {}),
+    });
+  }
+
+  private onStateChange(state: LinkState, error: string | undefined): void {
+    if (state === 'up') this.deps.log.info(this.stateFields(), 'cloud link up; draining the outbox');
+    else if (state === 'waiting') this.deps.log.debug({ err: error }, 'cloud link waiting to reconnect');
+  }
+
+  private logStats(): void {
+    const fields = this.stateFields();
+    if (fields.outbox.depth > 0 || fields.outbox.unstored > 0) this.deps.log.info(fields, 'outbox');
+  }
+}

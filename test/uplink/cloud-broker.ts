@@ -1,0 +1,173 @@
+// The cloud broker for uplink tests: a real mosquitto on 127.0.0.1 with persistence on, so that a
+// subscriber's persistent session (and the messages queued for it) and retained messages survive
+// the restarts the tests put it through. Optionally a mutual-TLS listener and password logins.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort } from '../support/ports.js';
+import { requireTool } from '../support/require-tool.js';
+
+const START_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+const LOG_KEEP_CHARS = 20_000;
+const debug = Boolean(process.env.GATEHOUSE_TEST_DEBUG);
+
+export interface CloudBrokerOptions {
+  /** Users that must log in (anonymous access is refused when given). */
+  users?: { username: string; password: string }[];
+  /** Serve MQTT over TLS with these PEM files, requiring a client certificate signed by `ca`. */
+  tls?: { ca: string; cert: string; key: string };
+}
+
+export interface CloudBroker {
+  port: number;
+  /** mqtt://127.0.0.1:port or mqtts://localhost:port */
+  url: string;
+  readonly running: boolean;
+  readonly log: string;
+  /** SIGTERM: mosquitto saves sessions and retained messages on the way out. */
+  stop(): Promise<void>;
+  /** SIGKILL: nothing saved since the last autosave. */
+  kill(): Promise<void>;
+  /** Start again on the same port with the same persistence file. */
+  start(): Promise<void>;
+  /** Stop and delete the persistence folder. */
+  dispose(): Promise<void>;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class MosquittoCloud implements CloudBroker {
+  private child: ChildProcess | null = null;
+  private closed: Promise<void> = Promise.resolve();
+  private output = '';
+  readonly url: string;
+
+  constructor(
+    readonly port: number,
+    private readonly binary: string,
+    private readonly dir: string,
+    secure: boolean,
+  ) {
+    this.url = secure ? `mqtts://localhost:${port}` : `mqtt://127.0.0.1:${port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  async start(): Promise<void> {
+    if (this.child) return;
+    const child = spawn(this.binary, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        this.output = (this.output + line + '\n').slice(-LOG_KEEP_CHARS);
+        if (debug) process.stderr.write(`[cloud mosquitto ${child.pid}] ${line}\n`);
+      });
+    }
+    let spawnError: Error | null = null;
+    child.once('error', (err) => (spawnError = err));
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (spawnError) throw new Error(`could not run ${this.binary}: ${(spawnError as Error).message}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        this.child = null;
+        throw new Error(`mosquitto exited before listening on ${this.port}:\n${this.output}`);
+      }
+      if (await canConnect(this.port)) return;
+      if (Date.now() > deadline) {
+        await this.halt('SIGKILL');
+        throw new Error(`mosquitto did not listen on ${this.port} within ${START_TIMEOUT_MS} ms:\n${this.output}`);
+      }
+      await delay(20);
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.halt('SIGTERM');
+  }
+
+  kill(): Promise<void> {
+    return this.halt('SIGKILL');
+  }
+
+  async dispose(): Promise<void> {
+    await this.halt('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async halt(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      const grace = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await this.closed;
+      clearTimeout(grace);
+    }
+    this.child = null;
+  }
+}
+
+/** Starts mosquitto with persistence on a free loopback port; dispose() it after the test. */
+export async function startCloudBroker(opts: CloudBrokerOptions = {}): Promise<CloudBroker> {
+  const binary = requireTool('mosquitto', 'mosquitto');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cloud-'));
+  const port = await freePort();
+  const conf = [
+    `listener ${port} 127.0.0.1`,
+    // Run as root, mosquitto would switch to the `mosquitto` user and could not write its folder.
+    `user ${userInfo().username}`,
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'autosave_interval 1',
+    // Keep everything queued for a persistent subscriber, however long the outage.
+    'max_queued_messages 0',
+    'max_inflight_messages 0',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+  ];
+  if (opts.users) {
+    const passwd = requireTool('mosquitto_passwd', 'mosquitto');
+    const file = join(dir, 'passwd');
+    writeFileSync(file, '');
+    for (const u of opts.users) execFileSync(passwd, ['-b', file, u.username, u.password], { stdio: 'pipe' });
+    conf.push('allow_anonymous false', `password_file ${file}`);
+  } else {
+    conf.push('allow_anonymous true');
+  }
+  if (opts.tls) {
+    conf.push(`cafile ${opts.tls.ca}`, `certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`, 'require_certificate true');
+  }
+  writeFileSync(join(dir, 'mosquitto.conf'), conf.join('\n') + '\n');
+  const broker = new MosquittoCloud(port, binary, dir, Boolean(opts.tls));
+  try {
+    await broker.start();
+  } catch (err) {
+    await broker.dispose();
+    throw err;
+  }
+  return broker;
+}

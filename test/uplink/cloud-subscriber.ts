@@ -1,0 +1,86 @@
+// A consumer at the cloud: an MQTT.js client with a persistent session (clean=false, QoS 1), so
+// messages published while it is away (mosquitto restarting) are queued for it and arrive later.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+const DEFAULT_WAIT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface Received {
+  topic: string;
+  text: string;
+  retain: boolean;
+  dup: boolean;
+}
+
+export interface CloudSubscriber {
+  client: MqttClient;
+  messages: Received[];
+  on(topic: string): Received[];
+  waitFor(what: string, pred: (messages: Received[]) => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SubscriberOptions {
+  url: string;
+  filters: string[];
+  clientId: string;
+  /** false: a persistent session (default); true: a clean one. */
+  clean?: boolean;
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  username?: string;
+  password?: string;
+}
+
+export async function cloudSubscriber(opts: SubscriberOptions): Promise<CloudSubscriber> {
+  const options: IClientOptions = {
+    protocolVersion: 4,
+    clientId: opts.clientId,
+    clean: opts.clean ?? false,
+    reconnectPeriod: 100,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    ...(opts.tls ? { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key } : {}),
+    ...(opts.username ? { username: opts.username, password: opts.password } : {}),
+  };
+  const client = mqtt.connect(opts.url, options);
+  const messages: Received[] = [];
+  const waiters = new Set<() => void>();
+  client.on('error', () => undefined);
+  client.on('message', (topic, payload, packet) => {
+    messages.push({ topic, text: payload.toString('utf8'), retain: packet.retain, dup: packet.dup });
+    for (const wake of [...waiters]) wake();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cloud subscriber could not connect to ${opts.url}`)), CONNECT_TIMEOUT_MS);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const granted = await client.subscribeAsync(Object.fromEntries(opts.filters.map((f) => [f, { qos: 1 as const }])));
+  if (granted.some((g) => g.qos === 128)) throw new Error(`subscription refused: ${JSON.stringify(granted)}`);
+  return {
+    client,
+    messages,
+    on: (topic) => messages.filter((m) => m.topic === topic),
+    waitFor(what, pred, timeoutMs = DEFAULT_WAIT_MS) {
+      if (pred(messages)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const wake = () => {
+          if (!pred(messages)) return;
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(wake);
+          const recent = messages.slice(-8).map((m) => `${m.topic} ${m.retain ? 'r ' : ''}${m.text.slice(0, 120)}`);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${messages.length} messages, last:\n  ${recent.join('\n  ')}`));
+        }, timeoutMs);
+        waiters.add(wake);
+      });
+    },
+    async close() {
+      await client.endAsync(true);
+    },
+  };
+}
