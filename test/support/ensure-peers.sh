@@ -4,14 +4,14 @@
 # Silent when all are present. As root it installs what is missing; otherwise it names the fix.
 set -uo pipefail
 
-PACKAGES="mosquitto mosquitto-clients socat python3-pymodbus python3-serial python3-serial-asyncio"
+PACKAGES="mosquitto mosquitto-clients socat openssl python3-pymodbus python3-serial python3-serial-asyncio"
 # mosquitto lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 missing_peers() {
   local missing=()
   local tool
-  for tool in mosquitto mosquitto_pub mosquitto_sub socat; do
+  for tool in mosquitto mosquitto_pub mosquitto_sub socat openssl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   if ! /usr/bin/python3 -c 'import pymodbus, serial, serial_asyncio' >/dev/null 2>&1; then

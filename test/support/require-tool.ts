@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 
 /** The Debian packages every peer-based test needs (see test/support/ensure-peers.sh). */
 export const PEER_PACKAGES =
-  'mosquitto mosquitto-clients socat python3-pymodbus python3-serial python3-serial-asyncio';
+  'mosquitto mosquitto-clients socat openssl python3-pymodbus python3-serial python3-serial-asyncio';
 
 /** Debian's pymodbus is only importable by the system interpreter, not a python3 earlier on PATH. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
