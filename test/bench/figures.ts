@@ -111,7 +111,7 @@ export function renderFigures(run: BenchRun): { text: string; json: unknown } {
     `coil-0 writes the device saw during the gateway blocks: c=1 ${gateway1.writes.unlocks} unlock + ${gateway1.writes.relocks} relock,` +
       ` ${cN} ${gatewayN.writes.unlocks} unlock + ${gatewayN.writes.relocks} relock`,
     `gateway RSS after the run: ${memory.rssMb.toFixed(1)} MB (peak ${memory.peakRssMb.toFixed(1)} MB, at ready ${memoryAtReady.rssMb.toFixed(1)} MB;` +
-      ` an idle node + tsx process: ${idleNodeMemory ? idleNodeMemory.rssMb.toFixed(1) : '?'} MB); ready in ${run.readyMs} ms`,
+      ` an idle node process: ${idleNodeMemory ? idleNodeMemory.rssMb.toFixed(1) : '?'} MB); ready in ${run.readyMs} ms`,
     `gateway output lines at log level ${s.log_level}: ${run.gatewayLogLines}` +
       (run.gatewayLogLines ? `; last:\n${run.gatewayLogTail.split('\n').slice(-5).join('\n')}` : ''),
   );
@@ -140,7 +140,7 @@ export function renderFigures(run: BenchRun): { text: string; json: unknown } {
       gateway_rss_mb: memory.rssMb,
       gateway_peak_rss_mb: memory.peakRssMb,
       gateway_rss_at_ready_mb: memoryAtReady.rssMb,
-      idle_node_tsx_rss_mb: idleNodeMemory?.rssMb ?? null,
+      idle_node_rss_mb: idleNodeMemory?.rssMb ?? null,
       measured: 'child process, /proc/<pid>/status VmRSS and VmHWM',
     },
     gateway_ready_ms: run.readyMs,

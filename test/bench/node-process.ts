@@ -1,4 +1,4 @@
-// A child `node --import tsx` process that the benchmark owns: output kept (tail) and counted,
+// A child node process (compiled, or TypeScript through tsx) that the benchmark owns: output kept (tail) and counted,
 // stopped with SIGTERM and, if it lingers, SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,8 @@ export class NodeProcess {
   constructor(
     private readonly args: string[],
     private readonly cwd: string,
+    /** Load TypeScript through tsx; the gateway itself runs compiled, as in production. */
+    private readonly opts: { tsx: boolean } = { tsx: true },
   ) {}
 
   get pid(): number {
@@ -36,7 +38,8 @@ export class NodeProcess {
   start(): Promise<void> {
     // Its own process group: a Ctrl-C at the terminal reaches only the bench, whose cleanup then
     // stops this process with one SIGTERM (a second signal would make the gateway skip its clean stop).
-    const child = spawn(process.execPath, ['--import', 'tsx', ...this.args], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const loader = this.opts.tsx ? ['--import', 'tsx'] : [];
+    const child = spawn(process.execPath, [...loader, ...this.args], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     this.exited = new Promise((resolve) =>
       child.once('close', (code) => {

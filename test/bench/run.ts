@@ -32,6 +32,9 @@ import { runPhase, type Probe } from './phases.js';
 import { cpuMsOf, memoryOf } from './proc-stats.js';
 import { RoundTripClient } from './round-trip-client.js';
 
+/** A node process that does nothing: the part of the gateway's RSS any node process pays. */
+const IDLE_PROCESS_SOURCE = "process.stdout.write('ready\\n'); const t = setInterval(() => {}, 60000); process.once('SIGTERM', () => clearInterval(t));";
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OVERALL_LIMIT_MS = 240_000;
 const READY_TIMEOUT_MS = 30_000;
@@ -135,8 +138,11 @@ async function main(): Promise<void> {
   const checked = loadConfig({ file: configFile, env: {} });
   if (!checked.ok) throw new Error(`bench config is invalid:\n${formatIssues(checked.issues)}`);
 
-  progress(`starting gateway: node --import tsx src/cli.ts run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
-  const gateway = new NodeProcess([...NODE_ARGS, 'src/cli.ts', 'run', '--config', configFile], ROOT);
+  // The gateway runs compiled, as the service does; build it from the current sources first.
+  progress('building dist/ (tsc) so the gateway runs as compiled JavaScript');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
+  progress(`starting gateway: node dist/src/cli.js run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
+  const gateway = new NodeProcess([...NODE_ARGS, 'dist/src/cli.js', 'run', '--config', configFile], ROOT, { tsx: false });
   await gateway.start();
   undo.push({ what: 'gateway process', fn: () => gateway.stop() });
   const startedAt = Date.now();
@@ -247,8 +253,8 @@ async function main(): Promise<void> {
   const gatewayLogLines = gateway.lines;
   const gatewayLogTail = gateway.outputTail();
 
-  progress('measuring an idle node + tsx process for comparison');
-  const idle = new NodeProcess([fileURLToPath(new URL('./idle-process.ts', import.meta.url))], ROOT);
+  progress('measuring an idle node process for comparison');
+  const idle = new NodeProcess(['-e', IDLE_PROCESS_SOURCE], ROOT, { tsx: false });
   await idle.start();
   undo.push({ what: 'idle process', fn: () => idle.stop() });
   const idleDeadline = Date.now() + 15_000;
