@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import YAML from 'yaml';
 import type { ConfigIssue } from './driver-api.js';
 import { isValidId } from './topics.js';
+import { MAX_TTL_MS } from './commands/envelope.js';
 import { commandCatalog, getKind } from './devices/kinds/index.js';
 import { parseFields, type FieldValues } from './devices/fields.js';
 import { drivers, getDriver } from '../drivers/index.js';
@@ -471,6 +472,14 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const transports = validateTransports(transportMap, issues);
   const devices = validateDevices(deviceList, transports, transportMap, commands.timeout_ms, issues);
   const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, issues);
+  // An id forgotten while a copy of its command can still be valid would let that copy run again.
+  const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;
+  if (commands.dedupe_window_ms <= longestValidity) {
+    issues.push({
+      path: 'commands.dedupe_window_ms',
+      message: `must be longer than any command stays valid (max(max_age_ms, ${MAX_TTL_MS} ms ttl) + clock_skew_ms = ${longestValidity} ms)`,
+    });
+  }
 
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, config: deepFreeze({ ...(raw as unknown as GatehouseConfig), users, transports, devices, uplink }) };

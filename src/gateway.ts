@@ -82,7 +82,6 @@ export class Gateway {
     this.commits = new GroupCommit(this.db);
     this.session = nextSession(this.db);
     if (config.uplink.enabled) this.uplink = this.createUplink(this.db);
-    this.housekeeping();
     log.info({ site: config.site, gateway: config.gateway_id, session: this.session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
 
     for (const [name, cfg] of Object.entries(config.transports)) {
@@ -148,8 +147,10 @@ export class Gateway {
       await this.publish(topics.state(config.site, device.kind.name, device.id), JSON.stringify(device.state()), true);
       await this.publish(topics.availability(config.site, device.kind.name, device.id), device.availability, true);
     }
+    // Before the first pruning: an interrupted command gets its result however old its id is.
     const interrupted = await this.pipeline.recoverInterrupted();
     if (interrupted.length > 0) log.warn({ count: interrupted.length }, 'answered commands interrupted by the previous stop');
+    this.housekeeping();
     await this.publishGatewayState();
     await this.publish(topics.gatewayAvailability(config.site, config.gateway_id), 'online', true);
     this.timers.push(setInterval(() => void this.publishGatewayState(), GATEWAY_STATE_INTERVAL_MS));

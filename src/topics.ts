@@ -52,7 +52,7 @@ export type TopicClass =
 /**
  * Classify a PUBLISH topic name as seen by the gateway of `site`.
  * Any topic of this site with a reserved leaf, or anywhere under the gateway kind, is reserved.
- * A five-level topic of this site whose segments are all valid ids is a command attempt; whether
+ * Any other five-level topic of this site is a command attempt; whether
  * its kind, device and command exist is the command pipeline's business (it answers with a coded
  * result), so that a typo gets an answer instead of silence.
  */
@@ -64,9 +64,9 @@ export function classifyTopic(site: string, topic: string): TopicClass {
   if (parts.length >= 5 && (RESERVED_LEAVES as readonly string[]).includes(leaf)) {
     return { type: 'reserved', site, leaf };
   }
-  if (parts.length === 5 && isValidId(kind) && isValidId(device) && isValidId(leaf)) {
-    return { type: 'command', site, kind, device, command: leaf };
-  }
+  // Even with ids that break the id rules: such a command gets a coded result (unknown device)
+  // instead of travelling on as ordinary traffic, or being retained.
+  if (parts.length === 5) return { type: 'command', site, kind, device, command: leaf };
   return { type: 'other' };
 }
 

@@ -111,4 +111,11 @@ describe('config', () => {
     doc.users = [{ username: 'u', password_hash: HASH, publish: [], subscribe: ['site/demo/#'] }];
     assert.ok(loadConfig({ document: doc, env: {} }).ok);
   });
+
+  it('requires the de-duplication window to outlast every command that can still be valid', () => {
+    const doc = demo();
+    doc.commands.dedupe_window_ms = 1000;
+    expectIssue(issuesOf(doc), 'commands.dedupe_window_ms', /must be longer than any command stays valid/);
+  });
 });
+

@@ -29,6 +29,8 @@ describe('topic layout', () => {
   it('classifies command attempts of this site', () => {
     assert.deepEqual(classifyTopic('s1', 'site/s1/gate/g1/unlock'), { type: 'command', site: 's1', kind: 'gate', device: 'g1', command: 'unlock' });
     assert.deepEqual(classifyTopic('s1', 'site/s1/spaceship/x/launch'), { type: 'command', site: 's1', kind: 'spaceship', device: 'x', command: 'launch' });
+    // Ids that break the rules are still command attempts: they get unknown_device, not silence.
+    assert.deepEqual(classifyTopic('s1', 'site/s1/gate/Main-Gate/unlock'), { type: 'command', site: 's1', kind: 'gate', device: 'Main-Gate', command: 'unlock' });
   });
 
   it('classifies every gatehouse-published leaf and the whole gateway tree as reserved', () => {
@@ -42,7 +44,7 @@ describe('topic layout', () => {
   });
 
   it('leaves other sites and other shapes to the ACL', () => {
-    for (const t of ['site/s2/gate/g1/unlock', 'site/s2/gate/g1/state', 'site/s1/gate/g1', 'site/s1/gate/g1/unlock/now', 'site/s1/Gate/g1/unlock', 'bench/echo', '$SYS/x']) {
+    for (const t of ['site/s2/gate/g1/unlock', 'site/s2/gate/g1/state', 'site/s1/gate/g1', 'site/s1/gate/g1/unlock/now', 'bench/echo', '$SYS/x']) {
       assert.equal(classifyTopic('s1', t).type, 'other', t);
     }
   });

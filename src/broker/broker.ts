@@ -282,6 +282,11 @@ export class Broker {
         if (ctx.willTopic !== undefined && decidePublish(ctx.willTopic, this.hooks.classify, acl).action === 'deny') {
           return refuse(CONNACK_NOT_AUTHORIZED, 'will_denied');
         }
+        // A will fires at some unknown later moment, with nobody there to read the result: a
+        // command that acts at a time nobody chose is exactly what the expiry rules forbid.
+        if (ctx.willTopic !== undefined && this.hooks.classify(ctx.willTopic).type === 'command') {
+          return refuse(CONNACK_NOT_AUTHORIZED, 'will_on_command_topic');
+        }
         ctx.acl = acl;
         ctx.username = result.username;
         done(null, true);

@@ -3,7 +3,8 @@
 
 export const MAX_PAYLOAD_BYTES = 8192;
 export const MAX_ID_LENGTH = 64;
-export const MAX_TTL_MS = 86_400_000;
+/** An hour: a door command meant to wait longer than that is a mistake. */
+export const MAX_TTL_MS = 3_600_000;
 
 export interface CommandEnvelope {
   id?: string;

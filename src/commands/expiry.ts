@@ -15,12 +15,7 @@ export interface ExpiryPolicy {
  */
 export function checkExpiry(envelope: CommandEnvelope, receivedAt: number, now: number, policy: ExpiryPolicy): void {
   if (envelope.sent_at !== undefined) {
-    if (envelope.sent_at > now + policy.clockSkewMs) {
-      throw new CommandRejection(
-        'bad_request',
-        `sent_at is ${envelope.sent_at - now} ms in the future (clock skew allowance ${policy.clockSkewMs} ms); check the client's clock`,
-      );
-    }
+    checkClock(envelope, now, policy);
     const ttl = envelope.ttl_ms ?? policy.maxAgeMs;
     const age = now - envelope.sent_at;
     if (age > ttl + policy.clockSkewMs) {
@@ -31,5 +26,15 @@ export function checkExpiry(envelope: CommandEnvelope, receivedAt: number, now: 
     if (waited > envelope.ttl_ms) {
       throw new CommandRejection('expired', `command waited ${waited} ms in the gateway; its ttl_ms is ${envelope.ttl_ms}`);
     }
+  }
+}
+
+/** A `sent_at` in the future means a wrong client clock: a malformed command, not an expired one. */
+export function checkClock(envelope: CommandEnvelope, now: number, policy: ExpiryPolicy): void {
+  if (envelope.sent_at !== undefined && envelope.sent_at > now + policy.clockSkewMs) {
+    throw new CommandRejection(
+      'bad_request',
+      `sent_at is ${envelope.sent_at - now} ms in the future (clock skew allowance ${policy.clockSkewMs} ms); check the client's clock`,
+    );
   }
 }

@@ -6,7 +6,7 @@ import { immediateCommit, type Commit } from './commit.js';
 import { DeliveryIds } from './delivery-ids.js';
 import { DeviceQueue } from './device-queue.js';
 import { parseEnvelope, type CommandEnvelope } from './envelope.js';
-import { checkExpiry, type ExpiryPolicy } from './expiry.js';
+import { checkClock, checkExpiry, type ExpiryPolicy } from './expiry.js';
 import { payloadForJournal, type Journal, type JournalEntry } from './journal.js';
 import { ledgerScope, type CommandLedger } from './ledger.js';
 import { CommandRejection, type CommandResult, type CommandSource, type ResultCode } from './result.js';
@@ -109,6 +109,11 @@ export class CommandPipeline {
     }
     const { values, problems } = target.parseArgs(input.command, parsed.envelope.args);
     if (problems.length > 0) return reject('bad_request', problems.map((p) => `${p.key} ${p.message}`).join('; '));
+    try {
+      checkClock(parsed.envelope, receivedAt, this.deps.policy);
+    } catch (err) {
+      return reject('bad_request', (err as Error).message);
+    }
 
     const scope = ledgerScope(input.kind, input.device);
     const key = `${scope}\u0000${id}`;

@@ -41,7 +41,7 @@ export function parseFields(
   const values: FieldValues = {};
   const problems: FieldProblem[] = [];
   for (const key of Object.keys(input)) {
-    if (!(key in specs)) problems.push({ key, message: `unknown key (allowed: ${Object.keys(specs).join(', ') || 'none'})` });
+    if (!Object.hasOwn(specs, key)) problems.push({ key, message: `unknown key (allowed: ${Object.keys(specs).join(', ') || 'none'})` });
   }
   for (const [key, spec] of Object.entries(specs)) {
     const value = input[key];

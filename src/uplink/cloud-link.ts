@@ -91,6 +91,8 @@ export class CloudLink {
   private client: MqttClient | undefined;
   /** Bumped per connection attempt; callbacks of an older connection are ignored. */
   private generation = 0;
+  /** The connection whose publishes started failing, so it is ended (and logged) once. */
+  private failedGeneration = -1;
   private state: LinkState = 'stopped';
   private running = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -385,13 +387,20 @@ export class CloudLink {
   private onPuback(generation: number, client: MqttClient, row: QueuedMessage, err: Error | undefined): void {
     if (generation !== this.generation) return;
     if (err) {
-      // A closing connection fails its callbacks; the row is released and sent on the next one.
-      if (!client.connected) return;
-      this.log.error({ err: err.message, topic: row.topic, seq: row.seq }, 'cloud link could not publish an outbox message; dropping it');
-    } else {
-      this.sent++;
-      this.rate.add();
+      // Only a PUBACK deletes a row. A failed publish means this connection is no good (MQTT.js
+      // fails every outstanding QoS 1 callback on a keepalive timeout while still "connected"):
+      // end it, so every row in flight is released and sent again on the next connection.
+      if (this.failedGeneration !== generation) {
+        this.failedGeneration = generation;
+        this.lastError = err.message;
+        this.log.warn({ err: err.message, topic: row.topic, seq: row.seq }, 'cloud link publish failed; reconnecting, the message stays in the outbox');
+        // Not from inside MQTT.js's own callback loop: it is still iterating its outgoing store.
+        setImmediate(() => this.onClosed(client, generation));
+      }
+      return;
     }
+    this.sent++;
+    this.rate.add();
     this.inFlight--;
     this.pendingAcks.push(row.seq);
     this.scheduleAfterAcks();

@@ -223,6 +223,17 @@ test('a will the client could not publish itself is refused at CONNECT with code
   assert.equal(events[0]?.reason, 'will_denied');
 });
 
+test('a will on a command topic is refused at CONNECT with code 5: it would act at a moment nobody chose', async (t) => {
+  const { port, events, commands } = await startBroker(t);
+  const raw = await RawClient.open(t, port);
+  raw.send(connectPacket({ clientId: 'w2', username: 'operator', password: 'op-secret', will: { topic: UNLOCK, payload: '' } }));
+  const connack = await raw.next(PACKET.CONNACK);
+  assert.equal(connack.body[1], 5);
+  assert.ok(await raw.closesWithin());
+  assert.equal(events[0]?.reason, 'will_on_command_topic');
+  assert.equal(commands.length, 0);
+});
+
 test('a QoS 2 command retransmitted before PUBREL reaches onCommand once (MQTT-4.3.3-2)', async (t) => {
   const { port, commands } = await startBroker(t);
   const raw = await RawClient.connected(t, port, { clientId: 'q2', username: 'operator', password: 'op-secret' });

@@ -262,4 +262,23 @@ describe('command pipeline', () => {
     assert.equal(published.length, 60);
     assert.equal(gates.get('g1')!.calls.length + gates.get('g2')!.calls.length, 60);
   });
+
+  it('rejects argument names that only exist on Object.prototype', async () => {
+    const { pipeline, g1 } = setup();
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      const r = await pipeline.submit(cmd(`{"id":"p-${key}","${key}":1}`));
+      assert.equal(r.code, 'bad_request', key);
+    }
+    assert.equal(g1.calls.length, 0);
+  });
+
+  it('a sent_at in the future does not claim the id: the corrected retry runs', async () => {
+    const { pipeline, g1 } = setup();
+    assert.equal((await pipeline.submit(cmd({ id: 'clock', sent_at: Date.now() + 60_000 }))).code, 'bad_request');
+    const retry = await pipeline.submit(cmd({ id: 'clock', sent_at: Date.now() }));
+    assert.equal(retry.status, 'ok');
+    assert.equal(retry.duplicate, undefined);
+    assert.equal(g1.calls.length, 1);
+  });
 });
+

@@ -160,4 +160,22 @@ describe('gate behaviour', () => {
     assert.equal(h.behaviour.snapshot().lock, 'locked');
     assert.equal(h.behaviour.snapshot().unlocked_until, null);
   });
+
+  it('an unlock whose write failed (the reply may be lost) is followed by a relock', async () => {
+    const h = harness(gateKind);
+    await h.behaviour.applySafeState();
+    h.failNextWrites(1);
+    await assert.rejects(h.behaviour.run('unlock', { duration_ms: 60_000 }, noSignal), /failed/);
+    await waitFor(() => h.writes.length === 2, 3000);
+    assert.deepEqual(h.writes.map((w) => w.on), [false, false], 'relocked, not left to chance');
+  });
+
+  it('refuses to release once stopped', async () => {
+    const h = harness(gateKind);
+    await h.behaviour.applySafeState();
+    await h.behaviour.stop();
+    await assert.rejects(h.behaviour.run('unlock', { duration_ms: 1000 }, noSignal), /stopping/);
+    assert.deepEqual(h.writes.map((w) => w.on), [false]);
+  });
 });
+

@@ -64,4 +64,12 @@ describe('turnstile behaviour', () => {
     assert.deepEqual(h.events, []);
     assert.equal(h.behaviour.snapshot().passages_in, 3);
   });
+
+  it('a pass whose first write failed still turns the output off', async () => {
+    const h = harness(turnstileKind, { pulse_ms: 50 });
+    h.failNextWrites(1);
+    await assert.rejects(h.behaviour.run('pass', { direction: 'in' }, noSignal), /failed/);
+    assert.deepEqual(h.writes.map((w) => [w.output, w.on]), [['pass_in', false]]);
+  });
 });
+

@@ -54,13 +54,20 @@ class GateBehaviour implements Behaviour {
     // Unlocking while a pulse runs extends it; it never shortens it. The pulse is measured from
     // the moment the output was written, not from when the command arrived.
     let until = 0;
-    await this.setOutput(true, 'unlock command', {
-      signal,
-      afterWrite: () => {
-        until = Math.max(this.pulseUntil ?? 0, Date.now() + durationMs);
-        this.pulseUntil = until;
-      },
-    });
+    try {
+      await this.setOutput(true, 'unlock command', {
+        signal,
+        afterWrite: () => {
+          until = Math.max(this.pulseUntil ?? 0, Date.now() + durationMs);
+          this.pulseUntil = until;
+        },
+      });
+    } catch (err) {
+      // The request may have reached the device even though no reply came back (a late or lost
+      // reply, a link that dropped mid-request): relock now rather than leave the door released.
+      if (this.pulseUntil === null) this.scheduleRelockRetry();
+      throw err;
+    }
     this.armRelock();
     this.ctx.sink.stateChanged();
     return { unlocked_until: until };
@@ -123,6 +130,7 @@ class GateBehaviour implements Behaviour {
   ): Promise<void> {
     return this.outputs.run(async () => {
       if (opts.stillWanted && !opts.stillWanted()) return;
+      if (release && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the gate is not released');
       if (opts.signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written');
       try {
         await this.ctx.outputs.write('unlock', release, opts.signal);
@@ -196,10 +204,13 @@ class GateBehaviour implements Behaviour {
 
   async stop(): Promise<void> {
     clearTimeout(this.heldTimer);
-    const pulsing = this.pulseUntil !== null || this.relockTimer !== undefined;
     this.stopped = true;
+    // Let a write already under way finish first: it may be a release that nothing would end.
+    await this.outputs.run(async () => undefined);
+    const pulsing = this.pulseUntil !== null || this.relockTimer !== undefined;
+    const notKnownLocked = this.settings.on_start === 'lock' && this.lock !== 'locked';
     this.clearRelock();
-    if (pulsing) {
+    if (pulsing || notKnownLocked) {
       // Never leave a door released because the gateway went away mid-pulse.
       this.pulseUntil = null;
       await this.setOutput(false, 'gateway stopping mid-pulse', {}).catch((err) =>

@@ -22,6 +22,7 @@ class TurnstileBehaviour implements Behaviour {
   private updatedAt = Date.now();
   private lastWriteEndedAt = -Infinity;
   private readonly outputs = new OutputMutex();
+  private stopped = false;
 
   constructor(private readonly ctx: BehaviourContext) {}
 
@@ -54,8 +55,9 @@ class TurnstileBehaviour implements Behaviour {
   private async pass(direction: Direction, signal: AbortSignal): Promise<Record<string, unknown>> {
     const output = direction === 'in' ? 'pass_in' : 'pass_out';
     return this.outputs.run(async () => {
-      await this.rawWrite(output, true, signal);
       try {
+        // Inside the try: a write whose reply was lost may still have energised the output.
+        await this.rawWrite(output, true, signal);
         await sleep(this.settings.pulse_ms);
       } finally {
         // The pulse ends even when the command was cancelled; retry once before giving up loudly.
@@ -84,6 +86,7 @@ class TurnstileBehaviour implements Behaviour {
 
   /** A command's write takes its signal (withdrawn if the command timed out first); a pulse's end takes none. */
   private async rawWrite(output: string, on: boolean, signal?: AbortSignal): Promise<void> {
+    if (on && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the turnstile is not actuated');
     if (signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written');
     try {
       await this.ctx.outputs.write(output, on, signal);
@@ -137,6 +140,7 @@ class TurnstileBehaviour implements Behaviour {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     // An in-flight pass pulse finishes on its own (its finally turns the output off).
     await this.outputs.run(async () => undefined);
   }
