@@ -83,14 +83,22 @@ export interface DriverDefinition<Options = unknown> {
 
 export type DeviceErrorCode = 'timeout' | 'offline' | 'device_error';
 
-/** A failure talking to a device, with a stable code the command pipeline passes on. */
+/**
+ * A failure talking to a device, with a stable code the command pipeline passes on. `notApplied`
+ * says the request certainly did not take effect (it never reached the wire, or the device
+ * refused it with an exception response); otherwise a write may have taken effect even though no
+ * reply came back.
+ */
 export class DeviceError extends Error {
+  readonly notApplied: boolean;
+
   constructor(
     readonly code: DeviceErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; notApplied?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DeviceError';
+    this.notApplied = options?.notApplied ?? false;
   }
 }

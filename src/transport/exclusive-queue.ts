@@ -64,9 +64,11 @@ export class ExclusiveQueue {
     const waiting = [...this.commands, ...this.polls];
     this.commands.length = 0;
     this.polls.length = 0;
+    // Entries still waiting never reached the wire, whatever happened to the running one.
+    const unsent = error instanceof DeviceError ? new DeviceError(error.code, error.message, { cause: error.cause, notApplied: true }) : error;
     for (const entry of waiting) {
       entry.detach();
-      entry.reject(error);
+      entry.reject(unsent);
     }
     this.running?.abort(error);
   }
@@ -94,5 +96,6 @@ export class ExclusiveQueue {
 function abortedWhileWaiting(signal: AbortSignal): DeviceError {
   return new DeviceError('timeout', 'request gave up while waiting for its turn on the link', {
     cause: signal.reason,
+    notApplied: true,
   });
 }

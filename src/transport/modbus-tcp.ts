@@ -48,7 +48,8 @@ export class ModbusExceptionError extends DeviceError {
     options?: { cause?: unknown },
   ) {
     const name = EXCEPTION_NAMES[exceptionCode] ?? 'unknown exception';
-    super('device_error', `Modbus exception ${exceptionCode} (${name}) ${what}`, options);
+    // An exception response means the device did not perform the request.
+    super('device_error', `Modbus exception ${exceptionCode} (${name}) ${what}`, { ...options, notApplied: true });
     this.name = 'ModbusExceptionError';
   }
 }
@@ -164,7 +165,7 @@ export class ModbusTcpLink extends EventEmitter implements ModbusAccess {
   }
 
   private offline(what: string): DeviceError {
-    return new DeviceError('offline', `modbus link ${this.name} (${this.cfg.host}:${this.cfg.port}) is not connected; ${what}`);
+    return new DeviceError('offline', `modbus link ${this.name} (${this.cfg.host}:${this.cfg.port}) is not connected; ${what}`, { notApplied: true });
   }
 
   private toDeviceError(err: unknown, unit: number, what: string): DeviceError {
@@ -175,7 +176,7 @@ export class ModbusTcpLink extends EventEmitter implements ModbusAccess {
     if (e.name === 'TransactionTimedOutError') {
       return new DeviceError('timeout', `no answer within ${this.cfg.timeoutMs} ms ${where}`, { cause: err });
     }
-    if (e.name === 'PortNotOpenError') return new DeviceError('offline', this.offline(what).message, { cause: err });
+    if (e.name === 'PortNotOpenError') return new DeviceError('offline', this.offline(what).message, { cause: err, notApplied: true });
     return new DeviceError('device_error', `bad reply ${where}: ${e.message ?? String(err)}`, { cause: err });
   }
 

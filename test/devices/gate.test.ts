@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DeviceError } from '../../src/driver-api.js';
 import { gateKind } from '../../src/devices/kinds/gate.js';
 import { harness } from './behaviour-harness.js';
 
@@ -168,6 +169,16 @@ describe('gate behaviour', () => {
     await assert.rejects(h.behaviour.run('unlock', { duration_ms: 60_000 }, noSignal), /failed/);
     await waitFor(() => h.writes.length === 2, 3000);
     assert.deepEqual(h.writes.map((w) => w.on), [false, false], 'relocked, not left to chance');
+  });
+
+  it('an unlock refused before it reached the device (notApplied) needs no relock', async () => {
+    const h = harness(gateKind);
+    await h.behaviour.applySafeState();
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(h.behaviour.run('unlock', { duration_ms: 100 }, controller.signal), (e: DeviceError) => e.notApplied);
+    await sleep(400);
+    assert.deepEqual(h.writes.map((w) => w.on), [false], 'only the safe state write');
   });
 
   it('refuses to release once stopped', async () => {

@@ -145,7 +145,12 @@ test('clear() rejects everything waiting and revokes the running turn', async ()
   const waiting = [queue.run(async () => 'never', command), queue.run(async () => 'never', poll)];
   queue.clear(linkDown);
   assert.equal(queue.depth, 0);
-  for (const entry of [running, ...waiting]) await assert.rejects(entry, (err: unknown) => err === linkDown);
+  await assert.rejects(running, (err: unknown) => err === linkDown);
+  // Waiting entries never reached the wire: same code and message, marked as not applied.
+  for (const entry of waiting) {
+    await assert.rejects(entry, (err: unknown) => err instanceof DeviceError && err.code === 'offline' && err.message === linkDown.message && err.notApplied);
+  }
+  assert.equal(linkDown.notApplied, false, 'the running turn may have reached the device');
   assert.equal(await queue.run(async () => 'after', poll), 'after');
 });
 

@@ -65,7 +65,8 @@ class GateBehaviour implements Behaviour {
     } catch (err) {
       // The request may have reached the device even though no reply came back (a late or lost
       // reply, a link that dropped mid-request): relock now rather than leave the door released.
-      if (this.pulseUntil === null) this.scheduleRelockRetry();
+      const mayHaveReleased = !(err instanceof DeviceError && err.notApplied);
+      if (mayHaveReleased && this.pulseUntil === null) this.scheduleRelockRetry();
       throw err;
     }
     this.armRelock();
@@ -130,8 +131,8 @@ class GateBehaviour implements Behaviour {
   ): Promise<void> {
     return this.outputs.run(async () => {
       if (opts.stillWanted && !opts.stillWanted()) return;
-      if (release && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the gate is not released');
-      if (opts.signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written');
+      if (release && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the gate is not released', { notApplied: true });
+      if (opts.signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written', { notApplied: true });
       try {
         await this.ctx.outputs.write('unlock', release, opts.signal);
       } finally {

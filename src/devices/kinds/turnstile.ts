@@ -86,8 +86,8 @@ class TurnstileBehaviour implements Behaviour {
 
   /** A command's write takes its signal (withdrawn if the command timed out first); a pulse's end takes none. */
   private async rawWrite(output: string, on: boolean, signal?: AbortSignal): Promise<void> {
-    if (on && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the turnstile is not actuated');
-    if (signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written');
+    if (on && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the turnstile is not actuated', { notApplied: true });
+    if (signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written', { notApplied: true });
     try {
       await this.ctx.outputs.write(output, on, signal);
     } finally {
