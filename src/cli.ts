@@ -15,6 +15,7 @@ commands:
   journal --data-dir DIR [--since T] [--until T] [--type T] [--device ID] [--limit N] [--json]
                                        print the audit journal (T: 2026-11-23T10:00, an epoch ms, or 15m / 2h / 7d ago)
   outbox --data-dir DIR [--json]       the cloud outbox: depth, bytes, oldest age, drops (gateway running or not)
+  ports                                list the machine's serial ports (for modbus-rtu transports)
   simulate [--port N] [--seed N]       only the Modbus TCP site simulator of the demo, for integrators
   version                              print the version
 `;

@@ -14,6 +14,7 @@ import { parseFields, type FieldValues } from './devices/fields.js';
 import { drivers, getDriver } from '../drivers/index.js';
 import { isPasswordHash } from './broker/password.js';
 import { validateTopicFilter } from './broker/acl.js';
+import { defaultInterFrameMs } from './transport/modbus-rtu.js';
 import type { TransportConfig } from './transport/registry.js';
 
 export type { ConfigIssue } from './driver-api.js';
@@ -300,7 +301,31 @@ const TRANSPORT_FIELDS = {
     port: { type: 'int', min: 1, max: 65_535, default: 502 },
     timeout_ms: { type: 'int', min: 10, max: 60_000, default: 1000 },
   },
+  'modbus-rtu': {
+    baud_rate: { type: 'int', min: 300, max: 4_000_000, default: 9600 },
+    data_bits: { type: 'int', min: 7, max: 8, default: 8 },
+    parity: { type: 'enum', values: ['none', 'even', 'odd'], default: 'none' },
+    stop_bits: { type: 'int', min: 1, max: 2, default: 1 },
+    timeout_ms: { type: 'int', min: 10, max: 60_000, default: 1000 },
+    // No default here: it follows from the line settings (defaultInterFrameMs).
+    inter_frame_ms: { type: 'int', min: 0, max: 1000 },
+  },
 } as const;
+
+/** Modbus over Serial Line V1.02 section 2.2: individual server addresses are 1..247. */
+const RTU_UNIT_MIN = 1;
+const RTU_UNIT_MAX = 247;
+
+function validateBackoff(backoff: unknown, path: string, issues: ConfigIssue[]): { initial_ms: number; max_ms: number } {
+  const backoffFields = isPlainObject(backoff)
+    ? parseFields(backoff, {
+        initial_ms: { type: 'int', min: 10, max: 600_000, default: 500 },
+        max_ms: { type: 'int', min: 10, max: 3_600_000, default: 30_000 },
+      })
+    : { values: {}, problems: [{ key: '', message: 'must be an object {initial_ms, max_ms}' }] };
+  for (const p of backoffFields.problems) issues.push({ path: `${path}.backoff${p.key ? '.' + p.key : ''}`, message: p.message });
+  return { initial_ms: backoffFields.values.initial_ms as number, max_ms: backoffFields.values.max_ms as number };
+}
 
 function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[]): Record<string, TransportConfig> {
   const transports: Record<string, TransportConfig> = {};
@@ -311,30 +336,54 @@ function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[])
       issues.push({ path, message: 'must be an object with a `type`' });
       continue;
     }
-    const { type, host, backoff = {}, ...rest } = entry;
-    if (type !== 'modbus-tcp') {
-      issues.push({ path: `${path}.type`, message: `unknown transport type ${JSON.stringify(type)} (known: ${Object.keys(TRANSPORT_FIELDS).join(', ')})` });
-      continue;
-    }
-    if (typeof host !== 'string' || host.length === 0) issues.push({ path: `${path}.host`, message: 'must be a host name or address' });
-    const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-tcp']);
-    for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
-    const backoffFields = isPlainObject(backoff)
-      ? parseFields(backoff, {
-          initial_ms: { type: 'int', min: 10, max: 600_000, default: 500 },
-          max_ms: { type: 'int', min: 10, max: 3_600_000, default: 30_000 },
-        })
-      : { values: {}, problems: [{ key: '', message: 'must be an object {initial_ms, max_ms}' }] };
-    for (const p of backoffFields.problems) issues.push({ path: `${path}.backoff${p.key ? '.' + p.key : ''}`, message: p.message });
-    transports[name] = {
-      type,
-      host: host as string,
-      port: fields.values.port as number,
-      timeout_ms: fields.values.timeout_ms as number,
-      backoff: { initial_ms: backoffFields.values.initial_ms as number, max_ms: backoffFields.values.max_ms as number },
-    };
+    const { type } = entry;
+    if (type === 'modbus-tcp') transports[name] = validateModbusTcp(entry, path, issues);
+    else if (type === 'modbus-rtu') transports[name] = validateModbusRtu(entry, path, issues);
+    else issues.push({ path: `${path}.type`, message: `unknown transport type ${JSON.stringify(type)} (known: ${Object.keys(TRANSPORT_FIELDS).join(', ')})` });
   }
   return transports;
+}
+
+function validateModbusTcp(entry: Record<string, unknown>, path: string, issues: ConfigIssue[]): TransportConfig {
+  const { type: _type, host, backoff = {}, ...rest } = entry;
+  if (typeof host !== 'string' || host.length === 0) issues.push({ path: `${path}.host`, message: 'must be a host name or address' });
+  const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-tcp']);
+  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+  return {
+    type: 'modbus-tcp',
+    host: host as string,
+    port: fields.values.port as number,
+    timeout_ms: fields.values.timeout_ms as number,
+    backoff: validateBackoff(backoff, path, issues),
+  };
+}
+
+function validateModbusRtu(entry: Record<string, unknown>, path: string, issues: ConfigIssue[]): TransportConfig {
+  const { type: _type, path: devicePath, backoff = {}, rs485, ...rest } = entry;
+  if (typeof devicePath !== 'string' || !devicePath.startsWith('/')) {
+    issues.push({ path: `${path}.path`, message: `must be the absolute path of a serial device (e.g. /dev/ttyUSB0), got ${JSON.stringify(devicePath)}` });
+  }
+  if (rs485 !== undefined) {
+    // serialport 13 exposes no RS-485 (TIOCSRS485) settings; direction control stays with the adapter.
+    issues.push({ path: `${path}.rs485`, message: 'not supported: the serial library has no RS-485 settings; use an adapter with automatic direction control' });
+  }
+  const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-rtu']);
+  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+  const baudRate = fields.values.baud_rate as number;
+  const dataBits = fields.values.data_bits as 7 | 8;
+  const parity = fields.values.parity as 'none' | 'even' | 'odd';
+  const stopBits = fields.values.stop_bits as 1 | 2;
+  return {
+    type: 'modbus-rtu',
+    path: devicePath as string,
+    baud_rate: baudRate,
+    data_bits: dataBits,
+    parity,
+    stop_bits: stopBits,
+    timeout_ms: fields.values.timeout_ms as number,
+    inter_frame_ms: (fields.values.inter_frame_ms as number | undefined) ?? defaultInterFrameMs(baudRate ?? 9600, dataBits ?? 8, parity ?? 'none', stopBits ?? 1),
+    backoff: validateBackoff(backoff, path, issues),
+  };
 }
 
 const DEVICE_COMMON = ['id', 'kind', 'name', 'driver', 'transport', 'poll_ms', 'offline_after', 'command_timeout_ms', 'options'];
@@ -397,6 +446,10 @@ function validateDevices(
       const result = driver.parseOptions(options, kind.points, `${path}.options`);
       issues.push(...result.issues);
       parsedOptions = result.options;
+    }
+    const unit = (parsedOptions as { unit?: unknown } | undefined)?.unit;
+    if (typeof transport === 'string' && transports[transport]?.type === 'modbus-rtu' && typeof unit === 'number' && (unit < RTU_UNIT_MIN || unit > RTU_UNIT_MAX)) {
+      issues.push({ path: `${path}.options.unit`, message: `must be ${RTU_UNIT_MIN}..${RTU_UNIT_MAX} on a serial bus (0 is the broadcast address), got ${unit}` });
     }
     devices.push({
       id: id as string,

@@ -4,6 +4,7 @@ import { demo } from './demo.js';
 import { journal } from './journal.js';
 import { outbox } from './outbox.js';
 import { passwd } from './passwd.js';
+import { ports } from './ports.js';
 import { run } from './run.js';
 import { simulate } from './simulate.js';
 import { version } from './version.js';
@@ -14,4 +15,4 @@ export interface CliCommand {
 }
 
 /** One file per command; this is the dispatcher's table. */
-export const commands: Record<string, CliCommand> = { run, demo, check, passwd, journal, outbox, simulate, version };
+export const commands: Record<string, CliCommand> = { run, demo, check, passwd, journal, outbox, ports, simulate, version };

@@ -11,6 +11,10 @@ import {
 } from '../driver-api.js';
 import { Backoff } from './backoff.js';
 import { ExclusiveQueue } from './exclusive-queue.js';
+import { modbusExceptionCode, ModbusExceptionError } from './modbus-errors.js';
+import { raceRevoked } from './race-revoked.js';
+
+export { ModbusExceptionError } from './modbus-errors.js';
 
 export interface ModbusTcpLinkConfig {
   host: string;
@@ -25,33 +29,6 @@ type Client = InstanceType<typeof ModbusRTU.default>;
 interface Connection {
   socket: Socket;
   client: Client;
-}
-
-/** Modbus Application Protocol V1.1b3 section 7, "MODBUS Exception Codes". */
-const EXCEPTION_NAMES: Record<number, string> = {
-  1: 'illegal function',
-  2: 'illegal data address',
-  3: 'illegal data value',
-  4: 'server device failure',
-  5: 'acknowledge',
-  6: 'server device busy',
-  8: 'memory parity error',
-  10: 'gateway path unavailable',
-  11: 'gateway target device failed to respond',
-};
-
-/** The device answered with a Modbus exception response; exceptionCode is the code it sent. */
-export class ModbusExceptionError extends DeviceError {
-  constructor(
-    readonly exceptionCode: number,
-    what: string,
-    options?: { cause?: unknown },
-  ) {
-    const name = EXCEPTION_NAMES[exceptionCode] ?? 'unknown exception';
-    // An exception response means the device did not perform the request.
-    super('device_error', `Modbus exception ${exceptionCode} (${name}) ${what}`, { ...options, notApplied: true });
-    this.name = 'ModbusExceptionError';
-  }
 }
 
 // Keeps a dead peer that never sent FIN/RST (power cut, cable pulled) from looking connected forever.
@@ -170,9 +147,10 @@ export class ModbusTcpLink extends EventEmitter implements ModbusAccess {
 
   private toDeviceError(err: unknown, unit: number, what: string): DeviceError {
     if (err instanceof DeviceError) return err;
-    const e = err as { name?: string; errno?: string; message?: string; modbusCode?: unknown };
+    const e = err as { name?: string; message?: string };
     const where = `from unit ${unit} on ${this.name} ${what}`;
-    if (typeof e.modbusCode === 'number') return new ModbusExceptionError(e.modbusCode, where, { cause: err });
+    const exceptionCode = modbusExceptionCode(err);
+    if (exceptionCode !== undefined) return new ModbusExceptionError(exceptionCode, where, { cause: err });
     if (e.name === 'TransactionTimedOutError') {
       return new DeviceError('timeout', `no answer within ${this.cfg.timeoutMs} ms ${where}`, { cause: err });
     }
@@ -279,23 +257,4 @@ export class ModbusTcpLink extends EventEmitter implements ModbusAccess {
 function destroyClient(conn: Connection): void {
   conn.client.destroy(() => {});
   conn.socket.destroy();
-}
-
-/** Settles with `work`, unless `revoked` aborts first (the link went down): then rejects with its reason. */
-function raceRevoked<T>(work: Promise<T>, revoked: AbortSignal): Promise<T> {
-  if (revoked.aborted) return Promise.reject(revoked.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(revoked.reason);
-    revoked.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        revoked.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        revoked.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

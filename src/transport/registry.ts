@@ -1,5 +1,6 @@
 // Transport configuration as the user writes it, and the factory that builds a transport from it.
 import type { DriverLogger, TransportAccess } from '../driver-api.js';
+import { ModbusRtuBus } from './modbus-rtu.js';
 import { ModbusTcpLink } from './modbus-tcp.js';
 
 /** snake_case: this comes straight from the user's config file. */
@@ -11,8 +12,20 @@ export type ModbusTcpTransportConfig = {
   backoff: { initial_ms: number; max_ms: number };
 };
 
-// A later issue adds `| ModbusRtuTransportConfig` (a shared RS-485 bus) here and a case below.
-export type TransportConfig = ModbusTcpTransportConfig;
+/** A shared serial (RS-485) bus speaking Modbus RTU; devices on it differ by unit id. */
+export type ModbusRtuTransportConfig = {
+  type: 'modbus-rtu';
+  path: string;
+  baud_rate: number;
+  data_bits: 7 | 8;
+  parity: 'none' | 'even' | 'odd';
+  stop_bits: 1 | 2;
+  timeout_ms: number;
+  inter_frame_ms: number;
+  backoff: { initial_ms: number; max_ms: number };
+};
+
+export type TransportConfig = ModbusTcpTransportConfig | ModbusRtuTransportConfig;
 
 export type TransportType = TransportConfig['type'];
 
@@ -30,9 +43,11 @@ export function createTransport(name: string, cfg: TransportConfig, log: DriverL
   switch (cfg.type) {
     case 'modbus-tcp':
       return modbusTcp(name, cfg, log);
+    case 'modbus-rtu':
+      return modbusRtu(name, cfg, log);
     default: {
-      const unknown: never = cfg.type;
-      throw new Error(`transport ${name}: unknown type ${JSON.stringify(unknown)}`);
+      const unknown: never = cfg;
+      throw new Error(`transport ${name}: unknown type ${JSON.stringify((unknown as { type: unknown }).type)}`);
     }
   }
 }
@@ -57,6 +72,34 @@ function modbusTcp(name: string, cfg: ModbusTcpTransportConfig, log: DriverLogge
     },
     on(event, listener) {
       link.on(event, listener);
+    },
+  };
+}
+
+function modbusRtu(name: string, cfg: ModbusRtuTransportConfig, log: DriverLogger): Transport {
+  const bus = new ModbusRtuBus(
+    name,
+    {
+      path: cfg.path,
+      baudRate: cfg.baud_rate,
+      dataBits: cfg.data_bits,
+      parity: cfg.parity,
+      stopBits: cfg.stop_bits,
+      timeoutMs: cfg.timeout_ms,
+      interFrameMs: cfg.inter_frame_ms,
+      backoff: { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms },
+    },
+    log,
+  );
+  return {
+    access: bus,
+    start: () => bus.start(),
+    stop: () => bus.stop(),
+    get connected() {
+      return bus.connected;
+    },
+    on(event, listener) {
+      bus.on(event, listener);
     },
   };
 }

@@ -1,0 +1,263 @@
+// A Modbus RTU bus: one serial port (an RS-485 line) shared by every unit on it. Requests take
+// exclusive turns with the inter-frame gap between them; a port that vanishes is reopened with backoff.
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import ModbusRTU from 'modbus-serial';
+import {
+  DeviceError,
+  type DriverLogger,
+  type ModbusAccess,
+  type RequestOptions,
+} from '../driver-api.js';
+import { Backoff } from './backoff.js';
+import { ExclusiveQueue } from './exclusive-queue.js';
+import { modbusExceptionCode, ModbusExceptionError } from './modbus-errors.js';
+import { raceRevoked } from './race-revoked.js';
+
+export type Parity = 'none' | 'even' | 'odd';
+
+export interface ModbusRtuBusConfig {
+  /** Serial device, e.g. /dev/ttyUSB0. */
+  path: string;
+  baudRate: number;
+  dataBits: 7 | 8;
+  parity: Parity;
+  stopBits: 1 | 2;
+  /** Per request: no complete reply within this is a timeout. */
+  timeoutMs: number;
+  /** Silence kept on the line after each exchange before the next request. */
+  interFrameMs: number;
+  backoff: { initialMs: number; maxMs: number };
+}
+
+type Client = InstanceType<typeof ModbusRTU.default>;
+
+/** How long stop() waits for the serial port to report itself closed. */
+const CLOSE_WAIT_MS = 2_000;
+
+/**
+ * The t3.5 inter-frame delay of Modbus over Serial Line V1.02 section 2.5.1.1: 3.5 character
+ * times (a character is start bit + data bits + parity bit + stop bits), fixed at 1.75 ms above
+ * 19200 baud. Rounded up to whole milliseconds, the resolution of Node timers.
+ */
+export function defaultInterFrameMs(baudRate: number, dataBits: number, parity: Parity, stopBits: number): number {
+  if (baudRate > 19_200) return Math.ceil(1.75);
+  const bitsPerChar = 1 + dataBits + (parity === 'none' ? 0 : 1) + stopBits;
+  return Math.ceil((3.5 * bitsPerChar * 1000) / baudRate);
+}
+
+export class ModbusRtuBus extends EventEmitter implements ModbusAccess {
+  readonly kind = 'modbus' as const;
+  private readonly queue = new ExclusiveQueue();
+  private readonly backoff: Backoff;
+  private running = false;
+  private client: Client | null = null;
+  /** The open in progress; stop() waits for it, since a port opened meanwhile must be closed again. */
+  private opening: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private outageLogged = false;
+
+  constructor(
+    readonly name: string,
+    private readonly cfg: ModbusRtuBusConfig,
+    private readonly log: DriverLogger,
+  ) {
+    super();
+    this.backoff = new Backoff({ initialMs: cfg.backoff.initialMs, maxMs: cfg.backoff.maxMs });
+  }
+
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  /** Starts opening the port in the background and returns at once; a missing port is not an error. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.outageLogged = false;
+    this.backoff.reset();
+    this.beginOpen();
+  }
+
+  /** Stops reopening, closes the port and fails queued requests with 'offline'. Emits no 'down'. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    const client = this.client;
+    this.client = null;
+    this.queue.clear(new DeviceError('offline', `modbus bus ${this.name} stopped`));
+    if (client !== null) await closeClient(client);
+    await this.opening;
+  }
+
+  readCoils(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
+    return this.request(unit, `reading coils ${address}+${count}`, opts, async (c) =>
+      (await c.readCoils(address, count)).data.slice(0, count),
+    );
+  }
+
+  readDiscreteInputs(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
+    return this.request(unit, `reading discrete inputs ${address}+${count}`, opts, async (c) =>
+      (await c.readDiscreteInputs(address, count)).data.slice(0, count),
+    );
+  }
+
+  readHoldingRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
+    return this.request(unit, `reading holding registers ${address}+${count}`, opts, async (c) =>
+      (await c.readHoldingRegisters(address, count)).data,
+    );
+  }
+
+  readInputRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
+    return this.request(unit, `reading input registers ${address}+${count}`, opts, async (c) =>
+      (await c.readInputRegisters(address, count)).data,
+    );
+  }
+
+  writeCoil(unit: number, address: number, value: boolean, opts: RequestOptions): Promise<void> {
+    return this.request(unit, `writing coil ${address}`, opts, async (c) => {
+      await c.writeCoil(address, value);
+    });
+  }
+
+  writeRegister(unit: number, address: number, value: number, opts: RequestOptions): Promise<void> {
+    return this.request(unit, `writing holding register ${address}`, opts, async (c) => {
+      await c.writeRegister(address, value);
+    });
+  }
+
+  /** One exclusive turn: set the unit id and send the request in the same step, then keep the gap. */
+  private request<T>(unit: number, what: string, opts: RequestOptions, send: (c: Client) => Promise<T>): Promise<T> {
+    if (this.client === null) return Promise.reject(this.offline(what));
+    return this.queue.run(async (revoked) => {
+      const client = this.client;
+      if (client === null) throw this.offline(what);
+      discardReceived(client);
+      client.setID(unit);
+      const reply = send(client);
+      // If the port closes mid-request modbus-serial may settle this later, or never; nobody awaits it then.
+      reply.catch(() => {});
+      try {
+        return await raceRevoked(reply, revoked);
+      } catch (err) {
+        throw this.toDeviceError(err, unit, what);
+      } finally {
+        // Modbus over Serial Line V1.02 section 2.5.1.1: frames are separated by at least t3.5 of silence.
+        if (!revoked.aborted) await sleep(this.cfg.interFrameMs);
+      }
+    }, opts);
+  }
+
+  private offline(what: string): DeviceError {
+    return new DeviceError('offline', `modbus bus ${this.name} (${this.cfg.path}) is not open; ${what}`, { notApplied: true });
+  }
+
+  private toDeviceError(err: unknown, unit: number, what: string): DeviceError {
+    if (err instanceof DeviceError) return err;
+    const e = err as { name?: string; message?: string };
+    const where = `from unit ${unit} on ${this.name} ${what}`;
+    const exceptionCode = modbusExceptionCode(err);
+    if (exceptionCode !== undefined) return new ModbusExceptionError(exceptionCode, where, { cause: err });
+    if (e.name === 'TransactionTimedOutError') {
+      return new DeviceError('timeout', `no answer within ${this.cfg.timeoutMs} ms ${where}`, { cause: err });
+    }
+    if (e.name === 'PortNotOpenError') return new DeviceError('offline', this.offline(what).message, { cause: err, notApplied: true });
+    // A reply with a wrong CRC, unit or length: the request may still have been carried out.
+    return new DeviceError('device_error', `bad reply ${where}: ${e.message ?? String(err)}`, { cause: err });
+  }
+
+  private beginOpen(): void {
+    this.retryTimer = null;
+    if (!this.running) return;
+    const attempt = this.attemptOpen();
+    this.opening = attempt;
+    void attempt.finally(() => {
+      if (this.opening === attempt) this.opening = null;
+    });
+  }
+
+  private async attemptOpen(): Promise<void> {
+    const client = new ModbusRTU.default();
+    // Port trouble also arrives as 'close'; this only guards against an unhandled 'error'.
+    client.on('error', () => {});
+    try {
+      await client.connectRTUBuffered(this.cfg.path, {
+        baudRate: this.cfg.baudRate,
+        dataBits: this.cfg.dataBits,
+        parity: this.cfg.parity,
+        stopBits: this.cfg.stopBits,
+      });
+    } catch (err) {
+      this.openFailed(err as Error);
+      return;
+    }
+    if (!this.running) {
+      await closeClient(client);
+      return;
+    }
+    client.setTimeout(this.cfg.timeoutMs);
+    client.on('close', () => {
+      if (this.client === client) this.lost(client);
+    });
+    this.client = client;
+    const attempts = this.backoff.attempt;
+    this.backoff.reset();
+    const details = { bus: this.name, path: this.cfg.path, baudRate: this.cfg.baudRate };
+    if (this.outageLogged) this.log.info({ ...details, attempts }, 'modbus bus open again');
+    else this.log.info(details, 'modbus bus open');
+    this.outageLogged = false;
+    this.emit('up');
+  }
+
+  private lost(client: Client): void {
+    this.client = null;
+    void closeClient(client);
+    this.queue.clear(new DeviceError('offline', `modbus bus ${this.name} (${this.cfg.path}) went away`));
+    this.log.warn({ bus: this.name, path: this.cfg.path }, 'modbus bus port closed; reopening with backoff');
+    this.outageLogged = true;
+    this.emit('down');
+    this.scheduleRetry();
+  }
+
+  private openFailed(cause: Error): void {
+    if (!this.running) return;
+    const details = { bus: this.name, path: this.cfg.path, err: cause.message };
+    if (this.outageLogged) {
+      this.log.debug({ ...details, attempt: this.backoff.attempt }, 'modbus bus reopen failed');
+    } else {
+      this.log.warn(details, 'modbus bus cannot open its port; retrying with backoff');
+      this.outageLogged = true;
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (!this.running) return;
+    this.retryTimer = setTimeout(() => this.beginOpen(), this.backoff.next());
+  }
+}
+
+/**
+ * Drops bytes left in modbus-serial's receive buffer (a late reply after a timeout, line noise),
+ * so they cannot be taken for the start of the next reply. The buffer is RTUBufferedPort's own.
+ */
+function discardReceived(client: Client): void {
+  const port = (client as unknown as { _port?: { _buffer?: Buffer } })._port;
+  if (port !== undefined && port._buffer !== undefined) port._buffer = Buffer.alloc(0);
+}
+
+/** Cancels pending transaction timers and closes the port; resolves once closed (or after a bounded wait). */
+async function closeClient(client: Client): Promise<void> {
+  (client as unknown as { _cancelPendingTransactions?: () => void })._cancelPendingTransactions?.();
+  if (!client.isOpen) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    client.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

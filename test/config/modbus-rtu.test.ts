@@ -1,0 +1,68 @@
+// Config validation of `modbus-rtu` transports (a serial bus) and the unit ids of devices on one.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { loadConfig, parseConfigDocument, type ConfigIssue } from '../../src/config.js';
+
+/** The demo config with its devices moved onto a serial bus `line`. */
+function onSerialBus(bus: Record<string, unknown>): Record<string, any> {
+  const doc = parseConfigDocument(readFileSync('config/demo.yaml', 'utf8'), 'demo.yaml') as Record<string, any>;
+  doc.transports = { line: { type: 'modbus-rtu', ...bus } };
+  for (const device of doc.devices) device.transport = 'line';
+  return doc;
+}
+
+function issuesOf(document: unknown): ConfigIssue[] {
+  const result = loadConfig({ document, env: {} });
+  assert.equal(result.ok, false, 'expected the config to be rejected');
+  return (result as { issues: ConfigIssue[] }).issues;
+}
+
+function expectIssue(issues: ConfigIssue[], path: string, message: RegExp): void {
+  const hit = issues.find((i) => i.path === path && message.test(i.message));
+  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
+}
+
+test('a modbus-rtu bus takes line defaults and the t3.5 inter-frame gap for its baud rate', () => {
+  const result = loadConfig({ document: onSerialBus({ path: '/dev/ttyUSB0' }), env: {} });
+  assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.issues));
+  assert.deepEqual(result.config.transports.line, {
+    type: 'modbus-rtu',
+    path: '/dev/ttyUSB0',
+    baud_rate: 9600,
+    data_bits: 8,
+    parity: 'none',
+    stop_bits: 1,
+    timeout_ms: 1000,
+    inter_frame_ms: 4,
+    backoff: { initial_ms: 500, max_ms: 30_000 },
+  });
+  const fast = loadConfig({ document: onSerialBus({ path: '/dev/ttyS1', baud_rate: 115_200, parity: 'even', inter_frame_ms: 3 }), env: {} });
+  assert.ok(fast.ok);
+  assert.equal(fast.config.transports.line.type === 'modbus-rtu' && fast.config.transports.line.inter_frame_ms, 3, 'an explicit gap wins');
+});
+
+test('every bad modbus-rtu setting is named by its key path', () => {
+  const issues = issuesOf(
+    onSerialBus({ path: 'ttyUSB0', baud_rate: 'fast', data_bits: 9, parity: 'mark', stop_bits: 3, inter_frame_ms: -1, host: 'x', rs485: { rts_on_send: true }, backoff: { max_ms: 1 } }),
+  );
+  expectIssue(issues, 'transports.line.path', /absolute path/);
+  expectIssue(issues, 'transports.line.baud_rate', /integer/);
+  expectIssue(issues, 'transports.line.data_bits', /between 7 and 8/);
+  expectIssue(issues, 'transports.line.parity', /one of "none", "even", "odd"/);
+  expectIssue(issues, 'transports.line.stop_bits', /between 1 and 2/);
+  expectIssue(issues, 'transports.line.inter_frame_ms', /between 0 and 1000/);
+  expectIssue(issues, 'transports.line.host', /unknown key/);
+  expectIssue(issues, 'transports.line.rs485', /not supported/);
+  expectIssue(issues, 'transports.line.backoff.max_ms', /between/);
+});
+
+test('devices on a serial bus need unit ids 1..247', () => {
+  const doc = onSerialBus({ path: '/dev/ttyUSB0' });
+  doc.devices[0].options.unit = 0;
+  doc.devices[1].options.unit = 248;
+  const issues = issuesOf(doc);
+  expectIssue(issues, 'devices[0].options.unit', /1\.\.247 on a serial bus/);
+  expectIssue(issues, 'devices[1].options.unit', /247/);
+  assert.equal(issues.filter((i) => i.path === 'devices[2].options.unit').length, 0, 'a valid unit is not reported');
+});
