@@ -310,6 +310,15 @@ const TRANSPORT_FIELDS = {
     // No default here: it follows from the line settings (defaultInterFrameMs).
     inter_frame_ms: { type: 'int', min: 0, max: 1000 },
   },
+  'serial-line': {
+    baud_rate: { type: 'int', min: 300, max: 4_000_000, default: 9600 },
+    data_bits: { type: 'int', min: 7, max: 8, default: 8 },
+    parity: { type: 'enum', values: ['none', 'even', 'odd'], default: 'none' },
+    stop_bits: { type: 'int', min: 1, max: 2, default: 1 },
+    encoding: { type: 'enum', values: ['ascii', 'latin1', 'utf8'], default: 'ascii' },
+    reply_timeout_ms: { type: 'int', min: 10, max: 60_000, default: 1000 },
+    max_line_length: { type: 'int', min: 8, max: 65_536, default: 512 },
+  },
 } as const;
 
 /** Modbus over Serial Line V1.02 section 2.2: individual server addresses are 1..247. */
@@ -339,6 +348,7 @@ function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[])
     const { type } = entry;
     if (type === 'modbus-tcp') transports[name] = validateModbusTcp(entry, path, issues);
     else if (type === 'modbus-rtu') transports[name] = validateModbusRtu(entry, path, issues);
+    else if (type === 'serial-line') transports[name] = validateSerialLine(entry, path, issues);
     else issues.push({ path: `${path}.type`, message: `unknown transport type ${JSON.stringify(type)} (known: ${Object.keys(TRANSPORT_FIELDS).join(', ')})` });
   }
   return transports;
@@ -382,6 +392,31 @@ function validateModbusRtu(entry: Record<string, unknown>, path: string, issues:
     stop_bits: stopBits,
     timeout_ms: fields.values.timeout_ms as number,
     inter_frame_ms: (fields.values.inter_frame_ms as number | undefined) ?? defaultInterFrameMs(baudRate ?? 9600, dataBits ?? 8, parity ?? 'none', stopBits ?? 1),
+    backoff: validateBackoff(backoff, path, issues),
+  };
+}
+
+function validateSerialLine(entry: Record<string, unknown>, path: string, issues: ConfigIssue[]): TransportConfig {
+  const { type: _type, path: devicePath, terminator = '\r\n', backoff = {}, ...rest } = entry;
+  if (typeof devicePath !== 'string' || !devicePath.startsWith('/')) {
+    issues.push({ path: `${path}.path`, message: `must be the absolute path of a serial device (e.g. /dev/ttyUSB0), got ${JSON.stringify(devicePath)}` });
+  }
+  if (typeof terminator !== 'string' || terminator.length === 0 || terminator.length > 4) {
+    issues.push({ path: `${path}.terminator`, message: `must be a non-empty string of at most 4 characters (e.g. "\\r\\n"), got ${JSON.stringify(terminator)}` });
+  }
+  const fields = parseFields(rest, TRANSPORT_FIELDS['serial-line']);
+  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+  return {
+    type: 'serial-line',
+    path: devicePath as string,
+    baud_rate: fields.values.baud_rate as number,
+    data_bits: fields.values.data_bits as 7 | 8,
+    parity: fields.values.parity as 'none' | 'even' | 'odd',
+    stop_bits: fields.values.stop_bits as 1 | 2,
+    terminator: terminator as string,
+    encoding: fields.values.encoding as 'ascii' | 'latin1' | 'utf8',
+    reply_timeout_ms: fields.values.reply_timeout_ms as number,
+    max_line_length: fields.values.max_line_length as number,
     backoff: validateBackoff(backoff, path, issues),
   };
 }

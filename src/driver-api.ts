@@ -16,6 +16,12 @@ export interface RequestOptions {
   /** Commands go ahead of polls on a shared link. */
   priority: 'command' | 'poll';
   signal?: AbortSignal;
+  /**
+   * The arguments of the command behind a write (`duration_ms` of an unlock, `direction` of a
+   * pass), for protocols that carry them, such as serial-line templates. Absent for writes no
+   * command asked for (safe state, the end of a pulse).
+   */
+  args?: Readonly<Record<string, string | number>>;
 }
 
 /**
@@ -34,8 +40,27 @@ export interface ModbusAccess {
   writeRegister(unit: number, address: number, value: number, opts: RequestOptions): Promise<void>;
 }
 
-/** Every transport a driver can be handed. More kinds (serial line, ONVIF) join this union. */
-export type TransportAccess = ModbusAccess;
+export interface LineRequestOptions extends RequestOptions {
+  /** Overrides the transport's reply timeout for this request. */
+  timeoutMs?: number;
+}
+
+/**
+ * A serial port speaking text lines: one request on the wire at a time. request() sends a line
+ * (the transport appends the terminator) and resolves with the first received line that `isReply`
+ * accepts; DeviceError('timeout') when none comes in time, DeviceError('offline') with notApplied
+ * when the port is not open. Every other received line goes to the unsolicited listeners.
+ */
+export interface SerialLineAccess {
+  readonly kind: 'serial-line';
+  readonly name: string;
+  request(line: string, isReply: (line: string) => boolean, opts: LineRequestOptions): Promise<string>;
+  /** Returns a function that removes the listener. */
+  onUnsolicited(listener: (line: string) => void): () => void;
+}
+
+/** Every transport a driver can be handed. More kinds (ONVIF) join this union. */
+export type TransportAccess = ModbusAccess | SerialLineAccess;
 
 export interface DriverLogger {
   debug(obj: object, msg?: string): void;
@@ -56,6 +81,8 @@ export interface DriverContext<Options> {
   options: Options;
   transport: TransportAccess;
   log: DriverLogger;
+  /** Publishes a device event (on the device's event topic); for drivers that report unsolicited news. */
+  emitEvent?(type: string, details: Record<string, unknown>): void;
 }
 
 export interface DriverInstance {

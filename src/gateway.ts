@@ -91,14 +91,19 @@ export class Gateway {
     for (const cfg of config.devices) {
       const deviceLog = log.child({ device: cfg.id });
       const kind = getKind(cfg.kind)!;
+      let device: Device | undefined;
       const driver = getDriver(cfg.driver)!.create({
         deviceId: cfg.id,
         kind: cfg.kind,
         options: cfg.options,
         transport: this.transports.get(cfg.transport)!.access,
         log: deviceLog,
+        emitEvent: (type, details) => {
+          if (device !== undefined) sink.event(device, type, details);
+        },
       });
-      this.devices.set(cfg.id, new Device(cfg, kind, driver, sink, deviceLog));
+      device = new Device(cfg, kind, driver, sink, deviceLog);
+      this.devices.set(cfg.id, device);
     }
 
     this.pipeline = new CommandPipeline({

@@ -20,11 +20,11 @@ export class ModbusDriverInstance implements DriverInstance {
   private readonly plan: readonly PlannedRead[];
 
   constructor(ctx: DriverContext<ModbusOptions>) {
-    const kind: string = ctx.transport.kind;
-    if (kind !== 'modbus') {
-      throw new Error(`device ${ctx.deviceId}: the modbus driver needs a Modbus transport, got ${kind}`);
+    const transport = ctx.transport;
+    if (transport.kind !== 'modbus') {
+      throw new Error(`device ${ctx.deviceId}: the modbus driver needs a Modbus transport, got ${transport.kind}`);
     }
-    this.modbus = ctx.transport;
+    this.modbus = transport;
     this.unit = ctx.options.unit;
     this.outputPoints = new Map(Object.entries(ctx.options.outputs));
     this.outputs = Object.keys(ctx.options.outputs);

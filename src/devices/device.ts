@@ -49,7 +49,7 @@ export class Device {
       deviceId: config.id,
       settings: config.settings,
       outputs: {
-        write: (output, on, signal) => this.driver.write(output, on, { priority: 'command', signal }),
+        write: (output, on, signal, args) => this.driver.write(output, on, { priority: 'command', signal, args }),
         has: (output) => this.driver.outputs.includes(output),
       },
       sink: {

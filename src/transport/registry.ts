@@ -2,6 +2,7 @@
 import type { DriverLogger, TransportAccess } from '../driver-api.js';
 import { ModbusRtuBus } from './modbus-rtu.js';
 import { ModbusTcpLink } from './modbus-tcp.js';
+import { SerialLinePort, type LineEncoding } from './serial-line.js';
 
 /** snake_case: this comes straight from the user's config file. */
 export type ModbusTcpTransportConfig = {
@@ -25,7 +26,23 @@ export type ModbusRtuTransportConfig = {
   backoff: { initial_ms: number; max_ms: number };
 };
 
-export type TransportConfig = ModbusTcpTransportConfig | ModbusRtuTransportConfig;
+/** A serial port speaking text lines (turnstile and barrier controllers). */
+export type SerialLineTransportConfig = {
+  type: 'serial-line';
+  path: string;
+  baud_rate: number;
+  data_bits: 7 | 8;
+  parity: 'none' | 'even' | 'odd';
+  stop_bits: 1 | 2;
+  /** Ends a line in both directions. */
+  terminator: string;
+  encoding: LineEncoding;
+  reply_timeout_ms: number;
+  max_line_length: number;
+  backoff: { initial_ms: number; max_ms: number };
+};
+
+export type TransportConfig = ModbusTcpTransportConfig | ModbusRtuTransportConfig | SerialLineTransportConfig;
 
 export type TransportType = TransportConfig['type'];
 
@@ -45,6 +62,8 @@ export function createTransport(name: string, cfg: TransportConfig, log: DriverL
       return modbusTcp(name, cfg, log);
     case 'modbus-rtu':
       return modbusRtu(name, cfg, log);
+    case 'serial-line':
+      return serialLine(name, cfg, log);
     default: {
       const unknown: never = cfg;
       throw new Error(`transport ${name}: unknown type ${JSON.stringify((unknown as { type: unknown }).type)}`);
@@ -100,6 +119,36 @@ function modbusRtu(name: string, cfg: ModbusRtuTransportConfig, log: DriverLogge
     },
     on(event, listener) {
       bus.on(event, listener);
+    },
+  };
+}
+
+function serialLine(name: string, cfg: SerialLineTransportConfig, log: DriverLogger): Transport {
+  const port = new SerialLinePort(
+    name,
+    {
+      path: cfg.path,
+      baudRate: cfg.baud_rate,
+      dataBits: cfg.data_bits,
+      parity: cfg.parity,
+      stopBits: cfg.stop_bits,
+      terminator: cfg.terminator,
+      encoding: cfg.encoding,
+      replyTimeoutMs: cfg.reply_timeout_ms,
+      maxLineLength: cfg.max_line_length,
+      backoff: { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms },
+    },
+    log,
+  );
+  return {
+    access: port,
+    start: () => port.start(),
+    stop: () => port.stop(),
+    get connected() {
+      return port.connected;
+    },
+    on(event, listener) {
+      port.on(event, listener);
     },
   };
 }

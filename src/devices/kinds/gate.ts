@@ -57,6 +57,7 @@ class GateBehaviour implements Behaviour {
     try {
       await this.setOutput(true, 'unlock command', {
         signal,
+        args: { duration_ms: durationMs },
         afterWrite: () => {
           until = Math.max(this.pulseUntil ?? 0, Date.now() + durationMs);
           this.pulseUntil = until;
@@ -127,14 +128,14 @@ class GateBehaviour implements Behaviour {
   private setOutput(
     release: boolean,
     reason: string,
-    opts: { stillWanted?: () => boolean; afterWrite?: () => void; signal?: AbortSignal },
+    opts: { stillWanted?: () => boolean; afterWrite?: () => void; signal?: AbortSignal; args?: Record<string, string | number> },
   ): Promise<void> {
     return this.outputs.run(async () => {
       if (opts.stillWanted && !opts.stillWanted()) return;
       if (release && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the gate is not released', { notApplied: true });
       if (opts.signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written', { notApplied: true });
       try {
-        await this.ctx.outputs.write('unlock', release, opts.signal);
+        await this.ctx.outputs.write('unlock', release, opts.signal, opts.args);
       } finally {
         this.lastWriteEndedAt = performance.now();
       }

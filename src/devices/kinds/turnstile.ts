@@ -57,7 +57,7 @@ class TurnstileBehaviour implements Behaviour {
     return this.outputs.run(async () => {
       try {
         // Inside the try: a write whose reply was lost may still have energised the output.
-        await this.rawWrite(output, true, signal);
+        await this.rawWrite(output, true, signal, { direction });
         await sleep(this.settings.pulse_ms);
       } finally {
         // The pulse ends even when the command was cancelled; retry once before giving up loudly.
@@ -85,11 +85,11 @@ class TurnstileBehaviour implements Behaviour {
   }
 
   /** A command's write takes its signal (withdrawn if the command timed out first); a pulse's end takes none. */
-  private async rawWrite(output: string, on: boolean, signal?: AbortSignal): Promise<void> {
+  private async rawWrite(output: string, on: boolean, signal?: AbortSignal, args?: Record<string, string | number>): Promise<void> {
     if (on && this.stopped) throw new DeviceError('offline', 'gatehouse is stopping; the turnstile is not actuated', { notApplied: true });
     if (signal?.aborted) throw new DeviceError('timeout', 'the command timed out before its write could start; nothing was written', { notApplied: true });
     try {
-      await this.ctx.outputs.write(output, on, signal);
+      await this.ctx.outputs.write(output, on, signal, args);
     } finally {
       this.lastWriteEndedAt = performance.now();
     }

@@ -9,7 +9,7 @@ export type SafeState = 'lock' | 'unlock' | 'leave';
  * (the command timed out); writes that end a pulse or restore a safe state take no signal.
  */
 export interface OutputPort {
-  write(output: string, on: boolean, signal?: AbortSignal): Promise<void>;
+  write(output: string, on: boolean, signal?: AbortSignal, args?: Readonly<Record<string, string | number>>): Promise<void>;
   has(output: string): boolean;
 }
 
