@@ -82,17 +82,7 @@ function modbusTcp(name: string, cfg: ModbusTcpTransportConfig, log: DriverLogge
     },
     log,
   );
-  return {
-    access: link,
-    start: () => link.start(),
-    stop: () => link.stop(),
-    get connected() {
-      return link.connected;
-    },
-    on(event, listener) {
-      link.on(event, listener);
-    },
-  };
+  return asTransport(link);
 }
 
 function modbusRtu(name: string, cfg: ModbusRtuTransportConfig, log: DriverLogger): Transport {
@@ -110,17 +100,7 @@ function modbusRtu(name: string, cfg: ModbusRtuTransportConfig, log: DriverLogge
     },
     log,
   );
-  return {
-    access: bus,
-    start: () => bus.start(),
-    stop: () => bus.stop(),
-    get connected() {
-      return bus.connected;
-    },
-    on(event, listener) {
-      bus.on(event, listener);
-    },
-  };
+  return asTransport(bus);
 }
 
 function serialLine(name: string, cfg: SerialLineTransportConfig, log: DriverLogger): Transport {
@@ -140,15 +120,20 @@ function serialLine(name: string, cfg: SerialLineTransportConfig, log: DriverLog
     },
     log,
   );
+  return asTransport(port);
+}
+
+/** Every link is its own driver-facing access and an EventEmitter of 'up' and 'down'. */
+function asTransport(link: TransportAccess & { start(): Promise<void>; stop(): Promise<void>; readonly connected: boolean; on(event: 'up' | 'down', listener: () => void): unknown }): Transport {
   return {
-    access: port,
-    start: () => port.start(),
-    stop: () => port.stop(),
+    access: link,
+    start: () => link.start(),
+    stop: () => link.stop(),
     get connected() {
-      return port.connected;
+      return link.connected;
     },
     on(event, listener) {
-      port.on(event, listener);
+      link.on(event, listener);
     },
   };
 }
