@@ -13,7 +13,6 @@ export class GatePhysics implements DeviceModel {
   private readonly timers = new Timers();
   private approaching: NodeJS.Timeout | undefined;
   private closing: NodeJS.Timeout | undefined;
-  private nextIncident: NodeJS.Timeout | undefined;
   private holdNextOpening = false;
 
   constructor(
@@ -35,7 +34,7 @@ export class GatePhysics implements DeviceModel {
 
   stop(): void {
     this.timers.cancelAll();
-    this.approaching = this.closing = this.nextIncident = undefined;
+    this.approaching = this.closing = undefined;
     this.setDoor(false);
   }
 
@@ -99,7 +98,7 @@ export class GatePhysics implements DeviceModel {
   private scheduleIncident(): void {
     if (this.incidentsPerMinute <= 0) return;
     const { rng } = this.ctx;
-    this.nextIncident = this.timers.after(rng.exponential(60_000 / this.incidentsPerMinute), () => {
+    this.timers.after(rng.exponential(60_000 / this.incidentsPerMinute), () => {
       // A forced door needs a closed, locked door; a held-open one waits for the next unlock.
       const canForce = !this.doorOpen && !this.unlocked;
       if (canForce && (this.holdNextOpening || rng.chance(0.5))) this.force();

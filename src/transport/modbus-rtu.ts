@@ -1,15 +1,14 @@
 // A Modbus RTU bus: one serial port (an RS-485 line) shared by every unit on it. Requests take
 // exclusive turns with the inter-frame gap between them; a port that vanishes is reopened with backoff.
-import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ModbusRTU from 'modbus-serial';
 import {
   DeviceError,
   type DriverLogger,
-  type ModbusAccess,
   type RequestOptions,
 } from '../driver-api.js';
 import { Backoff } from './backoff.js';
+import { ModbusRequests, type ModbusClient } from './modbus-requests.js';
 import { ExclusiveQueue } from './exclusive-queue.js';
 import { modbusExceptionCode, ModbusExceptionError } from './modbus-errors.js';
 import { raceRevoked } from './race-revoked.js';
@@ -30,7 +29,7 @@ export interface ModbusRtuBusConfig {
   backoff: { initialMs: number; maxMs: number };
 }
 
-type Client = InstanceType<typeof ModbusRTU.default>;
+type Client = ModbusClient;
 
 /** How long stop() waits for the serial port to report itself closed. */
 const CLOSE_WAIT_MS = 2_000;
@@ -46,8 +45,7 @@ export function defaultInterFrameMs(baudRate: number, dataBits: number, parity: 
   return Math.ceil((3.5 * bitsPerChar * 1000) / baudRate);
 }
 
-export class ModbusRtuBus extends EventEmitter implements ModbusAccess {
-  readonly kind = 'modbus' as const;
+export class ModbusRtuBus extends ModbusRequests {
   private readonly queue = new ExclusiveQueue();
   private readonly backoff: Backoff;
   private running = false;
@@ -93,44 +91,8 @@ export class ModbusRtuBus extends EventEmitter implements ModbusAccess {
     await this.opening;
   }
 
-  readCoils(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
-    return this.request(unit, `reading coils ${address}+${count}`, opts, async (c) =>
-      (await c.readCoils(address, count)).data.slice(0, count),
-    );
-  }
-
-  readDiscreteInputs(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
-    return this.request(unit, `reading discrete inputs ${address}+${count}`, opts, async (c) =>
-      (await c.readDiscreteInputs(address, count)).data.slice(0, count),
-    );
-  }
-
-  readHoldingRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
-    return this.request(unit, `reading holding registers ${address}+${count}`, opts, async (c) =>
-      (await c.readHoldingRegisters(address, count)).data,
-    );
-  }
-
-  readInputRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
-    return this.request(unit, `reading input registers ${address}+${count}`, opts, async (c) =>
-      (await c.readInputRegisters(address, count)).data,
-    );
-  }
-
-  writeCoil(unit: number, address: number, value: boolean, opts: RequestOptions): Promise<void> {
-    return this.request(unit, `writing coil ${address}`, opts, async (c) => {
-      await c.writeCoil(address, value);
-    });
-  }
-
-  writeRegister(unit: number, address: number, value: number, opts: RequestOptions): Promise<void> {
-    return this.request(unit, `writing holding register ${address}`, opts, async (c) => {
-      await c.writeRegister(address, value);
-    });
-  }
-
   /** One exclusive turn: set the unit id and send the request in the same step, then keep the gap. */
-  private request<T>(unit: number, what: string, opts: RequestOptions, send: (c: Client) => Promise<T>): Promise<T> {
+  protected request<T>(unit: number, what: string, opts: RequestOptions, send: (c: Client) => Promise<T>): Promise<T> {
     if (this.client === null) return Promise.reject(this.offline(what));
     return this.queue.run(async (revoked) => {
       const client = this.client;

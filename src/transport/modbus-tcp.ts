@@ -1,15 +1,14 @@
 // A Modbus TCP link: one socket to one device (or gateway), shared by every unit behind it,
 // reconnecting with backoff. Requests take exclusive turns, so one is on the wire at a time.
-import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import ModbusRTU from 'modbus-serial';
 import {
   DeviceError,
   type DriverLogger,
-  type ModbusAccess,
   type RequestOptions,
 } from '../driver-api.js';
 import { Backoff } from './backoff.js';
+import { ModbusRequests, type ModbusClient } from './modbus-requests.js';
 import { ExclusiveQueue } from './exclusive-queue.js';
 import { modbusExceptionCode, ModbusExceptionError } from './modbus-errors.js';
 import { raceRevoked } from './race-revoked.js';
@@ -24,7 +23,7 @@ export interface ModbusTcpLinkConfig {
   backoff: { initialMs: number; maxMs: number };
 }
 
-type Client = InstanceType<typeof ModbusRTU.default>;
+type Client = ModbusClient;
 
 interface Connection {
   socket: Socket;
@@ -34,8 +33,7 @@ interface Connection {
 // Keeps a dead peer that never sent FIN/RST (power cut, cable pulled) from looking connected forever.
 const KEEPALIVE_MS = 10_000;
 
-export class ModbusTcpLink extends EventEmitter implements ModbusAccess {
-  readonly kind = 'modbus' as const;
+export class ModbusTcpLink extends ModbusRequests {
   private readonly queue = new ExclusiveQueue();
   private readonly backoff: Backoff;
   private running = false;
@@ -87,44 +85,8 @@ export class ModbusTcpLink extends EventEmitter implements ModbusAccess {
     await Promise.all(this.open.values());
   }
 
-  readCoils(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
-    return this.request(unit, `reading coils ${address}+${count}`, opts, async (c) =>
-      (await c.readCoils(address, count)).data.slice(0, count),
-    );
-  }
-
-  readDiscreteInputs(unit: number, address: number, count: number, opts: RequestOptions): Promise<boolean[]> {
-    return this.request(unit, `reading discrete inputs ${address}+${count}`, opts, async (c) =>
-      (await c.readDiscreteInputs(address, count)).data.slice(0, count),
-    );
-  }
-
-  readHoldingRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
-    return this.request(unit, `reading holding registers ${address}+${count}`, opts, async (c) =>
-      (await c.readHoldingRegisters(address, count)).data,
-    );
-  }
-
-  readInputRegisters(unit: number, address: number, count: number, opts: RequestOptions): Promise<number[]> {
-    return this.request(unit, `reading input registers ${address}+${count}`, opts, async (c) =>
-      (await c.readInputRegisters(address, count)).data,
-    );
-  }
-
-  writeCoil(unit: number, address: number, value: boolean, opts: RequestOptions): Promise<void> {
-    return this.request(unit, `writing coil ${address}`, opts, async (c) => {
-      await c.writeCoil(address, value);
-    });
-  }
-
-  writeRegister(unit: number, address: number, value: number, opts: RequestOptions): Promise<void> {
-    return this.request(unit, `writing holding register ${address}`, opts, async (c) => {
-      await c.writeRegister(address, value);
-    });
-  }
-
   /** One exclusive turn: set the unit id and send the request in the same step. */
-  private request<T>(unit: number, what: string, opts: RequestOptions, send: (c: Client) => Promise<T>): Promise<T> {
+  protected request<T>(unit: number, what: string, opts: RequestOptions, send: (c: Client) => Promise<T>): Promise<T> {
     if (this.conn === null) return Promise.reject(this.offline(what));
     return this.queue.run(async (revoked) => {
       const conn = this.conn;

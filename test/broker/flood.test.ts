@@ -59,12 +59,14 @@ const open = (id) => new Promise((resolve, reject) => {
 const sub = await open('sub');
 sub.write(subscribePacket(1, [{ filter: 'flood/a', qos: 0 }]));
 await new Promise((r) => sub.once('data', r));
-sub.on('data', () => {});
-const pub = await open('pub');
 const a = publishPacket({ topic: 'flood/a', payload: 'x' });
 const b = publishPacket({ topic: 'flood/b', payload: 'x' });
+// Done when every subscribed message has been delivered (each arrives as a copy of a); a crash ends the process first.
+let received = 0;
+const delivered = new Promise((r) => sub.on('data', (d) => { received += d.length; if (received >= ${SUBSCRIBED} * a.length) r(); }));
+const pub = await open('pub');
 pub.write(Buffer.concat([...Array(${SUBSCRIBED}).fill(a), ...Array(${UNSUBSCRIBED}).fill(b)]));
-await new Promise((r) => setTimeout(r, 3000));
+await delivered;
 console.log('survived');
 pub.destroy(); sub.destroy();
 await new Promise((r) => aedes.close(r));
