@@ -21,7 +21,15 @@ export interface AnonymousAccess {
 export const CONNACK_BAD_CREDENTIALS = 4;
 export const CONNACK_NOT_AUTHORIZED = 5;
 
-export type AuthFailureReason = 'unknown_user' | 'bad_password' | 'missing_password' | 'anonymous_disabled';
+export type AuthFailureReason =
+  | 'unknown_user'
+  | 'bad_password'
+  | 'missing_password'
+  | 'anonymous_disabled'
+  // Certificate logins (authenticateCertificate):
+  | 'unknown_certificate_user'
+  | 'certificate_mismatch'
+  | 'certificate_without_identity';
 
 export type AuthResult =
   | { ok: true; username?: string; rules: AclRules }
@@ -34,7 +42,7 @@ export class Authenticator {
 
   constructor(
     users: readonly UserEntry[],
-    private readonly anonymous: AnonymousAccess,
+    private anonymous: AnonymousAccess,
   ) {
     for (const user of users) if (!this.users.has(user.username)) this.users.set(user.username, user);
   }
@@ -55,5 +63,33 @@ export class Authenticator {
     if (password === undefined) return { ok: false, returnCode: CONNACK_BAD_CREDENTIALS, reason: 'missing_password' };
     if (!matches) return { ok: false, returnCode: CONNACK_BAD_CREDENTIALS, reason: 'bad_password' };
     return { ok: true, username, rules: { publish: user.publish, subscribe: user.subscribe } };
+  }
+
+  /**
+   * A client whose certificate the TLS layer verified against the configured CA: the certificate's
+   * identity names the user, and no password is checked (one sent along is ignored). A username
+   * sent as well must be that same identity. Every refusal is code 5, not authorized (MQTT 3.1.1
+   * table 3.1): the certificate is genuine, it just grants nothing here.
+   */
+  authenticateCertificate(identity: string | null, username: string | undefined): AuthResult {
+    if (identity === null) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'certificate_without_identity' };
+    if (username !== undefined && username !== identity) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'certificate_mismatch' };
+    const user = this.users.get(identity);
+    if (!user) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'unknown_certificate_user' };
+    return { ok: true, username: identity, rules: { publish: user.publish, subscribe: user.subscribe } };
+  }
+
+  /** What a connected client was let in with: its user entry, or the anonymous access; undefined when it would now be refused. */
+  accessOf(username: string | undefined): { rules: AclRules; passwordHash?: string } | undefined {
+    if (username === undefined) return this.anonymous.enabled ? { rules: { publish: this.anonymous.publish, subscribe: this.anonymous.subscribe } } : undefined;
+    const user = this.users.get(username);
+    return user && { rules: { publish: user.publish, subscribe: user.subscribe }, passwordHash: user.password_hash };
+  }
+
+  /** New users and anonymous access (a configuration reload); later logins use them. */
+  replace(users: readonly UserEntry[], anonymous: AnonymousAccess): void {
+    this.users.clear();
+    for (const user of users) if (!this.users.has(user.username)) this.users.set(user.username, user);
+    this.anonymous = anonymous;
   }
 }

@@ -1,10 +1,12 @@
 // The embedded MQTT 3.1.1 broker: aedes behind gatehouse's authentication, ACL and topic contract.
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import type { Duplex } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { TopicClass } from '../topics.js';
 import { Acl, validateTopicFilter, validateTopicName } from './acl.js';
 import { Authenticator, CONNACK_NOT_AUTHORIZED, type AnonymousAccess, type UserEntry } from './auth.js';
+import { ConnectionCounter, DEFAULT_CLIENT_LIMITS, subscribeLimitExceeded } from './client-limits.js';
 import { BrokerError } from './errors.js';
 import { applyForwardPolicy, type GrantedQos } from './forward-policy.js';
 import { guardMqEmitterDepth } from './guards/mqemitter-depth.js';
@@ -12,7 +14,9 @@ import { installPacketIdAllocator } from './guards/packet-id-allocator.js';
 import { markResentDup } from './guards/persistence-dup.js';
 import { GuardedConnection, SessionRegistry } from './guards/protocol-guard.js';
 import { PublishSequencer } from './guards/publish-order.js';
-import { TcpListener, type Listener } from './listeners.js';
+import { buildListeners, type ConnectionInfo, type ListenerKind, type ListenerSettings, type Listener, type PeerCertificateInfo, type TlsSecurity } from './listeners.js';
+import { LoginGuard } from './login-guard.js';
+import { DEFAULT_LOGIN_LIMITS, type LoginLimiterOptions } from './login-limiter.js';
 import { decidePublish } from './publish-policy.js';
 
 export type { UserEntry } from './auth.js';
@@ -23,7 +27,14 @@ export interface BrokerOptions {
   port: number;
   anonymous: AnonymousAccess;
   users: UserEntry[];
-  limits?: { maxTopicLevels?: number; connectTimeoutMs?: number; drainTimeoutMs?: number; maxPacketBytes?: number };
+  limits?: {
+    maxTopicLevels?: number; connectTimeoutMs?: number; drainTimeoutMs?: number; maxPacketBytes?: number;
+    maxConnections?: number; maxInflight?: number; maxTopicLength?: number; maxSubscriptions?: number;
+  };
+  /** Failed-login rate limit and lockout (login-limiter.ts); DEFAULT_LOGIN_LIMITS for what is absent. */
+  login?: Partial<LoginLimiterOptions>;
+  /** TLS and WebSocket listeners, and turning the TCP one (host, port) off; only TCP when absent. */
+  listeners?: ListenerSettings;
 }
 
 export interface IncomingCommand {
@@ -43,10 +54,12 @@ export interface IncomingCommand {
 }
 
 export type SecurityEvent = {
-  type: 'auth_failed' | 'publish_denied' | 'subscribe_denied';
+  type: 'auth_failed' | 'publish_denied' | 'subscribe_denied' | 'lockout';
   clientId: string;
   username?: string;
   peer: string;
+  /** mqtt+tcp, mqtt+tls, mqtt+ws or mqtt+wss. */
+  protocol?: string;
   topic?: string;
   reason: string;
 };
@@ -72,10 +85,15 @@ export const DEFAULT_BROKER_LIMITS = {
   // MQTT 3.1.1 allows 256 MiB packets and aedes buffers a packet whole before parsing it; commands
   // are a few hundred bytes. Larger packets close the connection.
   maxPacketBytes: 1024 * 1024,
+  // maxConnections, maxInflight, maxTopicLength, maxSubscriptions (client-limits.ts)
+  ...DEFAULT_CLIENT_LIMITS,
 } as const;
 
 interface ClientContext {
   peer: string;
+  protocol: string;
+  /** A client certificate verified by the TLS listener: it logs the client in (see Authenticator.authenticateCertificate). */
+  certificate?: PeerCertificateInfo;
   acl: Acl | null;
   username?: string;
   willTopic?: string;
@@ -83,7 +101,17 @@ interface ClientContext {
   recentQos2: Set<number>;
   /** Granted QoS per subscribed filter; aedes itself is given QoS 2 (see authorizeSubscribe). */
   granted: Map<string, GrantedQos>;
+  /** Unacknowledged outbound QoS 1/2 packets (see withinInflight). */
+  inflight: () => number;
+  /** Set once a limit has closed this connection, so that it is logged once. */
+  limitTripped?: boolean;
+  /** Subscribe denials journaled so far (see SUBSCRIBE_DENIALS_JOURNALED). */
+  subscribeDenials: number;
 }
+
+// A SUBSCRIBE of up to maxPacketBytes can carry hundreds of thousands of filters: past this many
+// denials per connection, further ones are counted and logged at debug, not journaled.
+const SUBSCRIBE_DENIALS_JOURNALED = 100;
 
 // Errors we hand to aedes on purpose; they come back through 'clientError' and were already logged.
 const POLICY_ERROR = Symbol('gatehouse.policyError');
@@ -100,34 +128,83 @@ export class Broker {
   private starting = false;
   private limits: Required<NonNullable<BrokerOptions['limits']>> = { ...DEFAULT_BROKER_LIMITS };
   private readonly listeners: Listener[];
+  private readonly listenersByKind: ReadonlyMap<ListenerKind, Listener>;
+  /** Certificates of the TLS and WSS listeners; null when none serves TLS. */
+  private readonly tlsSecurity: TlsSecurity | null;
   private readonly authenticator: Authenticator;
   private readonly contexts = new WeakMap<Client, ClientContext>();
   private sessions = new SessionRegistry();
+  /** Counts updateAccess() calls; a login that spans one is checked again. */
+  private accessGeneration = 0;
   private sequencer = new PublishSequencer();
+  private readonly connections: ConnectionCounter;
+  private readonly logins: LoginGuard;
+  private readonly limitCounters = { limitDisconnects: 0, subscriptionsRefusedByLimit: 0, subscribeDenialsNotJournaled: 0 };
+  /** PUBLISH packets aedes routed: from clients, and from the gateway itself ($SYS not counted); for metrics. */
+  private readonly routed = { received: 0, published: 0 };
 
   constructor(
     private readonly opts: BrokerOptions,
     private readonly hooks: BrokerHooks,
     private readonly log: Logger,
   ) {
-    this.listeners = [new TcpListener({ host: opts.host, port: opts.port }, log)];
+    const built = buildListeners({ host: opts.host, port: opts.port }, opts.listeners ?? {}, {
+      log,
+      maxPacketBytes: () => this.limits.maxPacketBytes,
+      handshakeTimeoutMs: opts.limits?.connectTimeoutMs ?? DEFAULT_BROKER_LIMITS.connectTimeoutMs,
+      onHandshakeFailure: (f) =>
+        this.security({ type: 'auth_failed', clientId: '', peer: f.peer, protocol: f.protocol, reason: `tls_handshake: ${f.reason}` }, 'tls handshake failed'),
+    });
+    this.listenersByKind = built.listeners;
+    this.listeners = [...built.listeners.values()];
+    this.tlsSecurity = built.tls;
     this.authenticator = new Authenticator(opts.users, opts.anonymous);
+    this.connections = new ConnectionCounter(opts.limits?.maxConnections ?? DEFAULT_CLIENT_LIMITS.maxConnections, log);
+    this.logins = new LoginGuard({ ...DEFAULT_LOGIN_LIMITS, ...opts.login }, log, (event, message) => this.security(event, message));
   }
 
+  /** Port of the TCP listener, or of the first enabled listener (tls, then ws) when TCP is off. */
   get port(): number {
-    return this.listeners[0].port;
+    return this.listeners[0]?.port ?? 0;
   }
 
   get address(): string {
-    return this.listeners[0].address;
+    return this.listeners[0]?.address ?? this.opts.host;
+  }
+
+  /** Bound port of each enabled listener (after start()). */
+  ports(): Record<ListenerKind, number | undefined> {
+    return { tcp: this.listenersByKind.get('tcp')?.port, tls: this.listenersByKind.get('tls')?.port, ws: this.listenersByKind.get('ws')?.port };
+  }
+
+  /**
+   * Reads the TLS certificate, key and CA files again and applies them to the TLS and WSS
+   * listeners: new connections get them, open ones keep what they negotiated. A file that cannot
+   * be read or used throws a BrokerError naming it, and the old certificates stay in use.
+   * Does nothing when no listener serves TLS.
+   */
+  async reloadCertificates(): Promise<void> {
+    if (!this.tlsSecurity) return;
+    const material = this.tlsSecurity.reload();
+    this.log.info({ certificate: material.fingerprint, subject: material.subject, not_after: material.validTo.toISOString() }, 'tls certificates reloaded');
   }
 
   connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;
   }
 
+  messageCounts(): { received: number; published: number } {
+    return { ...this.routed };
+  }
+
+  /** Login failures and lockouts, and connections or clients stopped by a limit; for metrics. */
+  securityCounters(): Record<string, number> {
+    return { ...this.logins.counters(), ...this.limitCounters, connectionsRefused: this.connections.refused, openConnections: this.connections.open };
+  }
+
   async start(): Promise<void> {
     if (this.aedes || this.starting) throw new BrokerError('BROKER_ALREADY_STARTED', 'broker already started');
+    if (this.listeners.length === 0) throw new BrokerError('BROKER_NO_LISTENER', 'every listener is disabled (tcp, tls, ws)');
     this.starting = true;
     try {
       await this.startAedes();
@@ -135,7 +212,7 @@ export class Broker {
       this.starting = false;
     }
     try {
-      for (const listener of this.listeners) await listener.start((stream, peer) => this.accept(stream, peer));
+      for (const listener of this.listeners) await listener.start((stream, info) => this.accept(stream, info));
     } catch (err) {
       await this.stop();
       throw err;
@@ -168,6 +245,10 @@ export class Broker {
       for (const filter of filters) ctx?.granted.delete(filter);
     });
     aedes.on('keepaliveTimeout', (client) => this.log.debug({ clientId: client.id, peer: this.peerOf(client) }, 'mqtt keepalive timeout'));
+    aedes.on('publish', (packet, client) => {
+      if (client) this.routed.received++;
+      else if (!packet.topic.startsWith('$SYS/')) this.routed.published++;
+    });
     const onPublished = this.hooks.onPublished?.bind(this.hooks);
     if (onPublished) {
       aedes.on('publish', (packet, client) => {
@@ -215,13 +296,20 @@ export class Broker {
   async stop(): Promise<void> {
     const aedes = this.aedes;
     this.aedes = null;
+    this.logins.close();
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     for (const listener of this.listeners) await listener.close();
   }
 
-  private accept(stream: Duplex, peer: string): void {
+  private accept(stream: Duplex, info: ConnectionInfo): void {
+    const { peer, protocol, certificate } = info;
     const aedes = this.aedes;
     if (!aedes) {
+      stream.destroy();
+      return;
+    }
+    // Over broker.limits.max_connections: closed at once, before CONNECT (logged by the counter).
+    if (!this.connections.admit(stream, peer)) {
       stream.destroy();
       return;
     }
@@ -229,13 +317,16 @@ export class Broker {
     const guarded = new GuardedConnection(stream, {
       maxPacketBytes: this.limits.maxPacketBytes,
       sessions: this.sessions,
-      onViolation: (v) => this.log.warn({ peer, clause: v.clause, reason: v.reason }, 'mqtt protocol violation; closing connection'),
+      // Reported on a later 'data' event, once `client` below exists; the limits (packet size) have clause "limit".
+      onViolation: (v) =>
+        this.log.warn({ clientId: client.id ?? undefined, username: this.contexts.get(client)?.username, peer, clause: v.clause, reason: v.reason }, 'mqtt protocol violation; closing connection'),
     });
     const client = aedes.handle(guarded);
     if (!installPacketIdAllocator(client, (id) => guarded.outboundInUse(id))) {
       this.log.warn('aedes client internals changed: packet identifier guard not installed');
     }
-    this.contexts.set(client, { peer, acl: null, recentQos2: new Set(), granted: new Map() });
+    const inflight = () => guarded.outboundInflight;
+    this.contexts.set(client, { peer, protocol, certificate, acl: null, recentQos2: new Set(), granted: new Map(), inflight, subscribeDenials: 0 });
   }
 
   private peerOf(client: Client | null): string {
@@ -267,19 +358,40 @@ export class Broker {
     const ctx = this.contexts.get(client);
     const refuse = (returnCode: number, reason: string) => {
       this.security(
-        { type: 'auth_failed', clientId: client.id, username, peer: ctx?.peer ?? 'unknown', reason },
+        // A certificate login names its user by the certificate when the client sent no username.
+        { type: 'auth_failed', clientId: client.id, username: username ?? ctx?.certificate?.identity ?? undefined, peer: ctx?.peer ?? 'unknown', protocol: ctx?.protocol, reason },
         'mqtt login refused',
       );
       done(policyError(`login refused: ${reason}`, { returnCode }) as Error & { returnCode: number }, null);
     };
     if (!ctx) return refuse(CONNACK_NOT_AUTHORIZED, 'unknown_connection');
-    this.authenticator.authenticate(username, password).then(
+    // Failed-login lockout (login-limiter.ts): refused before any password check, which also spares
+    // the scrypt work. Code 5, not authorized (MQTT 3.1.1 table 3.1): the credentials were not
+    // looked at, so 4 would be a lie, and 3 (server unavailable) invites clients to retry at once.
+    // A verified client certificate cannot be guessed: such logins are neither limited nor counted.
+    const attempt = { clientId: client.id, username, peer: ctx.peer };
+    const lockedOut = ctx.certificate ? null : this.logins.refusal(attempt);
+    if (lockedOut?.report) return refuse(CONNACK_NOT_AUTHORIZED, 'locked_out');
+    if (lockedOut) return done(policyError('login refused: locked_out', { returnCode: CONNACK_NOT_AUTHORIZED }) as Error & { returnCode: number }, null);
+    // A verified client certificate is the credential: no password is checked (auth.ts).
+    const login = ctx.certificate
+      ? Promise.resolve(this.authenticator.authenticateCertificate(ctx.certificate.identity, username))
+      : this.authenticator.authenticate(username, password);
+    const generation = this.accessGeneration;
+    login.then(
       (result) => {
-        if (!result.ok) return refuse(result.returnCode, result.reason);
+        // The users were replaced (updateAccess) while the password was checked: check again
+        // against the new list, so that a removed user or an old ACL cannot slip in.
+        if (generation !== this.accessGeneration) return this.authenticate(client, username, password, done);
+        if (!result.ok) {
+          refuse(result.returnCode, result.reason);
+          return ctx.certificate ? undefined : this.logins.failed(attempt);
+        }
+        if (!ctx.certificate) this.logins.succeeded(attempt);
         const acl = new Acl(result.rules, { username: result.username, clientId: client.id });
         // A will is a PUBLISH made later on the client's behalf: refuse at CONNECT a will that the
         // client could not publish itself (MQTT 3.1.1 table 3.1, code 5).
-        if (ctx.willTopic !== undefined && decidePublish(ctx.willTopic, this.hooks.classify, acl).action === 'deny') {
+        if (ctx.willTopic !== undefined && decidePublish(ctx.willTopic, this.hooks.classify, acl, this.limits.maxTopicLength).action === 'deny') {
           return refuse(CONNACK_NOT_AUTHORIZED, 'will_denied');
         }
         // A will fires at some unknown later moment, with nobody there to read the result: a
@@ -289,6 +401,8 @@ export class Broker {
         }
         ctx.acl = acl;
         ctx.username = result.username;
+        const certificate = ctx.certificate ? { certificate: ctx.certificate.fingerprint } : {};
+        this.log.info({ clientId: client.id, username: result.username, peer: ctx.peer, protocol: ctx.protocol, ...certificate }, 'mqtt login');
         done(null, true);
       },
       (err: unknown) => {
@@ -302,11 +416,11 @@ export class Broker {
     // client is null only for a will left by another broker instance: nothing to authorize it against.
     const ctx = client ? this.contexts.get(client) : undefined;
     if (!client || !ctx?.acl) return done(policyError('publish without an authenticated client'));
-    const decision = decidePublish(packet.topic, this.hooks.classify, ctx.acl);
+    const decision = decidePublish(packet.topic, this.hooks.classify, ctx.acl, this.limits.maxTopicLength);
     if (decision.action === 'allow') return done(null);
     if (decision.action === 'deny') {
       this.security(
-        { type: 'publish_denied', clientId: client.id, username: ctx.username, peer: ctx.peer, topic: packet.topic, reason: decision.reason },
+        { type: 'publish_denied', clientId: client.id, username: ctx.username, peer: ctx.peer, protocol: ctx.protocol, topic: packet.topic, reason: decision.reason },
         client.closed ? 'mqtt will refused' : 'mqtt publish refused; closing connection',
       );
       // MQTT-3.3.5-2: the server may close the connection instead of acknowledging.
@@ -359,7 +473,11 @@ export class Broker {
   private authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
     const ctx = this.contexts.get(client);
     const invalid = validateTopicFilter(sub.topic);
-    if (ctx?.acl && !invalid && ctx.acl.canSubscribe(sub.topic)) {
+    const allowed = Boolean(ctx?.acl && !invalid && ctx.acl.canSubscribe(sub.topic));
+    // MQTT 3.1.1 section 3.9.3 lets the server fail single filters of a SUBSCRIBE: a filter over
+    // a limit gets 0x80 like any refusal, and the client keeps its connection and other filters.
+    const overLimit = ctx && allowed ? subscribeLimitExceeded(sub.topic, ctx.granted, this.limits) : null;
+    if (ctx && allowed && !overLimit) {
       // aedes 1.2.0 caps the delivered QoS only for a subscription whose filter equals the topic,
       // and with overlapping subscriptions the first listener wins, possibly at QoS 0. So aedes
       // subscribes every filter at QoS 2 and authorizeForward applies the granted QoS
@@ -368,17 +486,25 @@ export class Broker {
       ctx.granted.set(sub.topic, sub.qos);
       return done(null, { ...sub, qos: 2 });
     }
-    this.security(
-      {
-        type: 'subscribe_denied',
-        clientId: client.id,
-        username: ctx?.username,
-        peer: ctx?.peer ?? 'unknown',
-        topic: sub.topic,
-        reason: invalid ? 'invalid_filter' : 'acl',
-      },
-      'mqtt subscribe refused',
-    );
+    const event: SecurityEvent = {
+      type: 'subscribe_denied',
+      clientId: client.id,
+      username: ctx?.username,
+      peer: ctx?.peer ?? 'unknown',
+      protocol: ctx?.protocol,
+      topic: sub.topic,
+      reason: invalid ? 'invalid_filter' : (overLimit ?? 'acl'),
+    };
+    if (overLimit) this.limitCounters.subscriptionsRefusedByLimit++;
+    const denials = ctx ? ++ctx.subscribeDenials : 1;
+    if (denials <= SUBSCRIBE_DENIALS_JOURNALED) {
+      const limitKey = overLimit === 'topic_too_long' ? 'max_topic_length' : overLimit;
+      this.security(event, overLimit ? `mqtt subscribe refused: broker.limits.${limitKey} reached` : 'mqtt subscribe refused');
+    } else {
+      this.limitCounters.subscribeDenialsNotJournaled++;
+      if (denials === SUBSCRIBE_DENIALS_JOURNALED + 1) this.log.warn(event, 'mqtt subscribe refused; further refusals on this connection are counted, not journaled');
+      else this.log.debug(event, 'mqtt subscribe refused');
+    }
     // MQTT-3.9.3: a null subscription makes aedes answer 0x80 (failure) for this filter.
     done(null, null);
   }
@@ -393,7 +519,32 @@ export class Broker {
     const fromClient = (packet as { clientId?: string }).clientId !== undefined;
     if (fromClient && this.hooks.classify(packet.topic).type === 'command') return null;
     const ctx = this.contexts.get(client);
-    return ctx && applyForwardPolicy(packet, ctx.granted) ? packet : null;
+    if (!ctx || !applyForwardPolicy(packet, ctx.granted)) return null;
+    if (packet.qos === 0 || this.withinInflight(client, ctx)) return packet;
+    // The connection is closed already; a persistent session keeps its stored copy for the next
+    // connection when aedes' write fails, while null would make aedes discard it.
+    return client.clean ? null : packet;
+  }
+
+  /**
+   * broker.limits.max_inflight. aedes 1.2.0 has no outbound window: it writes every QoS 1/2
+   * message as soon as it is routed and counts nothing, so a client that stops acknowledging
+   * collects packet identifiers (and, for a persistent session, stored copies) without end. Once
+   * maxInflight packets await their PUBACK/PUBCOMP, the next one closes the connection.
+   */
+  private withinInflight(client: Client, ctx: ClientContext): boolean {
+    if (ctx.limitTripped) return false;
+    const inflight = ctx.inflight();
+    if (inflight < this.limits.maxInflight) return true;
+    ctx.limitTripped = true;
+    this.limitCounters.limitDisconnects++;
+    this.log.warn(
+      { clientId: client.id, username: ctx.username, peer: ctx.peer, limit: 'max_inflight', max: this.limits.maxInflight, inflight },
+      'mqtt client closed: broker.limits.max_inflight reached',
+    );
+    // destroy() reports to aedes on the next tick, outside this delivery.
+    client.conn.destroy(policyError(`broker.limits.max_inflight (${this.limits.maxInflight}) reached`));
+    return false;
   }
 
   private onClientError(client: Client, err: Error & { code?: string }): void {
@@ -405,5 +556,41 @@ export class Broker {
     } else {
       this.log.warn(details, 'mqtt client error; connection closed');
     }
+  }
+
+  /**
+   * New users and anonymous access while running (a configuration reload). A connected client whose
+   * user was removed or got a new password hash, or an anonymous one once anonymous access is off,
+   * is disconnected (its will is published as for any server-side close). Any other client keeps
+   * its connection and gets its new access list at once: later PUBLISH and SUBSCRIBE packets are
+   * checked against it, and deliveries through subscriptions it no longer covers stop.
+   */
+  updateAccess(users: readonly UserEntry[], anonymous: AnonymousAccess): { disconnected: number; updated: number } {
+    this.accessGeneration++;
+    const connected = Object.values((this.aedes as unknown as { clients?: Record<string, Client> } | null)?.clients ?? {});
+    const before = new Map(connected.map((client) => [client, this.authenticator.accessOf(this.contexts.get(client)?.username)]));
+    this.authenticator.replace(users, anonymous);
+    let disconnected = 0;
+    let updated = 0;
+    for (const client of connected) {
+      const ctx = this.contexts.get(client);
+      // Not logged in yet: its CONNECT is checked against the new users.
+      if (!ctx?.acl) continue;
+      const was = before.get(client);
+      const now = this.authenticator.accessOf(ctx.username);
+      // A client logged in by its certificate never used the password.
+      if (!now || (!ctx.certificate && now.passwordHash !== was?.passwordHash)) {
+        this.log.info({ clientId: client.id, username: ctx.username, peer: ctx.peer, reason: now ? 'password_changed' : 'access_removed' }, 'mqtt client disconnected by a configuration reload');
+        client.close();
+        disconnected++;
+        continue;
+      }
+      if (isDeepStrictEqual(now.rules, was?.rules)) continue;
+      const acl = new Acl(now.rules, { username: ctx.username, clientId: client.id });
+      ctx.acl = acl;
+      for (const filter of [...ctx.granted.keys()]) if (!acl.canSubscribe(filter)) ctx.granted.delete(filter);
+      updated++;
+    }
+    return { disconnected, updated };
   }
 }

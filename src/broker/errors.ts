@@ -6,7 +6,11 @@ export type BrokerErrorCode =
   | 'BROKER_INVALID_TOPIC'
   | 'BROKER_PUBLISH_FAILED'
   | 'BROKER_PUBLISH_DENIED'
-  | 'BROKER_LISTEN_FAILED';
+  | 'BROKER_LISTEN_FAILED'
+  | 'BROKER_NO_LISTENER'
+  | 'BROKER_TLS_NOT_CONFIGURED'
+  | 'BROKER_TLS_FILE_UNREADABLE'
+  | 'BROKER_TLS_FILE_INVALID';
 
 export class BrokerError extends Error {
   readonly code: BrokerErrorCode;

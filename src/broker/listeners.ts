@@ -1,87 +1,66 @@
-// Network listeners that hand accepted connections to the broker. TCP today; TLS and WebSocket
-// listeners implement the same interface.
-import { createServer, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+// The broker's network listeners: plain TCP, TLS, and WebSocket (plain or over TLS), each with its
+// own address and port, each optional. They hand accepted connections to the broker.
 import type { Logger } from 'pino';
-import { BrokerError } from './errors.js';
+import type { TlsSettings } from './listeners/certificates.js';
+import { HandshakeFailureLog, type HandshakeFailure } from './listeners/handshake-failures.js';
+import { TcpListener } from './listeners/tcp.js';
+import { TlsListener } from './listeners/tls.js';
+import { TlsSecurity } from './listeners/tls-security.js';
+import type { Listener } from './listeners/types.js';
+import { WsListener } from './listeners/ws.js';
 
-/** Called for every accepted connection; `peer` is "address:port" of the remote end. */
-export type ConnectionHandler = (stream: Duplex, peer: string) => void;
+export { peerOf, type ConnectionHandler, type ConnectionInfo, type Listener, type PeerCertificateInfo } from './listeners/types.js';
+export { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy, type TlsMaterial, type TlsSettings } from './listeners/certificates.js';
+export type { HandshakeFailure } from './listeners/handshake-failures.js';
+export { TcpListener } from './listeners/tcp.js';
+export { TlsListener } from './listeners/tls.js';
+export { TlsSecurity } from './listeners/tls-security.js';
+export { WsListener } from './listeners/ws.js';
 
-export interface Listener {
-  readonly protocol: string;
-  /** Bound port; valid after start(). */
-  readonly port: number;
-  readonly address: string;
-  start(onConnection: ConnectionHandler): Promise<void>;
-  /** Stops accepting, destroys the connections still open, resolves once the server is closed. */
-  close(): Promise<void>;
+export const DEFAULT_WS_PATH = '/mqtt';
+
+export type ListenerKind = 'tcp' | 'tls' | 'ws';
+
+/** Which listeners a broker runs besides its address; see BrokerOptions.listeners. */
+export interface ListenerSettings {
+  /** The plain TCP listener on BrokerOptions.host/port; on unless `enabled: false`. */
+  tcp?: { enabled: boolean };
+  tls?: { enabled: boolean; host: string; port: number };
+  /** `tls: true` serves WebSocket over TLS with `certificates` (and its client-certificate policy). */
+  ws?: { enabled: boolean; host: string; port: number; path?: string; tls?: boolean };
+  /** Certificate, key, CA and client-certificate policy of the TLS listener and of a secure WebSocket listener. */
+  certificates?: TlsSettings;
 }
 
-export function peerOf(socket: Socket): string {
-  const address = socket.remoteAddress ?? 'unknown';
-  return address.includes(':') ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
+export interface BuiltListeners {
+  listeners: Map<ListenerKind, Listener>;
+  /** Present when some listener serves TLS. */
+  tls: TlsSecurity | null;
 }
 
-export class TcpListener implements Listener {
-  readonly protocol = 'mqtt+tcp';
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  private boundPort = 0;
+const NO_CERTIFICATES: TlsSettings = { cert: '', key: '', clientCertificates: 'off', identityFrom: 'cn' };
 
-  constructor(
-    private readonly options: { host: string; port: number },
-    private readonly log: Logger,
-  ) {}
-
-  get port(): number {
-    return this.boundPort;
+/** Builds (does not start) the listeners `settings` enable, in the order tcp, tls, ws. */
+export function buildListeners(
+  tcp: { host: string; port: number },
+  settings: ListenerSettings,
+  context: {
+    log: Logger;
+    maxPacketBytes: () => number;
+    handshakeTimeoutMs: number;
+    onHandshakeFailure: (failure: HandshakeFailure) => void;
+  },
+): BuiltListeners {
+  const listeners = new Map<ListenerKind, Listener>();
+  const wantsTls = settings.tls?.enabled === true || (settings.ws?.enabled === true && settings.ws.tls === true);
+  const security = wantsTls
+    ? new TlsSecurity(settings.certificates ?? NO_CERTIFICATES, new HandshakeFailureLog(context.onHandshakeFailure, context.log), context.handshakeTimeoutMs)
+    : null;
+  if (settings.tcp?.enabled !== false) listeners.set('tcp', new TcpListener(tcp, context.log));
+  if (settings.tls?.enabled && security) listeners.set('tls', new TlsListener(settings.tls, security, context.log));
+  if (settings.ws?.enabled) {
+    const { host, port, path = DEFAULT_WS_PATH, tls = false } = settings.ws;
+    listeners.set('ws', new WsListener({ host, port, path, maxPayloadBytes: context.maxPacketBytes }, tls ? security : null, context.log));
   }
-
-  get address(): string {
-    return this.options.host;
-  }
-
-  async start(onConnection: ConnectionHandler): Promise<void> {
-    if (this.server) throw new BrokerError('BROKER_ALREADY_STARTED', 'listener already started');
-    const server = createServer((socket) => {
-      // Commands and acknowledgements are small packets; Nagle's algorithm would only add latency.
-      socket.setNoDelay(true);
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      onConnection(socket, peerOf(socket));
-    });
-    server.on('error', (err) => this.log.error({ err, protocol: this.protocol }, 'broker listener error'));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        this.server = null;
-        reject(
-          new BrokerError(
-            'BROKER_LISTEN_FAILED',
-            `cannot listen on ${this.options.host}:${this.options.port}: ${err.message}`,
-            { cause: err },
-          ),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host: this.options.host, port: this.options.port, exclusive: true }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    this.boundPort = bound !== null && typeof bound === 'object' ? bound.port : this.options.port;
-    this.log.info({ protocol: this.protocol, host: this.options.host, port: this.boundPort }, 'broker listening');
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = null;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await closed;
-  }
+  return { listeners, tls: security };
 }

@@ -2,8 +2,9 @@
 // and the client's ACL.
 import type { TopicClass } from '../topics.js';
 import { validateTopicName, type Acl } from './acl.js';
+import { topicTooLong } from './client-limits.js';
 
-export type PublishDenyReason = 'invalid_topic' | 'system_topic' | 'reserved_topic' | 'acl';
+export type PublishDenyReason = 'invalid_topic' | 'topic_too_long' | 'system_topic' | 'reserved_topic' | 'acl';
 
 export type PublishDecision =
   /** Ordinary traffic the ACL allows: route it. */
@@ -13,9 +14,12 @@ export type PublishDecision =
   /** Refused: the connection is closed (MQTT-3.3.5-2) and nothing is stored. */
   | { action: 'deny'; reason: PublishDenyReason };
 
-export function decidePublish(topic: string, classify: (topic: string) => TopicClass, acl: Acl): PublishDecision {
+/** `maxTopicLength`: broker.limits.max_topic_length in bytes; no limit when absent. */
+export function decidePublish(topic: string, classify: (topic: string) => TopicClass, acl: Acl, maxTopicLength?: number): PublishDecision {
   if (validateTopicName(topic) !== null) return { action: 'deny', reason: 'invalid_topic' };
-  // '$' topics belong to the server (MQTT 4.7.2); clients never publish there.
+  if (maxTopicLength !== undefined && topicTooLong(topic, maxTopicLength)) return { action: 'deny', reason: 'topic_too_long' };
+  // '$' topics ($SYS/... included) belong to the server: MQTT 3.1.1 section 4.7.2 says the server
+  // SHOULD prevent clients from using them to exchange messages. Whatever the ACL says.
   if (topic.startsWith('$')) return { action: 'deny', reason: 'system_topic' };
   const cls = classify(topic);
   switch (cls.type) {

@@ -2,7 +2,8 @@
 // and every security decision. Implementations: MemoryJournal here, SqliteJournal in src/store;
 // both run the shared conformance suite in test/commands/journal-conformance.ts.
 
-export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied'] as const;
+// lockout: a failed-login lockout started (src/broker/login-limiter.ts); its message says what was locked.
+export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout'] as const;
 export type JournalType = (typeof JOURNAL_TYPES)[number];
 
 export interface JournalEntry {

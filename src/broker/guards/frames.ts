@@ -24,33 +24,49 @@ export class FrameError extends Error {
  * Accumulates bytes and returns the complete packets. Throws FrameError for a remaining length
  * encoded in more than four bytes (MQTT 3.1.1 section 2.2.3) or larger than `maxPacketBytes`,
  * before the packet body has been buffered.
+ *
+ * A partial packet is kept as a list of chunks and joined once, when its last byte has arrived:
+ * joining on every read would copy the buffered part again for each chunk, so a client dripping a
+ * large packet a few bytes at a time would cost the broker quadratic work.
  */
 export class FrameSplitter {
-  private pending: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes the partial packet needs before it can complete; 0 while its header is incomplete. */
+  private needed = 0;
 
   constructor(private readonly maxPacketBytes: number) {}
 
   push(chunk: Buffer): MqttFrame[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (chunk.length === 0) return [];
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < this.needed) return [];
+    const data = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
     const frames: MqttFrame[] = [];
     let offset = 0;
+    this.needed = 0;
     for (;;) {
-      const header = this.readHeader(offset);
+      const header = this.readHeader(data, offset);
       if (header === null) break;
       const end = offset + header.headerBytes + header.remaining;
-      if (end > this.pending.length) break;
-      const raw = this.pending.subarray(offset, end);
+      if (end > data.length) {
+        this.needed = end - offset;
+        break;
+      }
+      const raw = data.subarray(offset, end);
       const first = raw[0];
       frames.push({ type: first >> 4, flags: first & 0x0f, body: raw.subarray(header.headerBytes), raw });
       offset = end;
     }
-    // Keep only the incomplete tail; copy it so the consumed chunk can be collected.
-    this.pending = offset === 0 ? this.pending : Buffer.from(this.pending.subarray(offset));
+    // Keep only the incomplete tail; copy it so the consumed bytes can be collected.
+    const tail = offset === 0 ? data : Buffer.from(data.subarray(offset));
+    this.chunks = tail.length === 0 ? [] : [tail];
+    this.buffered = tail.length;
     return frames;
   }
 
-  private readHeader(offset: number): { headerBytes: number; remaining: number } | null {
-    const buf = this.pending;
+  private readHeader(buf: Buffer, offset: number): { headerBytes: number; remaining: number } | null {
     let remaining = 0;
     let multiplier = 1;
     for (let i = 1; i <= 4; i++) {

@@ -67,6 +67,11 @@ export class GuardedConnection extends Duplex {
   }
 
   /** True while a QoS 1/2 PUBLISH sent with this packet identifier awaits its PUBACK/PUBCOMP. */
+  /** QoS 1/2 packets written to this connection and not yet acknowledged (broker.limits.max_inflight). */
+  get outboundInflight(): number {
+    return this.outbound.size;
+  }
+
   outboundInUse(packetId: number): boolean {
     return this.outbound.has(packetId);
   }
