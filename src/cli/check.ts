@@ -14,7 +14,7 @@ export const check: CliCommand = {
     out.push(`${config.devices.length} device(s):`);
     for (const d of config.devices) {
       const transport = config.transports[d.transport];
-      out.push(`  ${d.kind.padEnd(10)} ${d.id.padEnd(24)} ${d.driver} over ${d.transport} (${transport.type} ${transport.type === 'modbus-tcp' ? `${transport.host}:${transport.port}` : transport.path})  poll ${d.poll_ms} ms  "${d.name}"`);
+      out.push(`  ${d.kind.padEnd(10)} ${d.id.padEnd(24)} ${d.driver} over ${d.transport} (${transport.type} ${transport.type === 'modbus-tcp' ? `${transport.host}:${transport.port}` : transport.type === 'onvif' ? transport.xaddr : transport.path})  poll ${d.poll_ms} ms  "${d.name}"`);
     }
     process.stdout.write(out.join('\n') + '\n');
     return 0;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseConfigDocument } from '../config.js';
 import { createLogger } from '../log.js';
 import { packageRoot } from '../paths.js';
+import { TestOnvifCamera } from '../simulator/onvif-camera/camera.js';
 import { SiteSimulator, type SimulatedDevice } from '../simulator/site-simulator.js';
 import type { CliCommand } from './index.js';
 import { loadOrReport } from './load.js';
@@ -11,21 +12,37 @@ import { runUntilSignalled } from './service.js';
 export const DEMO_CONFIG_FILE = join(packageRoot(), 'config', 'demo.yaml');
 /** The transport in the demo config that is pointed at the in-process simulator. */
 const SIMULATOR_TRANSPORT = 'simulator';
+/** The onvif transport in the demo config that is pointed at the in-process simulated camera. */
+const CAMERA_TRANSPORT = 'camera-sim';
 
 interface DemoDocument {
   broker?: { port?: number };
-  transports: Record<string, { port?: number }>;
-  devices: { kind: 'gate' | 'turnstile'; id: string; transport: string; options: { unit: number } }[];
+  transports: Record<string, { port?: number; xaddr?: string; user?: string; password?: string }>;
+  devices: { kind: 'gate' | 'turnstile' | 'camera'; id: string; transport: string; options: { unit?: number } }[];
 }
 
-function banner(port: number, site: string): string {
-  return `
-  gatehouse demo: site "${site}", MQTT on 127.0.0.1:${port}, simulated gates and a turnstile.
+interface BannerFacts {
+  site: string;
+  port: number;
+  cameraXaddr: string;
+  /** http://host:port of the Prometheus endpoint; undefined when metrics are off or not listening. */
+  metricsBase: string | undefined;
+}
 
+function banner({ site, port, cameraXaddr, metricsBase }: BannerFacts): string {
+  const metrics = metricsBase === undefined ? '' : `  Prometheus metrics: curl ${metricsBase}/metrics\n`;
+  return `
+  gatehouse demo: site "${site}", MQTT on 127.0.0.1:${port}, simulated gates, a turnstile and a camera.
+  simulated ONVIF camera lobby-cam: ${cameraXaddr}
+${metrics}
   watch everything (anonymous, read-only):
     mosquitto_sub -p ${port} -t 'site/${site}/#' -v
   open the main gate for 3 s as the guard (users: guard / guard-demo, display / display-demo):
     mosquitto_pub -p ${port} -u guard -P guard-demo -q 1 -t site/${site}/gate/main-gate/unlock -m '{"duration_ms":3000}'
+  the lobby camera takes a picture each time the main gate opens (a link); save the next one:
+    mosquitto_sub -p ${port} -C 1 -N -t site/${site}/camera/lobby-cam/image > snapshot.jpg
+  or take one now (run the mosquitto_sub above first, in another terminal):
+    mosquitto_pub -p ${port} -u guard -P guard-demo -q 1 -t site/${site}/camera/lobby-cam/snapshot -n
 
 `;
 }
@@ -36,7 +53,7 @@ export const demo: CliCommand = {
     const document = parseConfigDocument(readFileSync(DEMO_CONFIG_FILE, 'utf8'), DEMO_CONFIG_FILE) as DemoDocument;
     const simulated: SimulatedDevice[] = document.devices
       .filter((d) => d.transport === SIMULATOR_TRANSPORT)
-      .map((d) => ({ unit: d.options.unit, kind: d.kind, name: d.id }));
+      .map((d) => ({ unit: d.options.unit!, kind: d.kind as 'gate' | 'turnstile', name: d.id }));
     const bootLog = createLogger(process.env.GATEHOUSE_LOG_LEVEL ?? 'info');
     const simulator = new SiteSimulator({
       devices: simulated,
@@ -45,19 +62,36 @@ export const demo: CliCommand = {
     });
     const { port } = await simulator.start();
     document.transports[SIMULATOR_TRANSPORT].port = port;
+    const cameraTransport = document.transports[CAMERA_TRANSPORT];
+    const camera = new TestOnvifCamera({ user: cameraTransport.user, password: cameraTransport.password });
+    try {
+      await camera.start();
+    } catch (err) {
+      await simulator.stop();
+      throw err;
+    }
+    cameraTransport.xaddr = camera.xaddr;
+    const stopSimulators = async () => {
+      await camera.stop();
+      await simulator.stop();
+    };
     if (values.port !== undefined) document.broker = { ...document.broker, port: Number(values.port) };
 
     const config = loadOrReport({ document, overrides: { data_dir: values['data-dir'] as string | undefined } }, DEMO_CONFIG_FILE);
     if (!config) {
-      await simulator.stop();
+      await stopSimulators();
       return 1;
     }
     const log = createLogger(config.log.level);
     return runUntilSignalled(
       config,
       log,
-      (gateway) => process.stderr.write(banner(gateway.brokerPort, config.site)),
-      () => simulator.stop(),
+      (gateway) => {
+        const metricsPort = gateway.metricsPort;
+        const metricsBase = metricsPort === undefined ? undefined : `http://${config.metrics.host}:${metricsPort}`;
+        process.stderr.write(banner({ site: config.site, port: gateway.brokerPort, cameraXaddr: camera.xaddr, metricsBase }));
+      },
+      () => stopSimulators(),
     );
   },
 };

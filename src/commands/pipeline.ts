@@ -9,7 +9,7 @@ import { parseEnvelope, type CommandEnvelope } from './envelope.js';
 import { checkClock, checkExpiry, type ExpiryPolicy } from './expiry.js';
 import { payloadForJournal, type Journal, type JournalEntry } from './journal.js';
 import { ledgerScope, type CommandLedger } from './ledger.js';
-import { CommandRejection, type CommandResult, type CommandSource, type ResultCode } from './result.js';
+import { COMMAND_SOURCES, CommandRejection, type CommandResult, type CommandSource, type CommandTrigger, type ResultCode } from './result.js';
 
 // The one path every command takes, whatever its source (DESIGN.md sections 2 and 3):
 // authorize, parse, find device and command, validate arguments, de-duplicate, check expiry,
@@ -22,8 +22,13 @@ export interface CommandInput {
   command: string;
   payload: Uint8Array;
   source: CommandSource;
-  /** The sender's ACL allows this command topic (or, for the cloud, its allow-list does). */
+  /**
+   * The sender's ACL allows this command topic (or, for the cloud, its allow-list does; a link is
+   * authorized by the config that declares it).
+   */
   authorized: boolean;
+  /** The device event behind a command of source `link`; carried into its result. */
+  trigger?: CommandTrigger;
   clientId?: string;
   username?: string;
   peer?: string;
@@ -243,7 +248,7 @@ export class CommandPipeline {
     if (startedAt !== undefined) {
       Object.assign(timing, { started_at: startedAt, queued_ms: startedAt - receivedAt, run_ms: finishedAt - startedAt });
     }
-    const where = { source: input.source, kind: input.kind, device: input.device };
+    const where = { source: input.source, kind: input.kind, device: input.device, ...(input.trigger ? { trigger: input.trigger } : {}) };
     if ('data' in outcome) {
       return { id, command: input.command, status: 'ok', message: `${input.command} done`, ...where, data: outcome.data, timing };
     }
@@ -309,7 +314,7 @@ export class CommandPipeline {
         device,
         command: record.input.command,
         payload: new Uint8Array(),
-        source: record.input.source === 'cloud' ? 'cloud' : 'local',
+        source: (COMMAND_SOURCES as readonly string[]).includes(record.input.source) ? (record.input.source as CommandSource) : 'local',
         authorized: true,
         clientId: record.input.client_id,
         username: record.input.username,

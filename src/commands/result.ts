@@ -13,7 +13,22 @@ export const RESULT_CODES = [
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 
-export type CommandSource = 'local' | 'cloud';
+/** local: an MQTT client of the embedded broker; cloud: the uplink; link: a `links` entry of the config. */
+export type CommandSource = 'local' | 'cloud' | 'link';
+export const COMMAND_SOURCES: readonly CommandSource[] = ['local', 'cloud', 'link'];
+
+/** The device event that made a link run a command (results of source `link` only). */
+export interface CommandTrigger {
+  /** The link's `name`, or `links[i]`. */
+  link: string;
+  /** Which command of the link's `run` list this is, from 0. */
+  step: number;
+  kind: string;
+  device: string;
+  event: string;
+  /** When the event was emitted, epoch ms. */
+  at: number;
+}
 
 export interface ResultTiming {
   received_at: number;
@@ -36,6 +51,8 @@ export interface CommandResult {
   /** What the device reported back, e.g. `unlocked_until`. */
   data?: Record<string, unknown>;
   duplicate?: true;
+  /** Present when source is `link`. */
+  trigger?: CommandTrigger;
   timing: ResultTiming;
 }
 

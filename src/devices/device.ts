@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DeviceError, type DriverInstance, type DriverLogger } from '../driver-api.js';
 import { parseFields, type FieldProblem, type FieldValues } from './fields.js';
-import type { Behaviour, KindDefinition } from './kinds/types.js';
+import type { Behaviour, ImageMeta, KindDefinition } from './kinds/types.js';
 
 export type Availability = 'online' | 'offline';
 
@@ -10,6 +10,10 @@ export interface DeviceSink {
   state(device: Device, state: Record<string, unknown>): void;
   event(device: Device, type: string, details: Record<string, unknown>): void;
   availability(device: Device, availability: Availability): void;
+  /** A picture the device took (a camera snapshot's JPEG bytes). Absent: images are dropped (logged at debug). */
+  image?(device: Device, bytes: Buffer, meta: ImageMeta): void;
+  /** Optional: a poll cycle (or the start-up safe-state attempt) failed, with the DeviceError code. For metrics. */
+  pollFailed?(device: Device, code: string): void;
 }
 
 export interface DeviceSettings {
@@ -52,9 +56,21 @@ export class Device {
         write: (output, on, signal, args) => this.driver.write(output, on, { priority: 'command', signal, args }),
         has: (output) => this.driver.outputs.includes(output),
       },
+      actions: {
+        perform: (action, args, signal) => {
+          if (this.driver.perform === undefined) {
+            return Promise.reject(new DeviceError('device_error', `the driver of ${config.id} performs no actions (asked for ${action})`, { notApplied: true }));
+          }
+          return this.driver.perform(action, args, { priority: 'command', signal });
+        },
+      },
       sink: {
         stateChanged: () => this.scheduleStatePublish(),
         event: (type, details = {}) => this.sink.event(this, type, details),
+        image: (bytes, meta) => {
+          if (this.sink.image) this.sink.image(this, bytes, meta);
+          else log.debug({ bytes: bytes.length, content_type: meta.contentType }, 'image dropped: nothing takes images');
+        },
       },
       log,
     });
@@ -118,6 +134,7 @@ export class Device {
       this.recordSuccess();
     } catch (err) {
       this.recordFailure(err, this.safeStateApplied ? 'poll' : 'safe state');
+      this.sink.pollFailed?.(this, err instanceof DeviceError ? err.code : 'device_error');
     } finally {
       if (this.running) this.pollTimer = setTimeout(() => void this.runCycle(), this.config.poll_ms);
     }

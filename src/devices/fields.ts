@@ -3,7 +3,10 @@
 
 export type FieldSpec =
   | { type: 'int'; min: number; max: number; default?: number }
-  | { type: 'enum'; values: readonly string[]; default?: string };
+  | { type: 'number'; min: number; max: number; default?: number }
+  | { type: 'enum'; values: readonly string[]; default?: string }
+  /** Non-empty text of at most `maxLength` characters, without control characters. */
+  | { type: 'string'; maxLength: number; default?: string };
 
 export type FieldSpecs = Record<string, FieldSpec>;
 export type FieldValues = Record<string, number | string>;
@@ -20,6 +23,22 @@ function checkField(key: string, spec: FieldSpec, value: unknown): FieldProblem 
     }
     if (value < spec.min || value > spec.max) {
       return { key, message: `must be between ${spec.min} and ${spec.max}, got ${value}` };
+    }
+    return null;
+  }
+  if (spec.type === 'number') {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      return { key, message: `must be a number, got ${JSON.stringify(value)}` };
+    }
+    if (value < spec.min || value > spec.max) {
+      return { key, message: `must be between ${spec.min} and ${spec.max}, got ${value}` };
+    }
+    return null;
+  }
+  if (spec.type === 'string') {
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
+    if (typeof value !== 'string' || value.length === 0 || value.length > spec.maxLength || /[\u0000-\u001f\u007f]/.test(value)) {
+      return { key, message: `must be text of 1 to ${spec.maxLength} characters without control characters, got ${JSON.stringify(value)}` };
     }
     return null;
   }

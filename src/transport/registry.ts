@@ -3,6 +3,7 @@ import type { DriverLogger, TransportAccess } from '../driver-api.js';
 import { ModbusRtuBus } from './modbus-rtu.js';
 import { ModbusTcpLink } from './modbus-tcp.js';
 import { SerialLinePort, type LineEncoding } from './serial-line.js';
+import { OnvifCamera } from './onvif.js';
 
 /** snake_case: this comes straight from the user's config file. */
 export type ModbusTcpTransportConfig = {
@@ -42,7 +43,20 @@ export type SerialLineTransportConfig = {
   backoff: { initial_ms: number; max_ms: number };
 };
 
-export type TransportConfig = ModbusTcpTransportConfig | ModbusRtuTransportConfig | SerialLineTransportConfig;
+/** An ONVIF camera (src/transport/onvif-config.ts validates it; a password_file is read into `password`). */
+export type OnvifTransportConfig = {
+  type: 'onvif';
+  xaddr: string;
+  user: string;
+  password: string;
+  timeout_ms: number;
+  init_timeout_ms: number;
+  max_body_bytes: number;
+  max_image_bytes: number;
+  backoff: { initial_ms: number; max_ms: number };
+};
+
+export type TransportConfig = ModbusTcpTransportConfig | ModbusRtuTransportConfig | SerialLineTransportConfig | OnvifTransportConfig;
 
 export type TransportType = TransportConfig['type'];
 
@@ -64,6 +78,8 @@ export function createTransport(name: string, cfg: TransportConfig, log: DriverL
       return modbusRtu(name, cfg, log);
     case 'serial-line':
       return serialLine(name, cfg, log);
+    case 'onvif':
+      return onvifCamera(name, cfg, log);
     default: {
       const unknown: never = cfg;
       throw new Error(`transport ${name}: unknown type ${JSON.stringify((unknown as { type: unknown }).type)}`);
@@ -121,6 +137,24 @@ function serialLine(name: string, cfg: SerialLineTransportConfig, log: DriverLog
     log,
   );
   return asTransport(port);
+}
+
+function onvifCamera(name: string, cfg: OnvifTransportConfig, log: DriverLogger): Transport {
+  const camera = new OnvifCamera(
+    name,
+    {
+      xaddr: cfg.xaddr,
+      user: cfg.user,
+      password: cfg.password,
+      timeoutMs: cfg.timeout_ms,
+      initTimeoutMs: cfg.init_timeout_ms,
+      maxBodyBytes: cfg.max_body_bytes,
+      maxImageBytes: cfg.max_image_bytes,
+      backoff: { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms },
+    },
+    log,
+  );
+  return asTransport(camera);
 }
 
 /** Every link is its own driver-facing access and an EventEmitter of 'up' and 'down'. */

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadConfig, parseConfigDocument, type ConfigIssue } from '../../src/config.js';
 
-/** The demo config with its devices moved onto a serial bus `line`. */
+/** The demo config with its Modbus devices moved onto a serial bus `line` (and its camera and links left out). */
 function onSerialBus(bus: Record<string, unknown>): Record<string, any> {
   const doc = parseConfigDocument(readFileSync('config/demo.yaml', 'utf8'), 'demo.yaml') as Record<string, any>;
   doc.transports = { line: { type: 'modbus-rtu', ...bus } };
+  doc.devices = doc.devices.filter((device: { driver: string }) => device.driver === 'modbus');
+  delete doc.links;
   for (const device of doc.devices) device.transport = 'line';
   return doc;
 }

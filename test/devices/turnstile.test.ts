@@ -44,6 +44,19 @@ describe('turnstile behaviour', () => {
     assert.deepEqual(h.eventTypes(), ['unlocked', 'locked']);
   });
 
+  it('stop locks a fail-secure turnstile left in free passage, and leaves the others as they are', async () => {
+    const secure = harness(turnstileKind, { on_start: 'lock' });
+    await secure.behaviour.applySafeState();
+    await secure.behaviour.run('unlock', {}, noSignal);
+    await secure.behaviour.stop();
+    assert.deepEqual(secure.writes.slice(3).map((w) => [w.output, w.on]), [['free', true], ['free', false]]);
+    assert.equal(secure.behaviour.snapshot().mode, 'locked');
+    const egress = harness(turnstileKind, { on_start: 'unlock' });
+    await egress.behaviour.applySafeState();
+    await egress.behaviour.stop();
+    assert.deepEqual(egress.writes.slice(2).map((w) => [w.output, w.on]), [['free', true]], 'a fail-safe turnstile stays free');
+  });
+
   it('turns counter increases into passage events, across the 16-bit wrap', () => {
     const h = harness(turnstileKind);
     h.behaviour.observe({ passages_in: 65_534, passages_out: 7 }, later());

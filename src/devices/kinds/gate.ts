@@ -239,5 +239,6 @@ export const gateKind: KindDefinition = {
     unlock: { args: (settings) => ({ duration_ms: { type: 'int', min: 100, max: settings.max_unlock_ms as number } }) },
     lock: { args: {} },
   },
+  events: ['unlocked', 'locked', 'door_opened', 'door_closed', 'door_forced', 'door_held_open'],
   createBehaviour: (ctx) => new GateBehaviour(ctx),
 };

@@ -1,11 +1,13 @@
 import { gateKind } from './gate.js';
 import { turnstileKind } from './turnstile.js';
+import { cameraKind } from './camera.js';
 import type { KindDefinition } from './types.js';
 
 /** Every device kind gatehouse knows. A new kind is one file beside these and a line here. */
 export const kinds: Record<string, KindDefinition> = {
   [gateKind.name]: gateKind,
   [turnstileKind.name]: turnstileKind,
+  [cameraKind.name]: cameraKind,
 };
 
 export function getKind(name: string): KindDefinition | undefined {

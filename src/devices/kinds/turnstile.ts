@@ -143,6 +143,10 @@ class TurnstileBehaviour implements Behaviour {
     this.stopped = true;
     // An in-flight pass pulse finishes on its own (its finally turns the output off).
     await this.outputs.run(async () => undefined);
+    // A fail-secure turnstile is not left in free passage because the gateway went away.
+    if (this.settings.on_start === 'lock' && this.mode !== 'locked') {
+      await this.setMode('locked').catch((err) => this.ctx.log.error({ err }, 'could not lock while stopping'));
+    }
   }
 }
 
@@ -161,5 +165,6 @@ export const turnstileKind: KindDefinition = {
     unlock: { args: {} },
     lock: { args: {} },
   },
+  events: ['unlocked', 'locked', 'passage'],
   createBehaviour: (ctx) => new TurnstileBehaviour(ctx),
 };

@@ -1,4 +1,4 @@
-import type { PointSpec, Readings } from '../../driver-api.js';
+import type { ActionOutcome, PointSpec, Readings } from '../../driver-api.js';
 import type { FieldSpecs, FieldValues } from '../fields.js';
 
 export type SafeState = 'lock' | 'unlock' | 'leave';
@@ -13,10 +13,27 @@ export interface OutputPort {
   has(output: string): boolean;
 }
 
+/** A picture a device took (a camera snapshot). */
+export interface ImageMeta {
+  contentType: string;
+  /** Epoch ms when it was taken. */
+  at: number;
+}
+
 export interface BehaviourSink {
   /** The device's state changed; `snapshot()` holds it. */
   stateChanged(): void;
   event(type: string, details?: Record<string, unknown>): void;
+  /** Hands over an image (a camera snapshot's JPEG bytes); absent where nothing takes images. */
+  image?(bytes: Buffer, meta: ImageMeta): void;
+}
+
+/**
+ * How a behaviour runs the driver's actions (cameras: snapshot, ptz, ...), on the command lane of
+ * the transport. A `signal` withdraws the action if it aborts before the action reaches the wire.
+ */
+export interface ActionPort {
+  perform(action: string, args: Readonly<Record<string, string | number>>, signal?: AbortSignal): Promise<ActionOutcome>;
 }
 
 export interface BehaviourLogger {
@@ -29,6 +46,8 @@ export interface BehaviourContext {
   deviceId: string;
   settings: FieldValues;
   outputs: OutputPort;
+  /** The driver's actions, for kinds that declare `actions`. */
+  actions?: ActionPort;
   sink: BehaviourSink;
   log: BehaviourLogger;
 }
@@ -57,5 +76,12 @@ export interface KindDefinition {
   /** Device-level settings of this kind, written at the top level of a device's config. */
   settings: FieldSpecs;
   commands: Record<string, CommandDefinition>;
+  /** Driver actions (DriverDefinition.actions) a device of this kind needs, e.g. a camera's snapshot. */
+  actions?: readonly string[];
+  /**
+   * The event types a device of this kind emits (on its event topic); links (src/links) may only
+   * trigger on these, or on events its driver declares.
+   */
+  events?: readonly string[];
   createBehaviour(ctx: BehaviourContext): Behaviour;
 }

@@ -1,0 +1,111 @@
+// Links end to end with a real gateway and a pymodbus device (gates and a turnstile, no camera):
+// a gate unlocked over MQTT makes, through a link, the other gate unlock; the linked command is
+// journaled and answered on the target's result topic with source `link` and its trigger.
+// The camera (snapshot through a link) is in test/gateway/camera-link.test.ts.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test, type TestContext } from 'node:test';
+import { Gateway } from '../../src/gateway.js';
+import { openDatabase } from '../../src/store/database.js';
+import { SqliteJournal } from '../../src/store/sqlite-journal.js';
+import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import {
+  GATE_A,
+  GATE_B,
+  TURNSTILE,
+  UNITS,
+  clientAs,
+  configDocument,
+  loadHarnessConfig,
+  parseResult,
+  resetDevice,
+  resultFor,
+  sendCommand,
+  tempDataDir,
+  testLogger,
+  topicOf,
+  uniqueId,
+  until,
+  waitForCoil,
+  watch,
+} from '../gateway/harness.js';
+
+let device: ModbusDevice;
+before(async () => {
+  device = await startModbusDevice({ units: UNITS });
+});
+after(() => device?.stop());
+beforeEach(() => resetDevice(device));
+
+async function startWithLinks(t: TestContext, links: unknown[], commands: Record<string, unknown> = {}) {
+  const dataDir = tempDataDir(t);
+  const doc = await configDocument(device.port, dataDir, { commands });
+  doc.links = links;
+  const gateway = new Gateway(loadHarnessConfig(doc), testLogger());
+  t.after(() => gateway.stop());
+  await gateway.start();
+  return { gateway, dataDir, port: gateway.brokerPort };
+}
+
+test('gate-a unlocked over MQTT: the link unlocks gate-b, with a result of source link and the journal entry', async (t) => {
+  const gw = await startWithLinks(t, [
+    { name: 'pair', on: { device: GATE_A.id, event: 'unlocked' }, run: [{ device: GATE_B.id, command: 'unlock', args: { duration_ms: 400 } }] },
+  ]);
+  const guard = await clientAs(t, gw.port, 'guard');
+  const resultsA = await watch(guard, topicOf(GATE_A, 'result'));
+  const resultsB = await watch(guard, topicOf(GATE_B, 'result'));
+  const from = device.writes.length;
+  const id = uniqueId('unlock-a');
+  await sendCommand(guard, GATE_A, 'unlock', { id, duration_ms: 400 });
+  assert.equal((await resultFor(resultsA, id)).status, 'ok');
+
+  const linked = parseResult(await resultsB.waitFor((m) => parseResult(m).source === 'link', 10_000));
+  assert.equal(linked.status, 'ok', JSON.stringify(linked));
+  assert.equal(linked.command, 'unlock');
+  assert.match(linked.id, /^link-[0-9a-f-]{36}$/);
+  assert.equal(linked.trigger?.link, 'pair');
+  assert.equal(linked.trigger?.device, GATE_A.id);
+  assert.equal(linked.trigger?.event, 'unlocked');
+  assert.equal(linked.trigger?.step, 0);
+  await waitForCoil(device, GATE_B.unit, 0, true, from);
+
+  const db = openDatabase(gw.dataDir, { readonly: true });
+  t.after(() => db.close());
+  const entry = await until('the linked command in the journal', () =>
+    new SqliteJournal(db).query({ device: GATE_B.id }).find((e) => e.command_id === linked.id),
+  );
+  assert.equal(entry.source, 'link');
+  assert.equal(entry.client_id, `link:pair:${GATE_A.id}/unlocked`);
+  assert.equal(entry.status, 'ok');
+});
+
+test('a linked command that fails gets its error result with source link; later steps are skipped', async (t) => {
+  const gw = await startWithLinks(t, [
+    {
+      name: 'bad-then-good',
+      on: { device: GATE_A.id, event: 'unlocked' },
+      run: [
+        { device: TURNSTILE.id, command: 'pass', args: { direction: 'in' } },
+        { device: GATE_B.id, command: 'unlock' },
+      ],
+    },
+  ]);
+  const guard = await clientAs(t, gw.port, 'guard');
+  const resultsA = await watch(guard, topicOf(GATE_A, 'result'));
+  const resultsT = await watch(guard, topicOf(TURNSTILE, 'result'));
+  const resultsB = await watch(guard, topicOf(GATE_B, 'result'));
+  // The turnstile stops answering and goes offline: its linked pass fails, so gate-b is never commanded.
+  const availability = await watch(guard, topicOf(TURNSTILE, 'availability'));
+  await device.mute(TURNSTILE.unit, true);
+  t.after(() => device.mute(TURNSTILE.unit, false).catch(() => undefined));
+  await availability.waitFor((m) => m.payload.toString() === 'offline', 10_000);
+  const id = uniqueId('unlock-a');
+  await sendCommand(guard, GATE_A, 'unlock', { id, duration_ms: 300 });
+  assert.equal((await resultFor(resultsA, id)).status, 'ok');
+  const failed = parseResult(await resultsT.waitFor((m) => parseResult(m).source === 'link', 10_000));
+  assert.equal(failed.status, 'error');
+  assert.equal(failed.code, 'offline');
+  assert.equal(failed.trigger?.link, 'bad-then-good');
+  // Give a wrongly run second step ample time to show up.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(resultsB.messages.length, 0, 'the step after the failed one did not run');
+});
