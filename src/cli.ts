@@ -3,18 +3,21 @@
 import { parseArgs } from 'node:util';
 import { commands } from './cli/index.js';
 
-const USAGE = `gatehouse: building-control gateway (gates, turnstiles) with an embedded MQTT broker
+const USAGE = `gatehouse: building-control gateway (gates, turnstiles, cameras) with an embedded MQTT broker
 
 usage: gatehouse <command> [options]
 
 commands:
-  run --config FILE [--data-dir DIR]   run the gateway
+  run --config FILE [--data-dir DIR] [--stop-timeout-ms MS]
+                                       run the gateway (SIGHUP reloads the config, SIGTERM stops it cleanly)
   demo [--data-dir DIR]                the gateway on the demo site with simulated hardware
   check --config FILE                  validate a config and list the devices it would run
   passwd                               hash a password (from stdin or the terminal) for the config
   journal --data-dir DIR [--since T] [--until T] [--type T] [--device ID] [--limit N] [--json]
                                        print the audit journal (T: 2026-11-23T10:00, an epoch ms, or 15m / 2h / 7d ago)
   outbox --data-dir DIR [--json]       the cloud outbox: depth, bytes, oldest age, drops (gateway running or not)
+  status [--url URL | --config FILE] [--json] [--timeout MS]
+                                       one-screen summary of a running gateway (exit 0 healthy, 1 unhealthy, 3 unreachable)
   ports                                list the machine's serial ports (for modbus-rtu transports)
   simulate [--port N] [--seed N]       only the Modbus TCP site simulator of the demo, for integrators
   version                              print the version

@@ -7,6 +7,7 @@ import { passwd } from './passwd.js';
 import { ports } from './ports.js';
 import { run } from './run.js';
 import { simulate } from './simulate.js';
+import { status } from './status.js';
 import { version } from './version.js';
 
 export interface CliCommand {
@@ -15,4 +16,4 @@ export interface CliCommand {
 }
 
 /** One file per command; this is the dispatcher's table. */
-export const commands: Record<string, CliCommand> = { run, demo, check, passwd, journal, outbox, ports, simulate, version };
+export const commands: Record<string, CliCommand> = { run, demo, check, passwd, journal, outbox, ports, simulate, status, version };

@@ -1,17 +1,26 @@
+import { loadConfig, type LoadOptions } from '../config.js';
 import { createLogger } from '../log.js';
 import type { CliCommand } from './index.js';
 import { loadOrReport } from './load.js';
-import { runUntilSignalled } from './service.js';
+import { DEFAULT_STOP_TIMEOUT_MS, runUntilSignalled } from './service.js';
 
 export const run: CliCommand = {
-  options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } },
+  options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, 'stop-timeout-ms': { type: 'string' } },
   async run(values) {
     if (typeof values.config !== 'string') {
       process.stderr.write('gatehouse run: --config FILE is required\n');
       return 2;
     }
-    const config = loadOrReport({ file: values.config, overrides: { data_dir: values['data-dir'] as string | undefined } }, values.config);
+    const stopTimeout = values['stop-timeout-ms'];
+    const stopTimeoutMs = stopTimeout === undefined ? DEFAULT_STOP_TIMEOUT_MS : Number(stopTimeout);
+    if (!Number.isInteger(stopTimeoutMs) || stopTimeoutMs < 1) {
+      process.stderr.write(`gatehouse run: --stop-timeout-ms must be a positive integer (milliseconds), got ${JSON.stringify(stopTimeout)}\n`);
+      return 2;
+    }
+    const load: LoadOptions = { file: values.config, overrides: { data_dir: values['data-dir'] as string | undefined } };
+    const config = loadOrReport(load, values.config);
     if (!config) return 1;
-    return runUntilSignalled(config, createLogger(config.log.level));
+    // SIGHUP reads the same file with the same overrides and environment.
+    return runUntilSignalled(config, createLogger(config.log.level), undefined, undefined, { reloadConfig: () => loadConfig(load), stopTimeoutMs });
   },
 };

@@ -1,21 +1,71 @@
+// The gateway as a long-running service: start, tell systemd (sd_notify), keep its watchdog fed,
+// reload on SIGHUP, stop cleanly on SIGINT or SIGTERM within a bound, die loudly on a fatal error.
 import { Gateway } from '../gateway.js';
-import type { GatehouseConfig } from '../config.js';
+import type { GatehouseConfig, LoadResult } from '../config.js';
 import type { Logger } from '../log.js';
+import { EXIT_SECOND_SIGNAL, EXIT_STOP_TIMEOUT, exitNow, installFatalHandlers } from '../service/fatal.js';
+import { SdNotify } from '../service/sd-notify.js';
+import { statusLine } from '../service/status-line.js';
+import { Watchdog } from '../service/watchdog.js';
 
-/** Run the gateway until SIGINT or SIGTERM, then stop it cleanly. A second signal exits at once. */
-export async function runUntilSignalled(config: Readonly<GatehouseConfig>, log: Logger, onStarted?: (g: Gateway) => void, beforeStop?: () => Promise<void>): Promise<number> {
+/** Default bound on a clean stop; systemd's TimeoutStopSec (60 s in systemd/gatehouse.service) must be longer. */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+/** How often STATUS= is refreshed (sent only when it changed). */
+const STATUS_INTERVAL_MS = 5000;
+
+export interface ServiceOptions {
+  /** Re-reads and validates the configuration for SIGHUP; without it SIGHUP is logged and ignored. */
+  reloadConfig?: () => LoadResult;
+  /** A stop that takes longer logs one line and exits with 124. */
+  stopTimeoutMs?: number;
+}
+
+/**
+ * Run the gateway until SIGINT or SIGTERM, then stop it cleanly; resolves with the exit code.
+ * A second signal exits at once (130); a stop longer than the bound exits 124.
+ */
+export async function runUntilSignalled(
+  config: Readonly<GatehouseConfig>,
+  log: Logger,
+  onStarted?: (g: Gateway) => void,
+  beforeStop?: () => Promise<void>,
+  options: ServiceOptions = {},
+): Promise<number> {
+  installFatalHandlers(log);
+  const notify = SdNotify.fromEnvironment(log.child({ component: 'sd-notify' }));
+  await notify.start();
+  const watchdogUsec = notify.enabled ? notify.watchdogUsec : undefined;
+  const watchdog =
+    watchdogUsec === undefined
+      ? undefined
+      : new Watchdog({ intervalMs: watchdogUsec / 2000, maxLagMs: watchdogUsec / 2000, ping: () => notify.watchdog(), log: log.child({ component: 'watchdog' }) });
+  watchdog?.start();
+  notify.status('starting');
+
   const gateway = new Gateway(config, log);
-  let stopping = false;
+  const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  let phase: 'starting' | 'up' | 'stopping' = 'starting';
+  let statusTimer: NodeJS.Timeout | undefined;
+  const showStatus = () => {
+    if (phase === 'up') notify.status(statusLine(gateway.statusFigures()));
+  };
+
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
+      if (phase === 'stopping') {
         log.warn({ signal }, 'second signal: exiting without a clean stop');
-        process.exit(130);
+        exitNow(log, EXIT_SECOND_SIGNAL);
       }
-      stopping = true;
-      log.info({ signal }, 'stopping');
+      phase = 'stopping';
+      log.info({ signal, stop_timeout_ms: stopTimeoutMs }, 'stopping');
+      notify.stopping('stopping');
+      // Not unref'd: this timer is what ends a stop that hangs.
+      const deadline = setTimeout(() => {
+        log.error({ stop_timeout_ms: stopTimeoutMs }, `stop did not finish within ${stopTimeoutMs} ms; exiting without a clean stop`);
+        exitNow(log, EXIT_STOP_TIMEOUT);
+      }, stopTimeoutMs);
       gateway
-        .stop()
+        .stop((step) => notify.status(`stopping: ${step}`))
         .then(() => beforeStop?.())
         .then(
           () => resolve(0),
@@ -23,11 +73,38 @@ export async function runUntilSignalled(config: Readonly<GatehouseConfig>, log: 
             log.error({ err }, 'error while stopping');
             resolve(1);
           },
-        );
+        )
+        .finally(() => clearTimeout(deadline));
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+
+  // SIGHUP's default action would end the process: it is always handled.
+  let reloads = Promise.resolve();
+  let reloadWaiting = false;
+  const reload = async () => {
+    reloadWaiting = false;
+    if (phase !== 'up') return;
+    notify.reloading('reloading configuration');
+    await reloadConfiguration(gateway, options.reloadConfig!, log);
+    if (phase === 'up') notify.ready(statusLine(gateway.statusFigures()));
+  };
+  const onHangup = () => {
+    if (!options.reloadConfig) return log.warn({}, 'SIGHUP: nothing to reload (no config file); ignored');
+    // Signals during a reload fold into one more reload after it; one while starting waits for the start.
+    if (reloadWaiting) return;
+    reloadWaiting = true;
+    if (phase === 'up') reloads = reloads.then(reload);
+  };
+  process.on('SIGHUP', onHangup);
+  const cleanUp = () => {
+    clearInterval(statusTimer);
+    watchdog?.stop();
+    notify.close();
+    process.off('SIGHUP', onHangup);
+  };
+
   try {
     await gateway.start();
   } catch (err) {
@@ -37,10 +114,43 @@ export async function runUntilSignalled(config: Readonly<GatehouseConfig>, log: 
     }
     // The database and the uplink's files: the message says what to do.
     if (/^(STORE|UPLINK)_/.test(String((err as { code?: string }).code))) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+    notify.status('could not start; see the log');
     await gateway.stop().catch(() => undefined);
     await beforeStop?.();
+    cleanUp();
     return 1;
   }
+  if (phase === 'starting') {
+    phase = 'up';
+    // The broker listens, every device had its safe-state attempt and the uplink started.
+    notify.ready(statusLine(gateway.statusFigures()));
+    statusTimer = setInterval(showStatus, STATUS_INTERVAL_MS);
+    statusTimer.unref();
+    // A SIGHUP that came while starting is served now.
+    if (reloadWaiting) reloads = reloads.then(reload);
+  }
   onStarted?.(gateway);
-  return stopped;
+  const code = await stopped;
+  await reloads;
+  cleanUp();
+  return code;
+}
+
+/** One SIGHUP: re-read the config; an invalid one is rejected whole and the running one stays. */
+async function reloadConfiguration(gateway: Gateway, readConfig: () => LoadResult, log: Logger): Promise<void> {
+  log.info({}, 'reloading configuration (SIGHUP)');
+  const loaded = readConfig();
+  if (!loaded.ok) {
+    const problems = loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    log.error({ issues: loaded.issues }, `configuration reload rejected, the running configuration stays: ${problems}`);
+    return;
+  }
+  try {
+    const plan = await gateway.reload(loaded.config);
+    if (plan.needsRestart.length > 0) {
+      log.warn({ keys: plan.needsRestart }, `changed keys need a restart and keep their running values until then: ${plan.needsRestart.join(', ')}`);
+    }
+  } catch (err) {
+    log.error({ err }, 'configuration reload failed');
+  }
 }
