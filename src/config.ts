@@ -9,13 +9,19 @@ import YAML from 'yaml';
 import type { ConfigIssue } from './driver-api.js';
 import { isValidId } from './topics.js';
 import { MAX_TTL_MS } from './commands/envelope.js';
-import { commandCatalog, getKind } from './devices/kinds/index.js';
+import { commandCatalog, getKind, kinds } from './devices/kinds/index.js';
 import { parseFields, type FieldValues } from './devices/fields.js';
 import { drivers, getDriver } from '../drivers/index.js';
 import { isPasswordHash } from './broker/password.js';
 import { validateTopicFilter } from './broker/acl.js';
+import type { BrokerLimitsConfig, BrokerLoginConfig } from './broker/client-limits.js';
+import { brokerLimitsSchema, brokerLoginSchema } from './broker/limits-config.js';
 import { defaultInterFrameMs } from './transport/modbus-rtu.js';
 import type { TransportConfig } from './transport/registry.js';
+import { validateOnvifTransport } from './transport/onvif-config.js';
+import { IDENTITY_SOURCES, type IdentitySource } from './broker/client-identity.js';
+import { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy } from './broker/listeners/certificates.js';
+import { validateLinks, type LinkConfig } from './links/link-config.js';
 
 export type { ConfigIssue } from './driver-api.js';
 
@@ -50,7 +56,15 @@ export interface GatehouseConfig {
   broker: {
     host: string;
     port: number;
+    /** The plain TCP listener on host:port (see validateBrokerListeners for tls and ws). */
+    tcp_enabled: boolean;
+    tls: BrokerTlsConfig;
+    ws: BrokerWsConfig;
     anonymous: { enabled: boolean; publish: string[]; subscribe: string[] };
+    /** Connection, packet, topic, subscription and in-flight limits (src/broker/limits-config.ts). */
+    limits: BrokerLimitsConfig;
+    /** Failed-login rate limit and lockout (src/broker/limits-config.ts). */
+    login: BrokerLoginConfig;
   };
   users: UserConfig[];
   commands: {
@@ -61,9 +75,15 @@ export interface GatehouseConfig {
     queue_limit: number;
   };
   journal: { retention_days: number };
+  /** Prometheus /metrics and /healthz over HTTP (src/metrics/). */
+  metrics: { enabled: boolean; host: string; port: number; max_event_loop_lag_ms: number };
   uplink: UplinkConfig;
   transports: Record<string, TransportConfig>;
   devices: DeviceConfig[];
+  /** Snapshot files kept per camera under {data_dir}/snapshots/{camera}/. */
+  snapshots: { keep: number; max_bytes: number };
+  /** Commands run when a device emits an event (src/links). */
+  links: LinkConfig[];
 }
 
 /** The cloud uplink (issue 3); see validateUplink for the rules beyond each key's format. */
@@ -138,11 +158,31 @@ function schema() {
     broker: {
       host: { doc: 'Address the MQTT TCP listener binds.', format: String, default: '0.0.0.0', env: env('broker.host') },
       port: { doc: 'MQTT TCP port; 0 picks a free one.', format: 'port', default: 1883, env: env('broker.port') },
+      tcp_enabled: { doc: 'Serve plain MQTT over TCP on broker.host:broker.port.', format: Boolean, default: true, env: env('broker.tcp_enabled') },
+      tls: {
+        enabled: { doc: 'Serve MQTT over TLS.', format: Boolean, default: false, env: env('broker.tls.enabled') },
+        host: { doc: 'Address the MQTT TLS listener binds.', format: String, default: '0.0.0.0', env: env('broker.tls.host') },
+        port: { doc: 'MQTT TLS port; 0 picks a free one.', format: 'port', default: 8883, env: env('broker.tls.port') },
+        cert: { doc: 'PEM server certificate (chain may follow); also used by broker.ws.tls.', format: String, default: '', env: env('broker.tls.cert') },
+        key: { doc: 'PEM private key of the server certificate (unencrypted).', format: String, default: '', env: env('broker.tls.key') },
+        ca: { doc: 'PEM CA certificate(s) that client certificates must chain to.', format: String, default: '', env: env('broker.tls.ca') },
+        client_certificates: { doc: 'Client certificates: off, optional (verified when sent) or required.', format: [...CLIENT_CERTIFICATE_POLICIES], default: 'off', env: env('broker.tls.client_certificates') },
+        identity_from: { doc: 'Certificate field naming the user: cn, san_dns, san_email or san_uri.', format: [...IDENTITY_SOURCES], default: 'cn', env: env('broker.tls.identity_from') },
+      },
+      ws: {
+        enabled: { doc: 'Serve MQTT over WebSocket.', format: Boolean, default: false, env: env('broker.ws.enabled') },
+        host: { doc: 'Address the MQTT WebSocket listener binds.', format: String, default: '0.0.0.0', env: env('broker.ws.host') },
+        port: { doc: 'MQTT WebSocket port; 0 picks a free one.', format: 'port', default: 8083, env: env('broker.ws.port') },
+        path: { doc: 'HTTP path of the WebSocket endpoint.', format: String, default: '/mqtt', env: env('broker.ws.path') },
+        tls: { doc: 'WebSocket over TLS (wss), with the broker.tls certificate, key, CA and client-certificate policy.', format: Boolean, default: false, env: env('broker.ws.tls') },
+      },
       anonymous: {
         enabled: { doc: 'Allow clients without a username.', format: Boolean, default: false, env: env('broker.anonymous.enabled') },
         publish: { doc: 'Topic filters anonymous clients may publish to.', format: 'filter-list', default: [] as string[] },
         subscribe: { doc: 'Topic filters anonymous clients may subscribe to.', format: 'filter-list', default: [] as string[] },
       },
+      limits: brokerLimitsSchema(env),
+      login: brokerLoginSchema(env),
     },
     commands: {
       timeout_ms: { doc: 'Time from acceptance to a command\'s terminal result.', format: 'positive-int', default: 5000, env: env('commands.timeout_ms') },
@@ -151,8 +191,18 @@ function schema() {
       dedupe_window_ms: { doc: 'How long a command id is remembered.', format: 'positive-int', default: 86_400_000, env: env('commands.dedupe_window_ms') },
       queue_limit: { doc: 'Commands waiting per device before new ones get `busy`.', format: 'positive-int', default: 16, env: env('commands.queue_limit') },
     },
+    snapshots: {
+      keep: { doc: 'Snapshot files kept per camera under {data_dir}/snapshots/{camera}/; older ones are deleted.', format: 'positive-int', default: 20, env: env('snapshots.keep') },
+      max_bytes: { doc: 'Bytes of snapshot files kept per camera (20 MiB by default).', format: 'positive-int', default: 20 * 1024 * 1024, env: env('snapshots.max_bytes') },
+    },
     journal: {
       retention_days: { doc: 'Days of audit journal kept.', format: 'positive-int', default: 90, env: env('journal.retention_days') },
+    },
+    metrics: {
+      enabled: { doc: 'Serve Prometheus /metrics and /healthz over HTTP.', format: Boolean, default: true, env: env('metrics.enabled') },
+      host: { doc: 'Address the metrics HTTP server binds; it has no authentication, so beyond loopback a warning is logged.', format: String, default: '127.0.0.1', env: env('metrics.host') },
+      port: { doc: 'Metrics HTTP port; 0 picks a free one.', format: 'port', default: 9464, env: env('metrics.port') },
+      max_event_loop_lag_ms: { doc: '/healthz answers 503 when the event loop was blocked longer than this in the last 5 to 10 s.', format: 'positive-int', default: 1000, env: env('metrics.max_event_loop_lag_ms') },
     },
     uplink: {
       enabled: { doc: 'Connect to the operator\'s cloud broker.', format: Boolean, default: false, env: env('uplink.enabled') },
@@ -190,6 +240,63 @@ function checkReadableFile(path: string, key: string, issues: ConfigIssue[]): vo
   } catch (err) {
     issues.push({ path: key, message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
   }
+}
+
+export interface BrokerTlsConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  cert: string;
+  key: string;
+  ca: string;
+  client_certificates: ClientCertificatePolicy;
+  identity_from: IdentitySource;
+}
+
+export interface BrokerWsConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  path: string;
+  tls: boolean;
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * Rules across the broker's listener keys. broker.ws.tls uses the broker.tls files and
+ * client-certificate policy even when the TLS listener itself is disabled; files are checked only
+ * when some listener serves TLS.
+ */
+function validateBrokerListeners(broker: GatehouseConfig['broker'], issues: ConfigIssue[]): void {
+  const { tls, ws } = broker;
+  if (!broker.tcp_enabled && !tls.enabled && !ws.enabled) {
+    issues.push({ path: 'broker.tcp_enabled', message: 'no listener is enabled: enable broker.tcp_enabled, broker.tls.enabled or broker.ws.enabled' });
+  }
+  const secureWs = ws.enabled && ws.tls;
+  if (tls.enabled || secureWs) {
+    const because = tls.enabled ? 'broker.tls.enabled is true' : 'broker.ws.tls is true';
+    for (const key of ['cert', 'key'] as const) {
+      if (!tls[key]) issues.push({ path: `broker.tls.${key}`, message: `required when ${because}` });
+      else checkReadableFile(tls[key], `broker.tls.${key}`, issues);
+    }
+    if (tls.ca) checkReadableFile(tls.ca, 'broker.tls.ca', issues);
+  }
+  if ((tls.client_certificates === 'optional' || tls.client_certificates === 'required') && !tls.ca) {
+    issues.push({ path: 'broker.tls.ca', message: `required when broker.tls.client_certificates is ${tls.client_certificates} (the CA client certificates must chain to)` });
+  }
+  if (!ws.path.startsWith('/') || /[\s?#]/.test(ws.path)) {
+    issues.push({ path: 'broker.ws.path', message: `must be an HTTP path starting with "/" without spaces, "?" or "#", got ${JSON.stringify(ws.path)}` });
+  }
+  const bound = [
+    { key: 'broker.port', enabled: broker.tcp_enabled, host: broker.host, port: broker.port },
+    { key: 'broker.tls.port', enabled: tls.enabled, host: tls.host, port: tls.port },
+    { key: 'broker.ws.port', enabled: ws.enabled, host: ws.host, port: ws.port },
+  ].filter((l) => l.enabled && l.port !== 0);
+  bound.forEach((listener, i) => {
+    const clash = bound.slice(0, i).find((o) => o.port === listener.port && (o.host === listener.host || WILDCARD_HOSTS.has(o.host) || WILDCARD_HOSTS.has(listener.host)));
+    if (clash) issues.push({ path: listener.key, message: `port ${listener.port} is also ${clash.key}; each listener needs its own port` });
+  });
 }
 
 /** Rules across uplink keys; files are checked only when the uplink is enabled. */
@@ -349,7 +456,8 @@ function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[])
     if (type === 'modbus-tcp') transports[name] = validateModbusTcp(entry, path, issues);
     else if (type === 'modbus-rtu') transports[name] = validateModbusRtu(entry, path, issues);
     else if (type === 'serial-line') transports[name] = validateSerialLine(entry, path, issues);
-    else issues.push({ path: `${path}.type`, message: `unknown transport type ${JSON.stringify(type)} (known: ${Object.keys(TRANSPORT_FIELDS).join(', ')})` });
+    else if (type === 'onvif') transports[name] = validateOnvifTransport(entry, path, issues, validateBackoff);
+    else issues.push({ path: `${path}.type`, message: `unknown transport type ${JSON.stringify(type)} (known: ${[...Object.keys(TRANSPORT_FIELDS), 'onvif'].join(', ')})` });
   }
   return transports;
 }
@@ -442,13 +550,17 @@ function validateDevices(
     if (name !== undefined && typeof name !== 'string') issues.push({ path: `${path}.name`, message: 'must be a string' });
 
     const kind = typeof kindName === 'string' ? getKind(kindName) : undefined;
-    if (!kind) issues.push({ path: `${path}.kind`, message: `unknown kind ${JSON.stringify(kindName)} (known: gate, turnstile)` });
+    if (!kind) issues.push({ path: `${path}.kind`, message: `unknown kind ${JSON.stringify(kindName)} (known: ${Object.keys(kinds).join(', ')})` });
     const driver = typeof driverName === 'string' ? getDriver(driverName) : undefined;
     if (!driver) issues.push({ path: `${path}.driver`, message: `unknown driver ${JSON.stringify(driverName)} (known: ${Object.keys(drivers).join(', ')})` });
     if (typeof transport !== 'string' || !Object.hasOwn(rawTransports, transport)) {
       issues.push({ path: `${path}.transport`, message: `no transport named ${JSON.stringify(transport)} (defined: ${Object.keys(rawTransports).join(', ') || 'none'})` });
     } else if (driver && transports[transport] && !driver.transports.includes(transports[transport].type)) {
       issues.push({ path: `${path}.transport`, message: `driver ${driver.name} cannot run over a ${transports[transport].type} transport` });
+    }
+    const missingActions = kind && driver ? (kind.actions ?? []).filter((a) => !(driver.actions ?? []).includes(a)) : [];
+    if (missingActions.length > 0) {
+      issues.push({ path: `${path}.driver`, message: `driver ${driver!.name} cannot run a ${kind!.name} (it lacks ${missingActions.join(', ')})` });
     }
 
     const common = parseFields(
@@ -541,7 +653,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
 
   const issues: ConfigIssue[] = [];
   // The open sections (lists and maps of user-named entries) are validated by hand below.
-  const { users: rawUsers = [], transports: rawTransports = {}, devices: rawDevices = [], ...fixed } = document;
+  const { users: rawUsers = [], transports: rawTransports = {}, devices: rawDevices = [], links: rawLinks = [], ...fixed } = document;
   const c = convict(schema(), { env: opts.env ?? process.env, args: [] });
   try {
     c.load(fixed);
@@ -559,7 +671,9 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const users = validateUsers(userList, issues);
   const transports = validateTransports(transportMap, issues);
   const devices = validateDevices(deviceList, transports, transportMap, commands.timeout_ms, issues);
+  const links = validateLinks(rawLinks, devices, issues);
   const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, issues);
+  validateBrokerListeners(raw.broker as GatehouseConfig['broker'], issues);
   // An id forgotten while a copy of its command can still be valid would let that copy run again.
   const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;
   if (commands.dedupe_window_ms <= longestValidity) {
@@ -570,7 +684,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   }
 
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, config: deepFreeze({ ...(raw as unknown as GatehouseConfig), users, transports, devices, uplink }) };
+  return { ok: true, config: deepFreeze({ ...(raw as unknown as GatehouseConfig), users, transports, devices, uplink, links }) };
 }
 
 export function formatIssues(issues: ConfigIssue[]): string {

@@ -23,7 +23,9 @@ describe('config', () => {
     const result = loadConfig({ document: demo(), env: {} });
     assert.ok(result.ok);
     const { config } = result;
-    assert.equal(config.devices.length, 3);
+    assert.equal(config.devices.length, 4, 'two gates, a turnstile and the lobby camera');
+    assert.equal(config.devices.find((d) => d.id === 'lobby-cam')?.transport, 'camera-sim');
+    assert.deepEqual(config.links.map((l) => l.name), ['main-gate-snapshot']);
     assert.equal(config.devices[0].command_timeout_ms, 5000);
     assert.equal(config.devices[0].settings.relock_grace_ms, 1500, 'a kind setting default');
     assert.equal(config.commands.dedupe_window_ms, 86_400_000);
@@ -60,6 +62,8 @@ describe('config', () => {
     doc.users.push({ username: 'guard', password_hash: 'hunter2', publish: ['a/+b'], subscribe: [] });
     doc.transports.plc = { type: 'modbus-udp', host: 'x' };
     doc.transports.simulator.port = 70000;
+    // The pushed devices are devices[n], [n + 1], ... after the demo's own.
+    const n = doc.devices.length;
     doc.devices.push({ ...doc.devices[0] });
     doc.devices.push({ id: 'Bad Id', kind: 'gate', driver: 'modbus', transport: 'nowhere', options: { unit: 1, outputs: { unlock: { coil: 0 } } } });
     doc.devices.push({ id: 'x1', kind: 'elevator', driver: 'bacnet', transport: 'simulator' });
@@ -75,15 +79,15 @@ describe('config', () => {
     expectIssue(issues, 'users[2].publish[0]', /a\/\+b/);
     expectIssue(issues, 'transports.plc.type', /unknown transport type "modbus-udp"/);
     expectIssue(issues, 'transports.simulator.port', /between 1 and 65535/);
-    expectIssue(issues, 'devices[3].id', /duplicate device id "main-gate" \(also devices\[0\]\)/);
-    expectIssue(issues, 'devices[4].id', /a-z 0-9/);
-    expectIssue(issues, 'devices[4].transport', /no transport named "nowhere"/);
-    expectIssue(issues, 'devices[5].kind', /unknown kind "elevator"/);
-    expectIssue(issues, 'devices[5].driver', /unknown driver "bacnet"/);
-    expectIssue(issues, 'devices[6].unlock_ms', /between 100/);
-    expectIssue(issues, 'devices[6].pulse_ms', /unknown key for a gate/);
-    expectIssue(issues, 'devices[6].options.outputs.unlock', /./);
-    expectIssue(issues, 'devices[7].unlock_ms', /must not exceed max_unlock_ms/);
+    expectIssue(issues, `devices[${n}].id`, /duplicate device id "main-gate" \(also devices\[0\]\)/);
+    expectIssue(issues, `devices[${n + 1}].id`, /a-z 0-9/);
+    expectIssue(issues, `devices[${n + 1}].transport`, /no transport named "nowhere"/);
+    expectIssue(issues, `devices[${n + 2}].kind`, /unknown kind "elevator"/);
+    expectIssue(issues, `devices[${n + 2}].driver`, /unknown driver "bacnet"/);
+    expectIssue(issues, `devices[${n + 3}].unlock_ms`, /between 100/);
+    expectIssue(issues, `devices[${n + 3}].pulse_ms`, /unknown key for a gate/);
+    expectIssue(issues, `devices[${n + 3}].options.outputs.unlock`, /./);
+    expectIssue(issues, `devices[${n + 4}].unlock_ms`, /must not exceed max_unlock_ms/);
     assert.ok(issues.length >= 18);
   });
 

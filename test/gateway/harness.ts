@@ -62,6 +62,8 @@ export interface HarnessOptions {
   gateA?: Record<string, unknown>;
   gateB?: Record<string, unknown>;
   turnstile?: Record<string, unknown>;
+  /** Merged over the `metrics` section (by default enabled on 127.0.0.1, port 0). */
+  metrics?: Record<string, unknown>;
 }
 
 function gateEntry(ref: DeviceRef, extra: Record<string, unknown>): Record<string, unknown> {
@@ -97,6 +99,8 @@ export async function configDocument(modbusPort: number, dataDir: string, opts: 
       { username: USERS.viewer.username, password_hash: hash.viewer, publish: [], subscribe: [`site/${SITE}/#`] },
     ],
     commands: { timeout_ms: 2000, max_age_ms: 30_000, clock_skew_ms: 2000, queue_limit: 16, ...opts.commands },
+    // Port 0: gateways of parallel test files never contend for the default metrics port.
+    metrics: { enabled: true, host: '127.0.0.1', port: 0, ...opts.metrics },
     transports: {
       [TRANSPORT]: {
         type: 'modbus-tcp',
