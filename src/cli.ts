@@ -10,7 +10,8 @@ usage: gatehouse <command> [options]
 commands:
   run --config FILE [--data-dir DIR] [--stop-timeout-ms MS]
                                        run the gateway (SIGHUP reloads the config, SIGTERM stops it cleanly)
-  demo [--data-dir DIR]                the gateway on the demo site with simulated hardware
+  demo [--data-dir DIR] [--port N] [--seed N]
+                                       the gateway on the demo site with simulated gates, turnstile and camera
   check --config FILE                  validate a config and list the devices it would run
   passwd                               hash a password (from stdin or the terminal) for the config
   journal --data-dir DIR [--since T] [--until T] [--type T] [--device ID] [--limit N] [--json]
