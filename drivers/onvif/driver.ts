@@ -110,6 +110,10 @@ export class OnvifDriverInstance implements DriverInstance {
     const profile = this.profile();
     const presets = await this.camera.presets(profile.token, opts);
     const preset = findPreset(presets, wanted);
+    if (Array.isArray(preset)) {
+      const tokens = preset.map((p) => p.token).join(', ');
+      throw new OnvifError('unknown_preset', 'device_error', `camera has several presets named ${JSON.stringify(wanted)} on profile ${profile.token} (tokens ${tokens}); give the token`, { notApplied: true });
+    }
     if (preset === undefined) {
       const known = presets.map((p) => (p.name && p.name !== p.token ? `${p.name} (${p.token})` : p.token)).join(', ') || 'none';
       throw new OnvifError('unknown_preset', 'device_error', `camera has no preset ${JSON.stringify(wanted)} on profile ${profile.token}; presets: ${known}`, { notApplied: true });
@@ -133,12 +137,17 @@ export class OnvifDriverInstance implements DriverInstance {
   }
 }
 
-/** By token first, then by name, then by name ignoring case if that names exactly one. */
-function findPreset(presets: readonly OnvifPreset[], wanted: string): OnvifPreset | undefined {
-  const exact = presets.find((p) => p.token === wanted) ?? presets.find((p) => p.name === wanted);
-  if (exact !== undefined) return exact;
-  const folded = presets.filter((p) => p.name.toLowerCase() === wanted.toLowerCase());
-  return folded.length === 1 ? folded[0] : undefined;
+/**
+ * By token first, then by name, then by name ignoring case, a name counting only if it names
+ * exactly one preset (ONVIF does not make names unique); the presets sharing it otherwise.
+ */
+function findPreset(presets: readonly OnvifPreset[], wanted: string): OnvifPreset | OnvifPreset[] | undefined {
+  const byToken = presets.find((p) => p.token === wanted);
+  if (byToken !== undefined) return byToken;
+  const named = presets.filter((p) => p.name === wanted);
+  const candidates = named.length > 0 ? named : presets.filter((p) => p.name.toLowerCase() === wanted.toLowerCase());
+  if (candidates.length === 0) return undefined;
+  return candidates.length === 1 ? candidates[0] : candidates;
 }
 
 /** One axis of a move: absent is 0; the ONVIF generic velocity space is -1..1. */

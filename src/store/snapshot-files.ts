@@ -6,6 +6,7 @@
 
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isValidId } from '../topics.js';
 
 export type SnapshotFileErrorCode =
   /** The file could not be written (disk full, folder not writable, ...); `errno` says which. */
@@ -15,7 +16,9 @@ export type SnapshotFileErrorCode =
   /** An old snapshot could not be deleted; it is retried at the next save. */
   | 'SNAPSHOT_PRUNE_FAILED'
   /** The folder could not be read on start; that camera starts with an empty index. */
-  | 'SNAPSHOT_SCAN_FAILED';
+  | 'SNAPSHOT_SCAN_FAILED'
+  /** A camera name that is not a device id (it would name a folder outside the snapshot folder); nothing stored. */
+  | 'SNAPSHOT_BAD_CAMERA';
 
 export interface SnapshotFilesLogger {
   info(obj: object, msg?: string): void;
@@ -70,8 +73,12 @@ export function parseSnapshotFileName(name: string): { at: number; seq: number }
   return { at, seq: Number(m[6]) };
 }
 
+/**
+ * Order taken, by sequence: it only grows (continued across restarts), while the time in a name is
+ * the wall clock's, which NTP may step back; by time, the snapshot just taken would go first.
+ */
 function byAge(a: StoredSnapshot, b: StoredSnapshot): number {
-  return a.at - b.at || a.seq - b.seq;
+  return a.seq - b.seq || a.at - b.at;
 }
 
 function errno(err: unknown): string {
@@ -147,6 +154,10 @@ export class SnapshotFiles {
    */
   save(camera: string, jpeg: Uint8Array, at: number = Date.now()): Promise<StoredSnapshot | undefined> {
     if (!this.started) return Promise.resolve(undefined);
+    if (!isValidId(camera)) {
+      this.opts.log.error({ code: 'SNAPSHOT_BAD_CAMERA', camera }, 'snapshot of a camera whose name is not a device id; published but not stored');
+      return Promise.resolve(undefined);
+    }
     const folder = this.folder(camera);
     return this.inTurn(folder, async () => {
       if (jpeg.length > this.opts.maxBytes) {

@@ -48,9 +48,15 @@ export async function httpExchange(x: HttpExchange): Promise<HttpReply> {
   if (first.status !== 401 || x.credentials === undefined) return { ...first, auth: 'none' };
   const challenge = pickChallenge(parseChallenges(first.challenges));
   if (challenge === null) return { ...first, auth: 'none' };
-  const header = authorization(challenge, x.credentials, x.method, x.url.pathname + x.url.search);
-  const second = await exchangeOnce(x, header);
-  return { ...second, auth: challenge.scheme === 'basic' ? 'basic' : 'digest' };
+  const target = x.url.pathname + x.url.search;
+  const second = await exchangeOnce(x, authorization(challenge, x.credentials, x.method, target));
+  const auth = challenge.scheme === 'basic' ? 'basic' : 'digest';
+  // RFC 7616 section 3.3: stale=true means the credentials were right but the nonce had expired;
+  // the request is answered once more with the new nonce rather than reported as refused.
+  const renewed = second.status === 401 && auth === 'digest' ? pickChallenge(parseChallenges(second.challenges)) : null;
+  if (renewed === null || renewed.scheme !== 'digest' || renewed.params.stale?.toLowerCase() !== 'true') return { ...second, auth };
+  const third = await exchangeOnce(x, authorization(renewed, x.credentials, x.method, target));
+  return { ...third, auth };
 }
 
 function abortError(signal: AbortSignal, label: string): Error {

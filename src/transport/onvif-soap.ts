@@ -11,6 +11,7 @@
 // the transport opens around each operation, and fails with OnvifError. Requests made outside any
 // scope are refused rather than run unbounded.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import type { UrlWithStringQuery } from 'node:url';
 import type { OnvifSoapResult } from 'node-onvif';
 import soap from 'node-onvif/lib/modules/soap.js';
@@ -41,11 +42,41 @@ const scopes = new AsyncLocalStorage<SoapScope>();
 
 let installed = false;
 
+/** The parse of a GetSystemDateAndTime reply in node-onvif's device service (lib/modules/service-device.js). */
+interface ClockParse {
+  (this: unknown, converted: Record<string, unknown>): { date: Date | null } | null;
+}
+const serviceDevice = createRequire(import.meta.url)('node-onvif/lib/modules/service-device.js') as { prototype: { _parseGetSystemDateAndTime: ClockParse } };
+
 /** Puts gatehouse's request layer under node-onvif (once per process). */
 export function installSoapLayer(): void {
   if (installed) return;
   installed = true;
   soap.requestCommand = requestCommand;
+  const parseClock = serviceDevice.prototype._parseGetSystemDateAndTime;
+  serviceDevice.prototype._parseGetSystemDateAndTime = function (this: unknown, converted) {
+    const parsed = parseClock.call(this, converted);
+    if (parsed?.date) parsed.date = cameraUtcTime(converted, parsed.date.getUTCMilliseconds()) ?? parsed.date;
+    return parsed;
+  };
+}
+
+/**
+ * tt:UTCDateTime of a GetSystemDateAndTimeResponse (devicemgmt.wsdl). node-onvif 0.1.7 sets year,
+ * month and day one after another on today's date, so on the 31st a camera already in a shorter
+ * month (a few minutes ahead at a month's end) overflows into the month after: an offset of weeks,
+ * and every UsernameToken refused. Date.UTC takes the fields together. `ms`: node-onvif's guess
+ * for the sub-second the camera does not send, kept.
+ */
+function cameraUtcTime(converted: Record<string, unknown>, ms: number): Date | undefined {
+  let node: unknown = converted;
+  for (const key of ['Body', 'GetSystemDateAndTimeResponse', 'SystemDateAndTime', 'UTCDateTime']) node = isRecord(node) ? node[key] : undefined;
+  if (!isRecord(node) || !isRecord(node.Date) || !isRecord(node.Time)) return undefined;
+  const field = (parent: Record<string, unknown>, name: string): number => Number.parseInt(text(parent[name]), 10);
+  const parts = [field(node.Date, 'Year'), field(node.Date, 'Month') - 1, field(node.Date, 'Day'), field(node.Time, 'Hour'), field(node.Time, 'Minute'), field(node.Time, 'Second')];
+  if (!parts.every(Number.isFinite)) return undefined;
+  const [year, month, day, hour, minute, second] = parts;
+  return new Date(Date.UTC(year, month, day, hour, minute, second, ms));
 }
 
 /** Runs `fn` (node-onvif calls) with `scope`'s limits applying to every request it makes. */

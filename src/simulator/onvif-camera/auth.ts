@@ -79,6 +79,9 @@ function authParams(value: string): Record<string, string> {
   return params;
 }
 
+/** Digest nonces remembered at once; the demo camera runs for days and is asked for a snapshot at every link. */
+const MAX_NONCES = 1024;
+
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 /** HTTP authentication of the snapshot URI: Digest (RFC 7616, MD5, qop=auth) or Basic (RFC 7617). */
@@ -97,6 +100,8 @@ export class HttpAuthCheck {
     if (this.scheme === 'basic') return `Basic realm="${this.realm}", charset="UTF-8"`;
     const nonce = randomBytes(16).toString('base64');
     this.nonces.set(nonce, { lastNc: 0 });
+    // Like a camera's fixed nonce table: the oldest is forgotten (a client using it is challenged anew).
+    if (this.nonces.size > MAX_NONCES) this.nonces.delete(this.nonces.keys().next().value!);
     return `Digest realm="${this.realm}", qop="auth", nonce="${nonce}", opaque="${this.opaque}", algorithm=MD5, stale=FALSE`;
   }
 

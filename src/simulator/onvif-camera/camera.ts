@@ -59,6 +59,8 @@ export interface TestCameraOptions {
   notAuthorizedStatus?: 400 | 401;
   /** Put the credentials into the stream and snapshot URIs, as some cameras do. */
   credentialsInUris?: boolean;
+  /** The snapshot URI's query parameters carrying them: user and pwd by default; CGI cameras of some makers use loginuse and loginpas. */
+  uriCredentialParams?: [string, string];
   facts?: Partial<DeviceFacts>;
   profiles?: CameraProfile[];
   presets?: CameraPreset[];
@@ -280,7 +282,8 @@ export class TestOnvifCamera {
   }
 
   private snapshotUri(profileToken: string): string {
-    const credentials = this.opts.credentialsInUris ? `&user=${encodeURIComponent(this.account.user)}&pwd=${encodeURIComponent(this.account.password)}` : '';
+    const [userParam, passwordParam] = this.opts.uriCredentialParams ?? ['user', 'pwd'];
+    const credentials = this.opts.credentialsInUris ? `&${userParam}=${encodeURIComponent(this.account.user)}&${passwordParam}=${encodeURIComponent(this.account.password)}` : '';
     return `http://127.0.0.1:${this.port}${SNAPSHOT_PATH}?${encodeURIComponent(profileToken)}${credentials}`;
   }
 
