@@ -1,22 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { loadConfig, parseConfigDocument, type ConfigIssue } from '../src/config.js';
+import { loadConfig, parseConfigDocument } from '../src/config.js';
+import { demo, expectIssue, issuesOf } from './config/support.js';
 
-const demoText = readFileSync('config/demo.yaml', 'utf8');
-const demo = () => parseConfigDocument(demoText, 'demo.yaml') as Record<string, any>;
 const HASH = demo().users[0].password_hash as string;
-
-function issuesOf(document: unknown, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
-  const result = loadConfig({ document, env });
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return (result as { issues: ConfigIssue[] }).issues;
-}
-
-function expectIssue(issues: ConfigIssue[], path: string, message: RegExp) {
-  const hit = issues.find((i) => i.path === path && message.test(i.message));
-  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
-}
 
 describe('config', () => {
   it('accepts the demo config and the example site, applying defaults', () => {

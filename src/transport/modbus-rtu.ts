@@ -7,11 +7,11 @@ import {
   type DriverLogger,
   type RequestOptions,
 } from '../driver-api.js';
-import { Backoff } from './backoff.js';
 import { ModbusRequests, type ModbusClient } from './modbus-requests.js';
 import { ExclusiveQueue } from './exclusive-queue.js';
 import { modbusExceptionCode, ModbusExceptionError } from './modbus-errors.js';
 import { raceRevoked } from './race-revoked.js';
+import { ReconnectLoop } from './reconnect-loop.js';
 
 export type Parity = 'none' | 'even' | 'odd';
 
@@ -47,13 +47,9 @@ export function defaultInterFrameMs(baudRate: number, dataBits: number, parity: 
 
 export class ModbusRtuBus extends ModbusRequests {
   private readonly queue = new ExclusiveQueue();
-  private readonly backoff: Backoff;
-  private running = false;
+  /** Its attempt in progress is the open stop() waits for, since a port opened meanwhile must be closed again. */
+  private readonly reconnect: ReconnectLoop;
   private client: Client | null = null;
-  /** The open in progress; stop() waits for it, since a port opened meanwhile must be closed again. */
-  private opening: Promise<void> | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private outageLogged = false;
 
   constructor(
     readonly name: string,
@@ -61,7 +57,13 @@ export class ModbusRtuBus extends ModbusRequests {
     private readonly log: DriverLogger,
   ) {
     super();
-    this.backoff = new Backoff({ initialMs: cfg.backoff.initialMs, maxMs: cfg.backoff.maxMs });
+    this.reconnect = new ReconnectLoop(cfg.backoff, log, {
+      up: 'modbus bus open',
+      upAgain: 'modbus bus open again',
+      failed: 'modbus bus cannot open its port; retrying with backoff',
+      failedAgain: 'modbus bus reopen failed',
+      lost: 'modbus bus port closed; reopening with backoff',
+    }, () => this.attemptOpen());
   }
 
   get connected(): boolean {
@@ -70,25 +72,18 @@ export class ModbusRtuBus extends ModbusRequests {
 
   /** Starts opening the port in the background and returns at once; a missing port is not an error. */
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.outageLogged = false;
-    this.backoff.reset();
-    this.beginOpen();
+    if (this.reconnect.running) return;
+    this.reconnect.start();
   }
 
   /** Stops reopening, closes the port and fails queued requests with 'offline'. Emits no 'down'. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.retryTimer !== null) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-    }
+    this.reconnect.stop();
     const client = this.client;
     this.client = null;
     this.queue.clear(new DeviceError('offline', `modbus bus ${this.name} stopped`));
     if (client !== null) await closeClient(client);
-    await this.opening;
+    await this.reconnect.attempting;
   }
 
   /** One exclusive turn: set the unit id and send the request in the same step, then keep the gap. */
@@ -131,16 +126,6 @@ export class ModbusRtuBus extends ModbusRequests {
     return new DeviceError('device_error', `bad reply ${where}: ${e.message ?? String(err)}`, { cause: err });
   }
 
-  private beginOpen(): void {
-    this.retryTimer = null;
-    if (!this.running) return;
-    const attempt = this.attemptOpen();
-    this.opening = attempt;
-    void attempt.finally(() => {
-      if (this.opening === attempt) this.opening = null;
-    });
-  }
-
   private async attemptOpen(): Promise<void> {
     const client = new ModbusRTU.default();
     // Port trouble also arrives as 'close'; this only guards against an unhandled 'error'.
@@ -153,10 +138,10 @@ export class ModbusRtuBus extends ModbusRequests {
         stopBits: this.cfg.stopBits,
       });
     } catch (err) {
-      this.openFailed(err as Error);
+      this.reconnect.failed({ bus: this.name, path: this.cfg.path, err: (err as Error).message });
       return;
     }
-    if (!this.running) {
+    if (!this.reconnect.running) {
       await closeClient(client);
       return;
     }
@@ -165,12 +150,7 @@ export class ModbusRtuBus extends ModbusRequests {
       if (this.client === client) this.lost(client);
     });
     this.client = client;
-    const attempts = this.backoff.attempt;
-    this.backoff.reset();
-    const details = { bus: this.name, path: this.cfg.path, baudRate: this.cfg.baudRate };
-    if (this.outageLogged) this.log.info({ ...details, attempts }, 'modbus bus open again');
-    else this.log.info(details, 'modbus bus open');
-    this.outageLogged = false;
+    this.reconnect.up({ bus: this.name, path: this.cfg.path, baudRate: this.cfg.baudRate });
     this.emit('up');
   }
 
@@ -178,27 +158,7 @@ export class ModbusRtuBus extends ModbusRequests {
     this.client = null;
     void closeClient(client);
     this.queue.clear(new DeviceError('offline', `modbus bus ${this.name} (${this.cfg.path}) went away`));
-    this.log.warn({ bus: this.name, path: this.cfg.path }, 'modbus bus port closed; reopening with backoff');
-    this.outageLogged = true;
-    this.emit('down');
-    this.scheduleRetry();
-  }
-
-  private openFailed(cause: Error): void {
-    if (!this.running) return;
-    const details = { bus: this.name, path: this.cfg.path, err: cause.message };
-    if (this.outageLogged) {
-      this.log.debug({ ...details, attempt: this.backoff.attempt }, 'modbus bus reopen failed');
-    } else {
-      this.log.warn(details, 'modbus bus cannot open its port; retrying with backoff');
-      this.outageLogged = true;
-    }
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    if (!this.running) return;
-    this.retryTimer = setTimeout(() => this.beginOpen(), this.backoff.next());
+    this.reconnect.lost({ bus: this.name, path: this.cfg.path }, () => this.emit('down'));
   }
 }
 

@@ -7,11 +7,11 @@ import {
   type DriverLogger,
   type RequestOptions,
 } from '../driver-api.js';
-import { Backoff } from './backoff.js';
 import { ModbusRequests, type ModbusClient } from './modbus-requests.js';
 import { ExclusiveQueue } from './exclusive-queue.js';
 import { modbusExceptionCode, ModbusExceptionError } from './modbus-errors.js';
 import { raceRevoked } from './race-revoked.js';
+import { ReconnectLoop } from './reconnect-loop.js';
 
 export { ModbusExceptionError } from './modbus-errors.js';
 
@@ -35,15 +35,11 @@ const KEEPALIVE_MS = 10_000;
 
 export class ModbusTcpLink extends ModbusRequests {
   private readonly queue = new ExclusiveQueue();
-  private readonly backoff: Backoff;
-  private running = false;
+  private readonly reconnect: ReconnectLoop;
   private conn: Connection | null = null;
   private connecting: Socket | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
   /** Every socket not yet closed, with a promise of its 'close' event (the handle is released then). */
   private readonly open = new Map<Socket, Promise<void>>();
-  /** Whether the current outage has been logged at warn level yet. */
-  private outageLogged = false;
 
   constructor(
     readonly name: string,
@@ -51,7 +47,13 @@ export class ModbusTcpLink extends ModbusRequests {
     private readonly log: DriverLogger,
   ) {
     super();
-    this.backoff = new Backoff({ initialMs: cfg.backoff.initialMs, maxMs: cfg.backoff.maxMs });
+    this.reconnect = new ReconnectLoop(cfg.backoff, log, {
+      up: 'modbus link up',
+      upAgain: 'modbus link up again',
+      failed: 'modbus link cannot connect; retrying with backoff',
+      failedAgain: 'modbus link reconnect failed',
+      lost: 'modbus link down; reconnecting with backoff',
+    }, () => this.attemptConnect());
   }
 
   get connected(): boolean {
@@ -60,20 +62,13 @@ export class ModbusTcpLink extends ModbusRequests {
 
   /** Starts connecting in the background and returns at once; an unreachable device is not an error. */
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.outageLogged = false;
-    this.backoff.reset();
-    this.attemptConnect();
+    if (this.reconnect.running) return;
+    this.reconnect.start();
   }
 
   /** Stops reconnecting, closes the socket and fails queued requests with 'offline'. Emits no 'down'. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.retryTimer !== null) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-    }
+    this.reconnect.stop();
     if (this.connecting !== null) {
       this.connecting.destroy();
       this.connecting = null;
@@ -121,8 +116,6 @@ export class ModbusTcpLink extends ModbusRequests {
   }
 
   private attemptConnect(): void {
-    this.retryTimer = null;
-    if (!this.running) return;
     const socket = netConnect({ host: this.cfg.host, port: this.cfg.port });
     this.connecting = socket;
     this.open.set(socket, new Promise((resolve) => socket.once('close', () => resolve())));
@@ -145,7 +138,7 @@ export class ModbusTcpLink extends ModbusRequests {
       } else if (this.connecting === socket) {
         // Never established: refused, timed out, or could not attach.
         this.connecting = null;
-        this.connectFailed(lastError);
+        this.reconnect.failed({ link: this.name, host: this.cfg.host, port: this.cfg.port, err: lastError?.message });
       }
       // Otherwise a socket stop() already let go of: nothing to do.
     });
@@ -172,14 +165,7 @@ export class ModbusTcpLink extends ModbusRequests {
     client.setTimeout(this.cfg.timeoutMs);
     this.connecting = null;
     this.conn = { socket, client };
-    const after = this.backoff.attempt;
-    this.backoff.reset();
-    if (this.outageLogged) {
-      this.log.info({ link: this.name, host: this.cfg.host, port: this.cfg.port, attempts: after }, 'modbus link up again');
-    } else {
-      this.log.info({ link: this.name, host: this.cfg.host, port: this.cfg.port }, 'modbus link up');
-    }
-    this.outageLogged = false;
+    this.reconnect.up({ link: this.name, host: this.cfg.host, port: this.cfg.port });
     this.emit('up');
   }
 
@@ -188,30 +174,10 @@ export class ModbusTcpLink extends ModbusRequests {
     this.conn = null;
     destroyClient(conn);
     this.queue.clear(new DeviceError('offline', `modbus link ${this.name} went down`, { cause: cause ?? undefined }));
-    this.log.warn(
+    this.reconnect.lost(
       { link: this.name, host: this.cfg.host, port: this.cfg.port, err: cause?.message ?? 'closed by the device' },
-      'modbus link down; reconnecting with backoff',
+      () => this.emit('down'),
     );
-    this.outageLogged = true;
-    this.emit('down');
-    this.scheduleRetry();
-  }
-
-  private connectFailed(cause: Error | null): void {
-    if (!this.running) return;
-    const details = { link: this.name, host: this.cfg.host, port: this.cfg.port, err: cause?.message };
-    if (this.outageLogged) {
-      this.log.debug({ ...details, attempt: this.backoff.attempt }, 'modbus link reconnect failed');
-    } else {
-      this.log.warn(details, 'modbus link cannot connect; retrying with backoff');
-      this.outageLogged = true;
-    }
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    if (!this.running) return;
-    this.retryTimer = setTimeout(() => this.attemptConnect(), this.backoff.next());
   }
 }
 

@@ -19,9 +19,9 @@ import {
   type OnvifSnapshot,
   type PtzVelocity,
 } from '../driver-api.js';
-import { Backoff } from './backoff.js';
 import { ExclusiveQueue } from './exclusive-queue.js';
 import { raceRevoked } from './race-revoked.js';
+import { ReconnectLoop } from './reconnect-loop.js';
 import type { Credentials } from './http-auth.js';
 import { httpExchange, type HttpAgents } from './onvif-http.js';
 import { inSoapScope, installSoapLayer, isRecord, text, type SoapScope } from './onvif-soap.js';
@@ -58,16 +58,12 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
   readonly kind = 'onvif' as const;
   private readonly soapQueue = new ExclusiveQueue();
   private readonly imageQueue = new ExclusiveQueue();
-  private readonly backoff: Backoff;
+  private readonly reconnect: ReconnectLoop;
   private readonly credentials: Credentials | undefined;
   private agents: HttpAgents | null = null;
-  private running = false;
   private lifetime = new AbortController();
   private session: Session | null = null;
   private sessions = 0;
-  private connecting: Promise<void> | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private outageLogged = false;
   /** Why the camera is not connected, for diagnostics. */
   lastError: OnvifError | undefined;
 
@@ -77,7 +73,13 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     private readonly log: DriverLogger,
   ) {
     super();
-    this.backoff = new Backoff({ initialMs: cfg.backoff.initialMs, maxMs: cfg.backoff.maxMs });
+    this.reconnect = new ReconnectLoop(cfg.backoff, log, {
+      up: 'camera initialised',
+      upAgain: 'camera initialised again',
+      failed: 'camera init failed; retrying with backoff',
+      failedAgain: 'camera init failed again',
+      lost: 'camera session ended; initialising again with backoff',
+    }, () => this.connect());
     this.credentials = cfg.user === '' ? undefined : { user: cfg.user, password: cfg.password };
   }
 
@@ -86,27 +88,22 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.reconnect.running) return;
     installSoapLayer();
-    this.running = true;
     this.lifetime = new AbortController();
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 2 }), https: new https.Agent({ keepAlive: true, maxSockets: 2 }) };
-    this.outageLogged = false;
-    this.backoff.reset();
-    this.beginConnect();
+    this.reconnect.start();
   }
 
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    if (!this.reconnect.running) return;
+    this.reconnect.stop();
     const stopped = new OnvifError('unreachable', 'offline', `camera ${this.name} stopped`, { notApplied: true });
     this.lifetime.abort(stopped);
     this.session = null;
     this.soapQueue.clear(stopped);
     this.imageQueue.clear(stopped);
-    await this.connecting;
+    await this.reconnect.attempting;
     this.agents?.http.destroy();
     this.agents?.https.destroy();
     this.agents = null;
@@ -119,7 +116,14 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
   probe(opts: OnvifRequestOptions): Promise<{ session: number; clockOffsetMs: number }> {
     return this.soap('GetSystemDateAndTime', opts, async (s) => {
       await s.device.services.device.getSystemDateAndTime();
-      return { session: s.info.session, clockOffsetMs: s.device.services.device.getTimeDiff() };
+      const clockOffsetMs = s.device.services.device.getTimeDiff();
+      // node-onvif hands each service the offset measured at init; a camera clock set since (NTP
+      // after boot) would make every later UsernameToken's Created fall outside its window.
+      for (const service of Object.values(s.device.services)) {
+        if (isRecord(service) && typeof service.time_diff === 'number') service.time_diff = clockOffsetMs;
+      }
+      s.device.time_diff = clockOffsetMs;
+      return { session: s.info.session, clockOffsetMs };
     });
   }
 
@@ -158,7 +162,7 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
       if (uri === undefined || uri === '') {
         throw new OnvifError('not_supported', 'device_error', `camera ${this.name} gave no snapshot URI for profile ${profileToken}`, { notApplied: true });
       }
-      const label = `snapshot ${withoutCredentials(uri)}`;
+      const label = `snapshot ${withoutCredentials(uri, this.secrets())}`;
       const url = URL.canParse(uri) ? new URL(uri) : undefined;
       if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
         throw new OnvifError('bad_reply', 'device_error', `${label}: the camera's snapshot URI is not an http(s) URL`, { notApplied: true });
@@ -212,6 +216,11 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     return scope;
   }
 
+  /** Values no URI may show, whatever the query parameter carrying them is called. */
+  private secrets(): string[] {
+    return this.cfg.password === '' ? [] : [this.cfg.password];
+  }
+
   private requireAgents(): HttpAgents {
     if (this.agents === null) throw this.offline('request');
     return this.agents;
@@ -246,16 +255,6 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     return new OnvifError('unreachable', 'offline', `camera ${this.name} is ${why}; ${operation} not sent`, { notApplied: true });
   }
 
-  private beginConnect(): void {
-    this.retryTimer = null;
-    if (!this.running) return;
-    const attempt = this.connect();
-    this.connecting = attempt;
-    void attempt.finally(() => {
-      if (this.connecting === attempt) this.connecting = null;
-    });
-  }
-
   private async connect(): Promise<void> {
     const { signal, done } = this.deadline(`init of camera ${this.name}`, { priority: 'command', timeoutMs: this.cfg.initTimeoutMs });
     const scope = this.scope(signal, true);
@@ -271,16 +270,11 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     } finally {
       done();
     }
-    if (!this.running) return;
+    if (!this.reconnect.running) return;
     this.session = session;
     this.lastError = undefined;
-    const attempts = this.backoff.attempt;
-    this.backoff.reset();
     const { info } = session;
-    const details = { camera: this.name, model: info.model, firmware: info.firmware, profiles: info.profiles.length, clock_offset_ms: info.clockOffsetMs };
-    if (this.outageLogged) this.log.info({ ...details, attempts }, 'camera initialised again');
-    else this.log.info(details, 'camera initialised');
-    this.outageLogged = false;
+    this.reconnect.up({ camera: this.name, model: info.model, firmware: info.firmware, profiles: info.profiles.length, clock_offset_ms: info.clockOffsetMs });
     this.emit('up');
   }
 
@@ -296,8 +290,8 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
         token: String(p.token),
         name: text(p.name),
         ptz: hasPtz && ptzProfiles.has(String(p.token)),
-        streamUri: withoutCredentials(typeof stream === 'string' ? stream : ''),
-        snapshotUri: withoutCredentials(typeof p.snapshot === 'string' ? p.snapshot : ''),
+        streamUri: withoutCredentials(typeof stream === 'string' ? stream : '', this.secrets()),
+        snapshotUri: withoutCredentials(typeof p.snapshot === 'string' ? p.snapshot : '', this.secrets()),
       };
     });
     if (profiles.length === 0) throw new OnvifError('bad_reply', 'device_error', `camera ${this.name} has no media profiles`);
@@ -321,15 +315,7 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
 
   private connectFailed(err: OnvifError): void {
     this.lastError = err;
-    if (!this.running) return;
-    const details = { camera: this.name, reason: err.reason, err: err.message };
-    if (this.outageLogged) {
-      this.log.debug({ ...details, attempt: this.backoff.attempt }, 'camera init failed again');
-    } else {
-      this.log.warn(details, 'camera init failed; retrying with backoff');
-      this.outageLogged = true;
-    }
-    this.scheduleRetry();
+    this.reconnect.failed({ camera: this.name, reason: err.reason, err: err.message });
   }
 
   private lost(err: OnvifError): void {
@@ -338,15 +324,7 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     const gone = new OnvifError('unreachable', 'offline', `camera ${this.name} session ended (${err.message})`, { notApplied: true });
     this.soapQueue.clear(gone);
     this.imageQueue.clear(gone);
-    this.log.warn({ camera: this.name, reason: err.reason, err: err.message }, 'camera session ended; initialising again with backoff');
-    this.outageLogged = true;
-    this.emit('down');
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    if (!this.running) return;
-    this.retryTimer = setTimeout(() => this.beginConnect(), this.backoff.next());
+    this.reconnect.lost({ camera: this.name, reason: err.reason, err: err.message }, () => this.emit('down'));
   }
 }
 

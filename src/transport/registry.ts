@@ -1,9 +1,10 @@
 // Transport configuration as the user writes it, and the factory that builds a transport from it.
 import type { DriverLogger, TransportAccess } from '../driver-api.js';
-import { ModbusRtuBus } from './modbus-rtu.js';
-import { ModbusTcpLink } from './modbus-tcp.js';
-import { SerialLinePort, type LineEncoding } from './serial-line.js';
-import { OnvifCamera } from './onvif.js';
+import type { BackoffOptions } from './backoff.js';
+import { ModbusRtuBus, type ModbusRtuBusConfig } from './modbus-rtu.js';
+import { ModbusTcpLink, type ModbusTcpLinkConfig } from './modbus-tcp.js';
+import { SerialLinePort, type LineEncoding, type SerialLineConfig } from './serial-line.js';
+import { OnvifCamera, type OnvifCameraConfig } from './onvif.js';
 
 /** snake_case: this comes straight from the user's config file. */
 export type ModbusTcpTransportConfig = {
@@ -73,13 +74,13 @@ export interface Transport {
 export function createTransport(name: string, cfg: TransportConfig, log: DriverLogger): Transport {
   switch (cfg.type) {
     case 'modbus-tcp':
-      return modbusTcp(name, cfg, log);
+      return asTransport(new ModbusTcpLink(name, modbusTcpOptions(cfg), log));
     case 'modbus-rtu':
-      return modbusRtu(name, cfg, log);
+      return asTransport(new ModbusRtuBus(name, modbusRtuOptions(cfg), log));
     case 'serial-line':
-      return serialLine(name, cfg, log);
+      return asTransport(new SerialLinePort(name, serialLineOptions(cfg), log));
     case 'onvif':
-      return onvifCamera(name, cfg, log);
+      return asTransport(new OnvifCamera(name, onvifOptions(cfg), log));
     default: {
       const unknown: never = cfg;
       throw new Error(`transport ${name}: unknown type ${JSON.stringify((unknown as { type: unknown }).type)}`);
@@ -87,74 +88,45 @@ export function createTransport(name: string, cfg: TransportConfig, log: DriverL
   }
 }
 
-function modbusTcp(name: string, cfg: ModbusTcpTransportConfig, log: DriverLogger): Transport {
-  const link = new ModbusTcpLink(
-    name,
-    {
-      host: cfg.host,
-      port: cfg.port,
-      timeoutMs: cfg.timeout_ms,
-      backoff: { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms },
-    },
-    log,
-  );
-  return asTransport(link);
+function backoffOf(cfg: TransportConfig): BackoffOptions {
+  return { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms };
 }
 
-function modbusRtu(name: string, cfg: ModbusRtuTransportConfig, log: DriverLogger): Transport {
-  const bus = new ModbusRtuBus(
-    name,
-    {
-      path: cfg.path,
-      baudRate: cfg.baud_rate,
-      dataBits: cfg.data_bits,
-      parity: cfg.parity,
-      stopBits: cfg.stop_bits,
-      timeoutMs: cfg.timeout_ms,
-      interFrameMs: cfg.inter_frame_ms,
-      backoff: { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms },
-    },
-    log,
-  );
-  return asTransport(bus);
+function modbusTcpOptions(cfg: ModbusTcpTransportConfig): ModbusTcpLinkConfig {
+  return { host: cfg.host, port: cfg.port, timeoutMs: cfg.timeout_ms, backoff: backoffOf(cfg) };
 }
 
-function serialLine(name: string, cfg: SerialLineTransportConfig, log: DriverLogger): Transport {
-  const port = new SerialLinePort(
-    name,
-    {
-      path: cfg.path,
-      baudRate: cfg.baud_rate,
-      dataBits: cfg.data_bits,
-      parity: cfg.parity,
-      stopBits: cfg.stop_bits,
-      terminator: cfg.terminator,
-      encoding: cfg.encoding,
-      replyTimeoutMs: cfg.reply_timeout_ms,
-      maxLineLength: cfg.max_line_length,
-      backoff: { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms },
-    },
-    log,
-  );
-  return asTransport(port);
+/** What a Modbus RTU bus and a serial line port share: the serial port's settings. */
+function serialPortOptions(cfg: ModbusRtuTransportConfig | SerialLineTransportConfig) {
+  return { path: cfg.path, baudRate: cfg.baud_rate, dataBits: cfg.data_bits, parity: cfg.parity, stopBits: cfg.stop_bits };
 }
 
-function onvifCamera(name: string, cfg: OnvifTransportConfig, log: DriverLogger): Transport {
-  const camera = new OnvifCamera(
-    name,
-    {
-      xaddr: cfg.xaddr,
-      user: cfg.user,
-      password: cfg.password,
-      timeoutMs: cfg.timeout_ms,
-      initTimeoutMs: cfg.init_timeout_ms,
-      maxBodyBytes: cfg.max_body_bytes,
-      maxImageBytes: cfg.max_image_bytes,
-      backoff: { initialMs: cfg.backoff.initial_ms, maxMs: cfg.backoff.max_ms },
-    },
-    log,
-  );
-  return asTransport(camera);
+function modbusRtuOptions(cfg: ModbusRtuTransportConfig): ModbusRtuBusConfig {
+  return { ...serialPortOptions(cfg), timeoutMs: cfg.timeout_ms, interFrameMs: cfg.inter_frame_ms, backoff: backoffOf(cfg) };
+}
+
+function serialLineOptions(cfg: SerialLineTransportConfig): SerialLineConfig {
+  return {
+    ...serialPortOptions(cfg),
+    terminator: cfg.terminator,
+    encoding: cfg.encoding,
+    replyTimeoutMs: cfg.reply_timeout_ms,
+    maxLineLength: cfg.max_line_length,
+    backoff: backoffOf(cfg),
+  };
+}
+
+function onvifOptions(cfg: OnvifTransportConfig): OnvifCameraConfig {
+  return {
+    xaddr: cfg.xaddr,
+    user: cfg.user,
+    password: cfg.password,
+    timeoutMs: cfg.timeout_ms,
+    initTimeoutMs: cfg.init_timeout_ms,
+    maxBodyBytes: cfg.max_body_bytes,
+    maxImageBytes: cfg.max_image_bytes,
+    backoff: backoffOf(cfg),
+  };
 }
 
 /** Every link is its own driver-facing access and an EventEmitter of 'up' and 'down'. */

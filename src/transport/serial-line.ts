@@ -9,9 +9,9 @@ import {
   type LineRequestOptions,
   type SerialLineAccess,
 } from '../driver-api.js';
-import { Backoff } from './backoff.js';
 import { ExclusiveQueue } from './exclusive-queue.js';
 import { raceRevoked } from './race-revoked.js';
+import { ReconnectLoop } from './reconnect-loop.js';
 
 export type LineEncoding = 'ascii' | 'latin1' | 'utf8';
 
@@ -41,13 +41,9 @@ interface Waiter {
 export class SerialLinePort extends EventEmitter implements SerialLineAccess {
   readonly kind = 'serial-line' as const;
   private readonly queue = new ExclusiveQueue();
-  private readonly backoff: Backoff;
+  private readonly reconnect: ReconnectLoop;
   private readonly unsolicited = new Set<(line: string) => void>();
-  private running = false;
   private port: SerialPort | null = null;
-  private opening: Promise<void> | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private outageLogged = false;
   private pending = '';
   /** True while the rest of an over-long line is being skipped up to its terminator. */
   private skipping = false;
@@ -61,7 +57,13 @@ export class SerialLinePort extends EventEmitter implements SerialLineAccess {
     private readonly log: DriverLogger,
   ) {
     super();
-    this.backoff = new Backoff({ initialMs: cfg.backoff.initialMs, maxMs: cfg.backoff.maxMs });
+    this.reconnect = new ReconnectLoop(cfg.backoff, log, {
+      up: 'serial line open',
+      upAgain: 'serial line open again',
+      failed: 'serial line cannot open its port; retrying with backoff',
+      failedAgain: 'serial line reopen failed',
+      lost: 'serial line port closed; reopening with backoff',
+    }, () => this.attemptOpen());
   }
 
   get connected(): boolean {
@@ -69,24 +71,17 @@ export class SerialLinePort extends EventEmitter implements SerialLineAccess {
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.outageLogged = false;
-    this.backoff.reset();
-    this.beginOpen();
+    if (this.reconnect.running) return;
+    this.reconnect.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.retryTimer !== null) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-    }
+    this.reconnect.stop();
     const port = this.port;
     this.port = null;
     this.queue.clear(new DeviceError('offline', `serial line ${this.name} stopped`));
     if (port !== null) await closePort(port);
-    await this.opening;
+    await this.reconnect.attempting;
   }
 
   onUnsolicited(listener: (line: string) => void): () => void {
@@ -177,16 +172,6 @@ export class SerialLinePort extends EventEmitter implements SerialLineAccess {
     for (const listener of this.unsolicited) listener(line);
   }
 
-  private beginOpen(): void {
-    this.retryTimer = null;
-    if (!this.running) return;
-    const attempt = this.attemptOpen();
-    this.opening = attempt;
-    void attempt.finally(() => {
-      if (this.opening === attempt) this.opening = null;
-    });
-  }
-
   private async attemptOpen(): Promise<void> {
     const port = new SerialPort({
       path: this.cfg.path,
@@ -200,10 +185,10 @@ export class SerialLinePort extends EventEmitter implements SerialLineAccess {
     try {
       await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
     } catch (err) {
-      this.openFailed(err as Error);
+      this.reconnect.failed({ line: this.name, path: this.cfg.path, err: (err as Error).message });
       return;
     }
-    if (!this.running) {
+    if (!this.reconnect.running) {
       await closePort(port);
       return;
     }
@@ -216,12 +201,7 @@ export class SerialLinePort extends EventEmitter implements SerialLineAccess {
       if (this.port === port) this.lost(port);
     });
     this.port = port;
-    const attempts = this.backoff.attempt;
-    this.backoff.reset();
-    const details = { line: this.name, path: this.cfg.path, baudRate: this.cfg.baudRate };
-    if (this.outageLogged) this.log.info({ ...details, attempts }, 'serial line open again');
-    else this.log.info(details, 'serial line open');
-    this.outageLogged = false;
+    this.reconnect.up({ line: this.name, path: this.cfg.path, baudRate: this.cfg.baudRate });
     this.emit('up');
   }
 
@@ -229,27 +209,7 @@ export class SerialLinePort extends EventEmitter implements SerialLineAccess {
     this.port = null;
     void closePort(port);
     this.queue.clear(new DeviceError('offline', `serial line ${this.name} (${this.cfg.path}) went away`));
-    this.log.warn({ line: this.name, path: this.cfg.path }, 'serial line port closed; reopening with backoff');
-    this.outageLogged = true;
-    this.emit('down');
-    this.scheduleRetry();
-  }
-
-  private openFailed(cause: Error): void {
-    if (!this.running) return;
-    const details = { line: this.name, path: this.cfg.path, err: cause.message };
-    if (this.outageLogged) {
-      this.log.debug({ ...details, attempt: this.backoff.attempt }, 'serial line reopen failed');
-    } else {
-      this.log.warn(details, 'serial line cannot open its port; retrying with backoff');
-      this.outageLogged = true;
-    }
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    if (!this.running) return;
-    this.retryTimer = setTimeout(() => this.beginOpen(), this.backoff.next());
+    this.reconnect.lost({ line: this.name, path: this.cfg.path }, () => this.emit('down'));
   }
 }
 

@@ -1,26 +1,17 @@
 // broker.limits and broker.login in the config: defaults (the broker's own), file values,
 // GATEHOUSE_* overrides, ranges with key paths, and the mapping to BrokerOptions.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { DEFAULT_BROKER_LIMITS } from '../../src/broker/broker.js';
 import { brokerLimitsFromConfig, loginLimitsFromConfig } from '../../src/broker/client-limits.js';
 import { DEFAULT_LOGIN_LIMITS } from '../../src/broker/login-limiter.js';
-import { loadConfig, parseConfigDocument, type ConfigIssue, type GatehouseConfig } from '../../src/config.js';
-
-const demoText = readFileSync('config/demo.yaml', 'utf8');
-const demo = () => parseConfigDocument(demoText, 'demo.yaml') as Record<string, any>;
+import { loadConfig, type GatehouseConfig } from '../../src/config.js';
+import { demo, expectIssue, issuesOf } from './support.js';
 
 function load(document: unknown, env: NodeJS.ProcessEnv = {}): Readonly<GatehouseConfig> {
   const result = loadConfig({ document, env });
   assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.issues, null, 2));
   return result.config;
-}
-
-function issuesOf(document: unknown, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
-  const result = loadConfig({ document, env });
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return (result as { issues: ConfigIssue[] }).issues;
 }
 
 test('without broker.limits and broker.login the broker gets exactly its built-in defaults', () => {
@@ -75,11 +66,7 @@ test('out-of-range values and unknown keys are reported with their key paths', (
   };
   doc.broker.login = { window_ms: 0, max_failures_per_address: -1, max_tracked: 'lots' };
   const issues = issuesOf(doc, { GATEHOUSE_BROKER_LOGIN_LOCKOUT_MS: 'soon' });
-  const expect = (path: string, message: RegExp) =>
-    assert.ok(
-      issues.some((i) => i.path === path && message.test(i.message)),
-      `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`,
-    );
+  const expect = (path: string, message: RegExp) => expectIssue(issues, path, message);
   expect('broker.limits.max_connections', /from 1 to/);
   expect('broker.limits.max_packet_bytes', /from 1024 to 268435460/);
   expect('broker.limits.max_inflight', /from 1 to 65535/);

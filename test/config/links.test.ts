@@ -1,26 +1,15 @@
 // Config validation of `links` (commands run when a device emits an event) and `snapshots`.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadConfig, parseConfigDocument, type ConfigIssue } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { demo, expectIssue, issuesOf } from './support.js';
 
 /** The demo config (gates main-gate and garage-gate, turnstile lobby-turnstile) with `links`. */
 function withLinks(links: unknown, extra: Record<string, unknown> = {}): Record<string, any> {
-  const doc = parseConfigDocument(readFileSync('config/demo.yaml', 'utf8'), 'demo.yaml') as Record<string, any>;
+  const doc = demo();
   doc.devices = doc.devices.filter((d: { kind: string }) => d.kind !== 'camera');
   delete doc.links;
   return { ...doc, links, ...extra };
-}
-
-function issuesOf(document: unknown): ConfigIssue[] {
-  const result = loadConfig({ document, env: {} });
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return (result as { issues: ConfigIssue[] }).issues;
-}
-
-function expectIssue(issues: ConfigIssue[], path: string, message: RegExp): void {
-  const hit = issues.find((i) => i.path === path && message.test(i.message));
-  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
 }
 
 test('a valid link is normalised: name, source, steps with the target kind and the configured args', () => {

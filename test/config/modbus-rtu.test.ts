@@ -1,28 +1,17 @@
 // Config validation of `modbus-rtu` transports (a serial bus) and the unit ids of devices on one.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadConfig, parseConfigDocument, type ConfigIssue } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { demo, expectIssue, issuesOf } from './support.js';
 
 /** The demo config with its Modbus devices moved onto a serial bus `line` (and its camera and links left out). */
 function onSerialBus(bus: Record<string, unknown>): Record<string, any> {
-  const doc = parseConfigDocument(readFileSync('config/demo.yaml', 'utf8'), 'demo.yaml') as Record<string, any>;
+  const doc = demo();
   doc.transports = { line: { type: 'modbus-rtu', ...bus } };
   doc.devices = doc.devices.filter((device: { driver: string }) => device.driver === 'modbus');
   delete doc.links;
   for (const device of doc.devices) device.transport = 'line';
   return doc;
-}
-
-function issuesOf(document: unknown): ConfigIssue[] {
-  const result = loadConfig({ document, env: {} });
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return (result as { issues: ConfigIssue[] }).issues;
-}
-
-function expectIssue(issues: ConfigIssue[], path: string, message: RegExp): void {
-  const hit = issues.find((i) => i.path === path && message.test(i.message));
-  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
 }
 
 test('a modbus-rtu bus takes line defaults and the t3.5 inter-frame gap for its baud rate', () => {

@@ -1,30 +1,20 @@
 // Config validation of `onvif` transports and `camera` devices on them.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, parseConfigDocument, type ConfigIssue } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { demo, expectIssue, issuesOf } from './support.js';
 
 /** The demo config plus an ONVIF camera `gate-cam` on transport `cam`, appended as devices[GATE_CAM]. */
-const GATE_CAM = (parseConfigDocument(readFileSync('config/demo.yaml', 'utf8'), 'demo.yaml') as { devices: unknown[] }).devices.length;
+const GATE_CAM = demo().devices.length;
 
 function withCamera(transport: Record<string, unknown>, device: Record<string, unknown> = {}): Record<string, any> {
-  const doc = parseConfigDocument(readFileSync('config/demo.yaml', 'utf8'), 'demo.yaml') as Record<string, any>;
+  const doc = demo();
   doc.transports.cam = { type: 'onvif', xaddr: 'http://10.0.0.5/onvif/device_service', user: 'gatehouse', password: 'p4ss', ...transport };
   doc.devices.push({ id: 'gate-cam', kind: 'camera', driver: 'onvif', transport: 'cam', poll_ms: 5000, options: { profile: 'mainStream' }, ...device });
   return doc;
-}
-
-function issuesOf(document: unknown): ConfigIssue[] {
-  const result = loadConfig({ document, env: {} });
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return (result as { issues: ConfigIssue[] }).issues;
-}
-
-function expectIssue(issues: ConfigIssue[], path: string, message: RegExp): void {
-  const hit = issues.find((i) => i.path === path && message.test(i.message));
-  assert.ok(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
 }
 
 test('an onvif transport takes defaults; a camera device runs on it', () => {

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, before, beforeEach, test, type TestContext } from 'node:test';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteOutbox } from '../../src/store/sqlite-outbox.js';
-import { Gateway } from '../../src/gateway.js';
 import { topics } from '../../src/topics.js';
 import { TestOnvifCamera } from '../../src/simulator/onvif-camera/camera.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
@@ -23,14 +22,13 @@ import {
   WAIT_MS,
   clientAs,
   configDocument,
-  loadHarnessConfig,
   parseJson,
   parseResult,
   resetDevice,
   resultFor,
   sendCommand,
+  startGatewayFrom,
   tempDataDir,
-  testLogger,
   topicOf,
   uniqueId,
   until,
@@ -63,8 +61,7 @@ interface Setup {
 
 /** The harness config (gates, turnstile on pymodbus) plus the camera on an onvif transport, links and snapshot bounds. */
 async function startCameraGateway(t: TestContext, camera: TestOnvifCamera, setup: Setup = {}) {
-  const dataDir = tempDataDir(t);
-  const doc = await configDocument(device.port, dataDir);
+  const doc = await configDocument(device.port, tempDataDir(t));
   (doc.transports as Record<string, unknown>).camera = {
     type: 'onvif',
     xaddr: camera.xaddr,
@@ -76,11 +73,7 @@ async function startCameraGateway(t: TestContext, camera: TestOnvifCamera, setup
   doc.links = setup.links ?? [];
   if (setup.snapshots) doc.snapshots = setup.snapshots;
   if (setup.uplinkUrl) doc.uplink = uplinkSection(setup.uplinkUrl);
-  const config = loadHarnessConfig(doc);
-  const gateway = new Gateway(config, testLogger());
-  t.after(() => gateway.stop());
-  await gateway.start();
-  return { gateway, config, dataDir, port: gateway.brokerPort };
+  return startGatewayFrom(t, doc);
 }
 
 const GATE_SNAPSHOT_LINK = {

@@ -179,14 +179,22 @@ export function loadHarnessConfig(document: unknown): Readonly<GatehouseConfig> 
 /** Builds the config, starts a Gateway in this process, and stops it after the test. */
 export async function startGateway(t: TestContext, device: ModbusDevice, opts: HarnessOptions = {}): Promise<RunningGateway> {
   const dataDir = opts.dataDir ?? tempDataDir(t);
-  const config = loadHarnessConfig(await configDocument(device.port, dataDir, opts));
+  return startGatewayFrom(t, await configDocument(device.port, dataDir, opts));
+}
+
+/**
+ * Starts a Gateway in this process from a config document (configDocument's, edited where the
+ * options do not reach), and stops it after the test, before its tempDataDir is removed.
+ */
+export async function startGatewayFrom(t: TestContext, document: Record<string, unknown>): Promise<RunningGateway> {
+  const config = loadHarnessConfig(document);
   const gateway = new Gateway(config, testLogger());
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= gateway.stop());
   t.after(stop);
-  gatewaysByDataDir.get(dataDir)?.push(stop);
+  gatewaysByDataDir.get(config.data_dir)?.push(stop);
   await gateway.start();
-  return { gateway, config, dataDir, port: gateway.brokerPort, stop };
+  return { gateway, config, dataDir: config.data_dir, port: gateway.brokerPort, stop };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 // drivers/modbus runs unchanged; only the transport differs from the TCP end-to-end tests.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Gateway } from '../../src/gateway.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
 import {
@@ -15,11 +14,10 @@ import {
   WAIT_MS,
   clientAs,
   configDocument,
-  loadHarnessConfig,
   resultFor,
   sendCommand,
+  startGatewayFrom,
   tempDataDir,
-  testLogger,
   topicOf,
   uniqueId,
   waitForCoil,
@@ -45,10 +43,8 @@ async function serialSite(t: TestContext): Promise<SerialSite> {
   document.transports = {
     [TRANSPORT]: { type: 'modbus-rtu', path: pair.a, baud_rate: BAUD, timeout_ms: 300, backoff: { initial_ms: 50, max_ms: 200 } },
   };
-  const gateway = new Gateway(loadHarnessConfig(document), testLogger());
-  t.after(() => gateway.stop());
-  await gateway.start();
-  return { pair, device, port: gateway.brokerPort };
+  const { port } = await startGatewayFrom(t, document);
+  return { pair, device, port };
 }
 
 /** The latest availability of `ref` seen on `availability`, if any. */

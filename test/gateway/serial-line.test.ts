@@ -3,19 +3,17 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { Gateway } from '../../src/gateway.js';
 import { startLineDevice, type LineDevice } from '../support/line-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
 import {
   WAIT_MS,
   clientAs,
   configDocument,
-  loadHarnessConfig,
   parseJson,
   resultFor,
   sendCommand,
+  startGatewayFrom,
   tempDataDir,
-  testLogger,
   topicOf,
   uniqueId,
   watch,
@@ -91,10 +89,8 @@ async function lineSite(t: TestContext): Promise<LineSite> {
   const document = await configDocument(0, tempDataDir(t));
   document.transports = { 'gate-line': lineTransport(gatePair.a), 'turnstile-line': lineTransport(turnstilePair.a) };
   document.devices = [gateDevice(), turnstileDevice()];
-  const gateway = new Gateway(loadHarnessConfig(document), testLogger());
-  t.after(() => gateway.stop());
-  await gateway.start();
-  return { gatePair, gateDevice: gate, turnstileDevice: turnstile, port: gateway.brokerPort };
+  const { port } = await startGatewayFrom(t, document);
+  return { gatePair, gateDevice: gate, turnstileDevice: turnstile, port };
 }
 
 type Collector = Awaited<ReturnType<typeof watch>>;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { after, before, beforeEach, test, type TestContext } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { Gateway } from '../../src/gateway.js';
+import type { Gateway } from '../../src/gateway.js';
 import { mosquittoPubTls } from '../broker/listener-support.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { subscribeCollect } from '../support/mqtt-client.js';
@@ -19,12 +19,11 @@ import {
   WAIT_MS,
   commandTopic,
   configDocument,
-  loadHarnessConfig,
   resetDevice,
   resultFor,
   sendCommand,
+  startGatewayFrom,
   tempDataDir,
-  testLogger,
   topicOf,
   uniqueId,
   waitForCoil,
@@ -45,11 +44,7 @@ beforeEach(() => resetDevice(device));
 async function startWithBroker(t: TestContext, broker: Record<string, unknown>): Promise<Gateway> {
   const document = await configDocument(device.port, tempDataDir(t));
   document.broker = { ...(document.broker as Record<string, unknown>), ...broker };
-  const gateway = new Gateway(loadHarnessConfig(document), testLogger());
-  let stopped: Promise<void> | undefined;
-  t.after(() => (stopped ??= gateway.stop()));
-  await gateway.start();
-  return gateway;
+  return (await startGatewayFrom(t, document)).gateway;
 }
 
 function connectWss(t: TestContext, port: number, opts: mqtt.IClientOptions): Promise<MqttClient> {

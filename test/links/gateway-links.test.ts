@@ -4,7 +4,6 @@
 // The camera (snapshot through a link) is in test/gateway/camera-link.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test, type TestContext } from 'node:test';
-import { Gateway } from '../../src/gateway.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
@@ -15,13 +14,12 @@ import {
   UNITS,
   clientAs,
   configDocument,
-  loadHarnessConfig,
   parseResult,
   resetDevice,
   resultFor,
   sendCommand,
+  startGatewayFrom,
   tempDataDir,
-  testLogger,
   topicOf,
   uniqueId,
   until,
@@ -37,13 +35,9 @@ after(() => device?.stop());
 beforeEach(() => resetDevice(device));
 
 async function startWithLinks(t: TestContext, links: unknown[], commands: Record<string, unknown> = {}) {
-  const dataDir = tempDataDir(t);
-  const doc = await configDocument(device.port, dataDir, { commands });
+  const doc = await configDocument(device.port, tempDataDir(t), { commands });
   doc.links = links;
-  const gateway = new Gateway(loadHarnessConfig(doc), testLogger());
-  t.after(() => gateway.stop());
-  await gateway.start();
-  return { gateway, dataDir, port: gateway.brokerPort };
+  return startGatewayFrom(t, doc);
 }
 
 test('gate-a unlocked over MQTT: the link unlocks gate-b, with a result of source link and the journal entry', async (t) => {

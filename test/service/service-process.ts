@@ -1,13 +1,11 @@
 // `gatehouse run --config FILE` as a child process the way systemd runs it: with NOTIFY_SOCKET and
 // WATCHDOG_USEC in its environment, signalled with SIGTERM / SIGHUP / SIGSTOP, its JSON log lines
 // parsed as they arrive.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
-import { cliEnv, PACKAGE_ROOT } from '../cli/cli-process.js';
+import { spawnCli } from '../cli/cli-process.js';
 
-const CLI = join(PACKAGE_ROOT, 'src', 'cli.ts');
 const DEFAULT_WAIT_MS = 30_000;
 const KILL_AFTER_MS = 30_000;
 const KEEP_CHARS = 40_000;
@@ -124,11 +122,7 @@ class ChildService implements ServiceProcess {
 
 /** Starts `gatehouse run --config FILE`; SIGCONT + SIGKILL after the test if it is still running. */
 export function spawnService(t: TestContext, configFile: string, opts: ServiceOptions = {}): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', configFile, ...(opts.args ?? [])], {
-    cwd: PACKAGE_ROOT,
-    env: cliEnv(opts.env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(['run', '--config', configFile, ...(opts.args ?? [])], { env: opts.env });
   const service = new ChildService(child);
   t.after(async () => {
     if (!service.running) return;

@@ -1,8 +1,10 @@
 // Listening and closing for the node servers under every listener: a coded error when the address
-// cannot be bound, and the open sockets tracked so that close() can end them.
+// cannot be bound, the open sockets tracked so that close() can end them, and the lifecycle every
+// listener shares (BoundListener).
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
+import type { ConnectionHandler, Listener } from './types.js';
 
 /** Binds `server` (port 0 picks a free one) and resolves with the bound port. */
 export async function listenOn(server: Server, host: string, port: number): Promise<number> {
@@ -48,4 +50,62 @@ export function logListening(log: Logger, protocol: string, host: string, port: 
 /** Logs listener-level server errors (not connection errors) without letting them throw. */
 export function logServerErrors(server: Server, log: Logger, protocol: string): void {
   server.on('error', (err) => log.error({ err, protocol }, 'broker listener error'));
+}
+
+/**
+ * The lifecycle of a listener on one node server: start() builds the server, binds it and logs;
+ * close() stops it and destroys the sockets it accepted. Subclasses say how the server is built.
+ */
+export abstract class BoundListener<S extends Server, O extends { host: string; port: number } = { host: string; port: number }> implements Listener {
+  abstract readonly protocol: string;
+  private server: S | null = null;
+  protected readonly sockets = new SocketTracker();
+  private boundPort = 0;
+
+  constructor(
+    protected readonly options: O,
+    protected readonly log: Logger,
+  ) {}
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get address(): string {
+    return this.options.host;
+  }
+
+  /** Builds the server, wired to hand its connections to `onConnection`; it must add its TCP sockets to `sockets`. */
+  protected abstract createServer(onConnection: ConnectionHandler): S;
+
+  /** Undoes what createServer() registered elsewhere; called on a failed start and on close, before the sockets are destroyed. */
+  protected release(_server: S): void {}
+
+  /** Fields added to the "broker listening" log line. */
+  protected listeningDetails(): Record<string, unknown> {
+    return {};
+  }
+
+  async start(onConnection: ConnectionHandler): Promise<void> {
+    if (this.server) throw new BrokerError('BROKER_ALREADY_STARTED', 'listener already started');
+    const server = this.createServer(onConnection);
+    this.server = server;
+    try {
+      this.boundPort = await listenOn(server, this.options.host, this.options.port);
+    } catch (err) {
+      this.release(server);
+      this.server = null;
+      throw err;
+    }
+    logServerErrors(server, this.log, this.protocol);
+    logListening(this.log, this.protocol, this.options.host, this.boundPort, this.listeningDetails());
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    this.release(server);
+    await this.sockets.close(server);
+  }
 }

@@ -2,33 +2,22 @@
 // certificates that log a client in as a configured user.
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { BrokerError } from '../errors.js';
-import { listenOn, logListening, logServerErrors, SocketTracker } from './bound-server.js';
+import { BoundListener } from './bound-server.js';
 import type { TlsSecurity } from './tls-security.js';
-import { peerOf, type ConnectionHandler, type Listener } from './types.js';
+import { peerOf, type ConnectionHandler } from './types.js';
 
-export class TlsListener implements Listener {
+export class TlsListener extends BoundListener<Server> {
   readonly protocol = 'mqtt+tls';
-  private server: Server | null = null;
-  private readonly sockets = new SocketTracker();
-  private boundPort = 0;
 
   constructor(
-    private readonly options: { host: string; port: number },
+    options: { host: string; port: number },
     private readonly security: TlsSecurity,
-    private readonly log: Logger,
-  ) {}
-
-  get port(): number {
-    return this.boundPort;
+    log: Logger,
+  ) {
+    super(options, log);
   }
 
-  get address(): string {
-    return this.options.host;
-  }
-
-  async start(onConnection: ConnectionHandler): Promise<void> {
-    if (this.server) throw new BrokerError('BROKER_ALREADY_STARTED', 'listener already started');
+  protected createServer(onConnection: ConnectionHandler): Server {
     const server = createServer(this.security.serverOptions());
     server.on('connection', (raw) => this.sockets.add(raw));
     this.security.watch(server, this.protocol);
@@ -37,28 +26,19 @@ export class TlsListener implements Listener {
       if (!admitted) return;
       onConnection(socket, { peer: peerOf(socket), protocol: this.protocol, ...admitted });
     });
-    this.server = server;
-    try {
-      this.boundPort = await listenOn(server, this.options.host, this.options.port);
-    } catch (err) {
-      this.security.unwatch(server);
-      this.server = null;
-      throw err;
-    }
-    logServerErrors(server, this.log, this.protocol);
+    return server;
+  }
+
+  protected override release(server: Server): void {
+    this.security.unwatch(server);
+  }
+
+  protected override listeningDetails(): Record<string, unknown> {
     const { fingerprint, validTo } = this.security.current();
-    logListening(this.log, this.protocol, this.options.host, this.boundPort, {
+    return {
       client_certificates: this.security.settings.clientCertificates,
       certificate: fingerprint,
       not_after: validTo.toISOString(),
-    });
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = null;
-    this.security.unwatch(server);
-    await this.sockets.close(server);
+    };
   }
 }

@@ -7,10 +7,9 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import { BrokerError } from '../errors.js';
-import { listenOn, logListening, logServerErrors, SocketTracker } from './bound-server.js';
+import { BoundListener } from './bound-server.js';
 import type { TlsSecurity } from './tls-security.js';
-import { peerOf, type ConnectionHandler, type Listener } from './types.js';
+import { peerOf, type ConnectionHandler } from './types.js';
 
 export interface WsListenerOptions {
   host: string;
@@ -51,32 +50,21 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   );
 }
 
-export class WsListener implements Listener {
+export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListenerOptions> {
   readonly protocol: 'mqtt+ws' | 'mqtt+wss';
-  private server: HttpServer | HttpsServer | null = null;
   private wss: WebSocketServer | null = null;
-  private readonly sockets = new SocketTracker();
-  private boundPort = 0;
 
   /** `security` given: WebSocket over TLS with its certificates and client-certificate policy. */
   constructor(
-    private readonly options: WsListenerOptions,
+    options: WsListenerOptions,
     private readonly security: TlsSecurity | null,
-    private readonly log: Logger,
+    log: Logger,
   ) {
+    super(options, log);
     this.protocol = security ? 'mqtt+wss' : 'mqtt+ws';
   }
 
-  get port(): number {
-    return this.boundPort;
-  }
-
-  get address(): string {
-    return this.options.host;
-  }
-
-  async start(onConnection: ConnectionHandler): Promise<void> {
-    if (this.server) throw new BrokerError('BROKER_ALREADY_STARTED', 'listener already started');
+  protected createServer(onConnection: ConnectionHandler): HttpServer | HttpsServer {
     const security = this.security;
     let server: HttpServer | HttpsServer;
     if (security) {
@@ -100,18 +88,18 @@ export class WsListener implements Listener {
     });
     wss.on('error', (err) => this.log.error({ err, protocol: this.protocol }, 'websocket server error'));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head, onConnection));
-    this.server = server;
     this.wss = wss;
-    try {
-      this.boundPort = await listenOn(server, this.options.host, this.options.port);
-    } catch (err) {
-      if (security) security.unwatch(server as HttpsServer);
-      this.server = null;
-      this.wss = null;
-      throw err;
-    }
-    logServerErrors(server, this.log, this.protocol);
-    logListening(this.log, this.protocol, this.options.host, this.boundPort, { path: this.options.path });
+    return server;
+  }
+
+  protected override release(server: HttpServer | HttpsServer): void {
+    this.wss?.close();
+    this.wss = null;
+    if (this.security) this.security.unwatch(server as HttpsServer);
+  }
+
+  protected override listeningDetails(): Record<string, unknown> {
+    return { path: this.options.path };
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, onConnection: ConnectionHandler): void {
@@ -156,15 +144,5 @@ export class WsListener implements Listener {
     const status = here ? 426 : 404;
     res.writeHead(status, { 'Content-Type': 'text/plain', Connection: 'close', ...(here ? { Upgrade: 'websocket' } : {}) });
     res.end(here ? 'MQTT over WebSocket: send a WebSocket upgrade with the "mqtt" subprotocol\n' : 'not found\n');
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = null;
-    this.wss?.close();
-    this.wss = null;
-    if (this.security) this.security.unwatch(server as HttpsServer);
-    await this.sockets.close(server);
   }
 }
