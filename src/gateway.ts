@@ -310,9 +310,11 @@ export class Gateway {
       await this.publish(topics.state(site, device.kind.name, device.id), JSON.stringify(device.state()), true);
       await this.publish(topics.availability(site, device.kind.name, device.id), device.availability, true);
     }
-    // A device that is gone, or lives on under another kind, leaves no retained topics behind.
+    // A device that is gone, or lives on under another kind, leaves no retained topics (nor metric series) behind.
     for (const old of outgoing) {
-      if (this.devices.get(old.id)?.kind.name !== old.kind.name) await this.retireDeviceTopics(old);
+      if (this.devices.get(old.id)?.kind.name === old.kind.name) continue;
+      await this.retireDeviceTopics(old);
+      await this.metrics?.deviceRemoved(old.kind.name, old.id);
     }
 
     let access: { disconnected: number; updated: number } | undefined;

@@ -84,6 +84,12 @@ parse_args() {
   prefix="$(realpath -m "$prefix")"
   # The prefix is replaced on upgrade and deleted on uninstall: never a shared folder such as /usr.
   [[ "$(basename "$prefix")" == *gatehouse* ]] || die "--prefix must be a folder of its own, named *gatehouse* (e.g. /opt/gatehouse): $prefix"
+  # ... nor the config, the data or another installed file, or a folder holding one or inside one.
+  local managed
+  for managed in "$CONFIG_DIR" "$DATA_DIR" "$BIN_PATH" "$UNIT_PATH" "$SYSUSERS_PATH"; do
+    case "$prefix/" in "$managed"/*) die "--prefix $prefix would replace $managed on upgrade and delete it on uninstall; use e.g. /opt/gatehouse" ;; esac
+    case "$managed/" in "$prefix"/*) die "--prefix $prefix would replace $managed on upgrade and delete it on uninstall; use e.g. /opt/gatehouse" ;; esac
+  done
   check_visible_to_service "--prefix" "$prefix"
 }
 

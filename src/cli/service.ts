@@ -50,6 +50,13 @@ export async function runUntilSignalled(
     if (phase === 'up') notify.status(statusLine(gateway.statusFigures()));
   };
 
+  // A stop waits for a start under way to end (a stop that overlapped it would close the database
+  // under it); the start's own failure path and a signal share the one stop.
+  let startSettled: Promise<unknown> = Promise.resolve();
+  let stopSequence: Promise<void> | undefined;
+  const stopOnce = () =>
+    (stopSequence ??= startSettled.then(() => gateway.stop((step) => notify.status(`stopping: ${step}`))).then(() => beforeStop?.()));
+
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       if (phase === 'stopping') {
@@ -64,9 +71,7 @@ export async function runUntilSignalled(
         log.error({ stop_timeout_ms: stopTimeoutMs }, `stop did not finish within ${stopTimeoutMs} ms; exiting without a clean stop`);
         exitNow(log, EXIT_STOP_TIMEOUT);
       }, stopTimeoutMs);
-      gateway
-        .stop((step) => notify.status(`stopping: ${step}`))
-        .then(() => beforeStop?.())
+      stopOnce()
         .then(
           () => resolve(0),
           (err) => {
@@ -105,8 +110,10 @@ export async function runUntilSignalled(
     process.off('SIGHUP', onHangup);
   };
 
+  const starting = gateway.start();
+  startSettled = starting.catch(() => undefined);
   try {
-    await gateway.start();
+    await starting;
   } catch (err) {
     log.fatal({ err }, 'gatehouse could not start');
     if ((err as { code?: string }).code === 'BROKER_LISTEN_FAILED') {
@@ -115,8 +122,7 @@ export async function runUntilSignalled(
     // The database and the uplink's files: the message says what to do.
     if (/^(STORE|UPLINK)_/.test(String((err as { code?: string }).code))) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
     notify.status('could not start; see the log');
-    await gateway.stop().catch(() => undefined);
-    await beforeStop?.();
+    await stopOnce().catch(() => undefined);
     cleanUp();
     return 1;
   }

@@ -117,18 +117,13 @@ export class GatewayMetrics {
         return db ? probeWritable(db, PROBE_BUSY_TIMEOUT_MS) : { ok: false, code: 'STORE_CLOSED', message: 'the database is not open' };
       },
     });
-    this.commands = new Counter({
-      name: 'gatehouse_commands_total',
-      help: 'Commands answered, by kind, command, source (local or cloud), status (ok or error) and result code (ok on success). Duplicates are counted apart.',
-      labelNames: ['kind', 'command', 'source', 'status', 'code'],
-      registers,
-    });
-    this.duplicates = new Counter({
-      name: 'gatehouse_command_duplicates_total',
-      help: 'Commands with an id already seen, answered again with the first result and not run.',
-      labelNames: ['kind', 'command', 'source'],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter({ name, help, labelNames, registers });
+    this.commands = counter(
+      'gatehouse_commands_total',
+      'Commands answered, by kind, command, source (local or cloud), status (ok or error) and result code (ok on success). Duplicates are counted apart.',
+      ['kind', 'command', 'source', 'status', 'code'],
+    );
+    this.duplicates = counter('gatehouse_command_duplicates_total', 'Commands with an id already seen, answered again with the first result and not run.', ['kind', 'command', 'source']);
     this.duration = new Histogram({
       name: 'gatehouse_command_duration_seconds',
       help: 'Time from a command\'s arrival to its result (queue wait and device time included).',
@@ -136,18 +131,8 @@ export class GatewayMetrics {
       buckets: COMMAND_DURATION_BUCKETS,
       registers,
     });
-    this.pollFailures = new Counter({
-      name: 'gatehouse_device_poll_failures_total',
-      help: 'Polls (and start-up safe-state attempts) that failed, by device and error code.',
-      labelNames: ['kind', 'device', 'code'],
-      registers,
-    });
-    this.availabilityChanges = new Counter({
-      name: 'gatehouse_device_availability_changes_total',
-      help: 'Times a device went online or offline.',
-      labelNames: ['kind', 'device', 'availability'],
-      registers,
-    });
+    this.pollFailures = counter('gatehouse_device_poll_failures_total', 'Polls (and start-up safe-state attempts) that failed, by device and error code.', ['kind', 'device', 'code']);
+    this.availabilityChanges = counter('gatehouse_device_availability_changes_total', 'Times a device went online or offline.', ['kind', 'device', 'availability']);
     this.refreshers = this.scrapeTimeMetrics(registers);
   }
 
@@ -214,18 +199,31 @@ export class GatewayMetrics {
 
   /** A device's poll cycle failed; `code` is the DeviceError code (timeout, offline, device_error, ...). */
   pollFailed(kind: string, device: string, code: string): void {
-    try {
-      this.pollFailures.inc({ kind, device, code });
-    } catch (err) {
-      this.log.warn({ err: String(err) }, 'metrics: could not count a poll failure');
-    }
+    this.count(this.pollFailures, { kind, device, code }, 'a poll failure');
   }
 
   availabilityChanged(kind: string, device: string, availability: 'online' | 'offline'): void {
+    this.count(this.availabilityChanges, { kind, device, availability }, 'an availability change');
+  }
+
+  private count<L extends string>(metric: Counter<L>, labels: Partial<Record<L, string>>, what: string): void {
     try {
-      this.availabilityChanges.inc({ kind, device, availability });
+      metric.inc(labels);
     } catch (err) {
-      this.log.warn({ err: String(err) }, 'metrics: could not count an availability change');
+      this.log.warn({ err: String(err) }, `metrics: could not count ${what}`);
+    }
+  }
+
+  /** A device gone with a reload (or now under another kind): its series go with it, the other devices keep theirs. */
+  async deviceRemoved(kind: string, device: string): Promise<void> {
+    try {
+      for (const metric of [this.pollFailures, this.availabilityChanges] as Counter<string>[]) {
+        for (const { labels } of (await metric.get()).values) {
+          if (labels.kind === kind && labels.device === device) metric.remove(labels);
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'metrics: could not remove the series of a removed device');
     }
   }
 

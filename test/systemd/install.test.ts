@@ -260,16 +260,21 @@ describe('systemd/install.sh --root', () => {
     assert.ok(!existsSync(join(other, 'opt')) && !existsSync(join(other, 'etc/gatehouse')));
   });
 
-  it('refuses a prefix or a node the sandbox would hide, a shared prefix, and a relative root', () => {
+  it('refuses a prefix or a node the sandbox would hide, a shared prefix, a prefix on the config or data, and a relative root', () => {
     // Always under a temporary --root (the last --root given wins), so that a broken check cannot
     // install onto this machine.
     const safeRoot = makeRoot();
     temps.push(safeRoot);
     const cases = [['--prefix', '/home/gatehouse'], ['--prefix', '/tmp/gatehouse'], ['--node', '/root/.nvm/node'], ['--prefix', '/usr'], ['--root', 'relative/dir']];
+    // The prefix is replaced on upgrade and deleted on uninstall: never the config or the data (or inside them).
+    cases.push(['--prefix', '/etc/gatehouse'], ['--prefix', '/var/lib/gatehouse'], ['--prefix', '/var/lib/gatehouse/gatehouse'], ['--prefix', '/usr/local/bin/gatehouse']);
+    mkdirSync(join(safeRoot, 'etc/gatehouse'), { recursive: true });
+    writeFileSync(join(safeRoot, 'etc/gatehouse/gatehouse.yaml'), `${MARKER}\n`);
     for (const args of cases) {
       const refused = run('bash', [INSTALL, '--root', safeRoot, '--no-build', ...args], safeRoot);
       assert.equal(refused.status, 1, `install.sh ${args.join(' ')} exited ${refused.status}`);
-      assert.match(refused.stderr, /hidden from the service|a folder of its own|absolute path/);
+      assert.match(refused.stderr, /hidden from the service|a folder of its own|absolute path|would replace/);
     }
+    assert.equal(readFileSync(join(safeRoot, 'etc/gatehouse/gatehouse.yaml'), 'utf8'), `${MARKER}\n`, 'the config is untouched');
   });
 });

@@ -1,9 +1,9 @@
 // systemd/gatehouse.service: its exposure score, systemd-analyze verify, and the settings the
 // gateway depends on (readiness, watchdog, serial ports, network, state and config directories).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_STOP_TIMEOUT_MS } from '../../src/cli/service.js';
@@ -48,6 +48,20 @@ describe('systemd/gatehouse.service', () => {
     const aboutUs = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => line.includes('gatehouse'));
     assert.deepEqual(aboutUs, [], `systemd-analyze verify complains about the unit:\n${run.stderr}`);
     assert.equal(run.status, 0, `systemd-analyze verify exited ${run.status}:\n${run.stderr}`);
+  });
+
+  it('the verify check above does catch a broken unit (an unknown key, a bad value, a missing node)', () => {
+    // systemd-analyze verify exits 0 on unknown keys and unparsable values (it only warns): the
+    // test above must read its lines, and this control shows that it does.
+    const broken = join(tempDir, 'broken', 'gatehouse.service');
+    mkdirSync(dirname(broken), { recursive: true });
+    const rendered = renderUnit(process.execPath, '/opt/gatehouse');
+    writeFileSync(broken, rendered.replace('\nUMask=0077\n', '\nUMask=0077\nProtectSystemm=strict\nProtectHome=sometimes\n').replace(`ExecStart=${process.execPath} `, 'ExecStart=/nonexistent/node '));
+    const run = spawnSync(systemdAnalyze, ['verify', broken], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });
+    const aboutUs = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => line.includes('gatehouse'));
+    for (const complaint of [/Unknown key.*ProtectSystemm/, /protect home value.*sometimes/, /\/nonexistent\/node/]) {
+      assert.ok(aboutUs.some((line) => complaint.test(line)), `no complaint matching ${complaint}:\n${aboutUs.join('\n')}`);
+    }
   });
 
   it('runs the compiled CLI named in package.json "bin" with the installed config', () => {
