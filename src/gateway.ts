@@ -137,7 +137,7 @@ export class Gateway {
       policy: (this.policy = commandPolicy(config)),
       log: log.child({ component: 'commands' }),
     });
-    this.links = new LinkRunner({ links: config.links, submit: (input) => this.pipeline!.submit(input), log: log.child({ component: 'links' }) });
+    this.links = this.buildLinks(config);
     this.snapshotFiles = new SnapshotFiles({ dir: join(config.data_dir, 'snapshots'), keep: config.snapshots.keep, maxBytes: config.snapshots.max_bytes, log: log.child({ component: 'snapshots' }) });
     this.snapshots = new SnapshotPublisher<Device>({
       site: config.site,
@@ -317,6 +317,13 @@ export class Gateway {
       await this.metrics?.deviceRemoved(old.kind.name, old.id);
     }
 
+    // New links take over once the devices they name exist; runs of the old ones finish on their own.
+    if (plan.links) {
+      const retired = this.links;
+      this.links = this.buildLinks(effective);
+      this.links.start();
+      void retired?.stop();
+    }
     let access: { disconnected: number; updated: number } | undefined;
     if (plan.access) access = this.broker.updateAccess(effective.users.map((u) => ({ ...u })), { ...effective.broker.anonymous });
     if (plan.settings && this.policy) Object.assign(this.policy, commandPolicy(effective));
@@ -327,12 +334,17 @@ export class Gateway {
       {
         devices: { added: plan.devices.added, removed: plan.devices.removed, changed: plan.devices.changed },
         transports: plan.transports,
+        ...(plan.links ? { links: effective.links.length } : {}),
         ...(access ? { clients: access } : {}),
         needs_restart: plan.needsRestart,
       },
       'configuration reloaded',
     );
     return plan;
+  }
+
+  private buildLinks(config: Readonly<GatehouseConfig>): LinkRunner {
+    return new LinkRunner({ links: config.links, submit: (input) => this.pipeline!.submit(input), log: this.log.child({ component: 'links' }) });
   }
 
   private buildTransport(name: string, cfg: TransportConfig): Transport {

@@ -1,11 +1,11 @@
 // What a configuration reload (SIGHUP) changes: a plan computed from the running config and a new,
-// already validated one. Devices, transports, users, anonymous access and the commands and journal
-// settings change at run time; every other key keeps its running value until the next restart.
+// already validated one. Devices, transports, links, users, anonymous access and the commands and
+// journal settings change at run time; every other key keeps its running value until the next restart.
 import { isDeepStrictEqual } from 'node:util';
 import type { GatehouseConfig } from '../config.js';
 
 /** Top-level sections applied at run time, and `broker.anonymous`; the rest needs a restart. */
-const RUNTIME_SECTIONS = ['devices', 'transports', 'users', 'commands', 'journal'] as const;
+const RUNTIME_SECTIONS = ['devices', 'transports', 'links', 'users', 'commands', 'journal'] as const;
 const RUNTIME_BROKER_KEYS = ['anonymous'] as const;
 
 export interface ReloadPlan {
@@ -16,6 +16,8 @@ export interface ReloadPlan {
   transports: { added: string[]; removed: string[]; changed: string[] };
   /** `changed` includes devices whose own entry is the same but whose transport changed. */
   devices: { added: string[]; removed: string[]; changed: string[]; unchanged: string[] };
+  /** The links differ: the running set is replaced whole. */
+  links: boolean;
   /** users or broker.anonymous differ. */
   access: boolean;
   /** commands or journal settings differ. */
@@ -59,6 +61,7 @@ export function planReload(current: Readonly<GatehouseConfig>, next: Readonly<Ga
     ...current,
     devices: next.devices,
     transports: next.transports,
+    links: next.links,
     users: next.users,
     commands: next.commands,
     journal: next.journal,
@@ -80,6 +83,7 @@ export function planReload(current: Readonly<GatehouseConfig>, next: Readonly<Ga
       changed: [...devices.changed, ...onChangedTransport],
       unchanged: devices.unchanged.filter((id) => !onChangedTransport.includes(id)),
     },
+    links: !isDeepStrictEqual(current.links, next.links),
     access: !isDeepStrictEqual(current.users, next.users) || !isDeepStrictEqual(current.broker.anonymous, next.broker.anonymous),
     settings: !isDeepStrictEqual(current.commands, next.commands) || !isDeepStrictEqual(current.journal, next.journal),
   };

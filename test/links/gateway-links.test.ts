@@ -18,6 +18,7 @@ import {
   resetDevice,
   resultFor,
   sendCommand,
+  loadHarnessConfig,
   startGatewayFrom,
   tempDataDir,
   topicOf,
@@ -102,4 +103,39 @@ test('a linked command that fails gets its error result with source link; later 
   // Give a wrongly run second step ample time to show up.
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(resultsB.messages.length, 0, 'the step after the failed one did not run');
+});
+
+test('a reload replaces the links: a link added by SIGHUP fires, one removed no longer does', async (t) => {
+  const dataDir = tempDataDir(t);
+  const doc = await configDocument(device.port, dataDir);
+  const gw = await startGatewayFrom(t, doc);
+  const guard = await clientAs(t, gw.port, 'guard');
+  const resultsA = await watch(guard, topicOf(GATE_A, 'result'));
+  const resultsB = await watch(guard, topicOf(GATE_B, 'result'));
+  const eventsA = await watch(guard, topicOf(GATE_A, 'event'));
+  const eventsOf = (type: string) => eventsA.messages.filter((m) => JSON.parse(m.payload.toString()).event === type).length;
+
+  const plan = await gw.gateway.reload(
+    loadHarnessConfig({ ...doc, links: [{ name: 'added', on: { device: GATE_A.id, event: 'unlocked' }, run: [{ device: GATE_B.id, command: 'unlock', args: { duration_ms: 300 } }] }] }),
+  );
+  assert.equal(plan.links, true);
+  assert.deepEqual(plan.needsRestart, []);
+  const first = uniqueId('unlock-a');
+  await sendCommand(guard, GATE_A, 'unlock', { id: first, duration_ms: 300 });
+  assert.equal((await resultFor(resultsA, first)).status, 'ok');
+  const linked = parseResult(await resultsB.waitFor((m) => parseResult(m).source === 'link', 10_000));
+  assert.equal(linked.trigger?.link, 'added');
+  assert.equal(linked.status, 'ok', JSON.stringify(linked));
+
+  await gw.gateway.reload(loadHarnessConfig({ ...doc, links: [] }));
+  const linkedBefore = resultsB.messages.length;
+  // gate-a relocks first, so that the next unlock emits `unlocked` again: the trigger really happens.
+  await until('gate-a relocked', () => eventsOf('locked') >= 1 || undefined);
+  const second = uniqueId('unlock-a');
+  await sendCommand(guard, GATE_A, 'unlock', { id: second, duration_ms: 300 });
+  assert.equal((await resultFor(resultsA, second)).status, 'ok');
+  await until('gate-a unlocked again', () => eventsOf('unlocked') >= 2 || undefined);
+  // Give a wrongly kept link ample time to show up.
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(resultsB.messages.length, linkedBefore, 'the removed link did not run');
 });

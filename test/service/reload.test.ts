@@ -41,6 +41,7 @@ test('the plan: what changes at run time, what needs a restart, what is left alo
     needsRestart: [],
     transports: { added: [], removed: [], changed: [] },
     devices: { added: [], removed: [], changed: [], unchanged: ['gate-a', 'gate-b', 'lobby'] },
+    links: false,
     access: false,
     settings: false,
   });
@@ -60,6 +61,7 @@ test('the plan: what changes at run time, what needs a restart, what is left alo
   assert.deepEqual(plan.needsRestart.sort(), ['broker.port', 'site', 'uplink.client_id']);
   assert.equal(plan.access, true);
   assert.equal(plan.settings, true);
+  assert.equal(plan.links, false);
   // Restart-only keys keep their running values; the rest is the new config.
   assert.equal(plan.effective.site, current.site);
   assert.equal(plan.effective.broker.port, current.broker.port);
