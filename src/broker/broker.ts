@@ -16,6 +16,7 @@ import { GuardedConnection, SessionRegistry } from './guards/protocol-guard.js';
 import { PublishSequencer } from './guards/publish-order.js';
 import { buildListeners, type ConnectionInfo, type ListenerKind, type ListenerSettings, type Listener, type PeerCertificateInfo, type TlsSecurity } from './listeners.js';
 import { LoginGuard } from './login-guard.js';
+import { boundedText, MAX_LOGGED_NAME_CHARS, MAX_LOGGED_TOPIC_CHARS, WarnThrottle } from './log-bounds.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimiterOptions } from './login-limiter.js';
 import { decidePublish } from './publish-policy.js';
 
@@ -142,6 +143,9 @@ export class Broker {
   private readonly limitCounters = { limitDisconnects: 0, subscriptionsRefusedByLimit: 0, subscribeDenialsNotJournaled: 0 };
   /** PUBLISH packets aedes routed: from clients, and from the gateway itself ($SYS not counted); for metrics. */
   private readonly routed = { received: 0, published: 0 };
+  /** Warnings any peer can cause once per connection (see log-bounds.ts). */
+  private readonly violationWarnings: WarnThrottle;
+  private readonly clientErrorWarnings: WarnThrottle;
 
   constructor(
     private readonly opts: BrokerOptions,
@@ -161,6 +165,8 @@ export class Broker {
     this.authenticator = new Authenticator(opts.users, opts.anonymous);
     this.connections = new ConnectionCounter(opts.limits?.maxConnections ?? DEFAULT_CLIENT_LIMITS.maxConnections, log);
     this.logins = new LoginGuard({ ...DEFAULT_LOGIN_LIMITS, ...opts.login }, log, (event, message) => this.security(event, message));
+    this.violationWarnings = new WarnThrottle(log);
+    this.clientErrorWarnings = new WarnThrottle(log);
   }
 
   /** Port of the TCP listener, or of the first enabled listener (tls, then ws) when TCP is off. */
@@ -319,7 +325,10 @@ export class Broker {
       sessions: this.sessions,
       // Reported on a later 'data' event, once `client` below exists; the limits (packet size) have clause "limit".
       onViolation: (v) =>
-        this.log.warn({ clientId: client.id ?? undefined, username: this.contexts.get(client)?.username, peer, clause: v.clause, reason: v.reason }, 'mqtt protocol violation; closing connection'),
+        this.violationWarnings.warn(
+          { clientId: boundedText(client.id ?? undefined, MAX_LOGGED_NAME_CHARS), username: this.contexts.get(client)?.username, peer, clause: v.clause, reason: v.reason },
+          'mqtt protocol violation; closing connection',
+        ),
     });
     const client = aedes.handle(guarded);
     if (!installPacketIdAllocator(client, (id) => guarded.outboundInUse(id))) {
@@ -333,7 +342,11 @@ export class Broker {
     return (client && this.contexts.get(client)?.peer) ?? 'unknown';
   }
 
-  private security(event: SecurityEvent, message: string): void {
+  private security(full: SecurityEvent, message: string): void {
+    // The peer chose these: whole, each could be 64 KiB in every log line and journal entry.
+    const event: SecurityEvent = { ...full, clientId: boundedText(full.clientId, MAX_LOGGED_NAME_CHARS) };
+    if (full.username !== undefined) event.username = boundedText(full.username, MAX_LOGGED_NAME_CHARS);
+    if (full.topic !== undefined) event.topic = boundedText(full.topic, MAX_LOGGED_TOPIC_CHARS);
     this.log.warn(event, message);
     try {
       this.hooks.onSecurityEvent(event);
@@ -370,9 +383,13 @@ export class Broker {
     // looked at, so 4 would be a lie, and 3 (server unavailable) invites clients to retry at once.
     // A verified client certificate cannot be guessed: such logins are neither limited nor counted.
     const attempt = { clientId: client.id, username, peer: ctx.peer };
-    const lockedOut = ctx.certificate ? null : this.logins.refusal(attempt);
-    if (lockedOut?.report) return refuse(CONNACK_NOT_AUTHORIZED, 'locked_out');
-    if (lockedOut) return done(policyError('login refused: locked_out', { returnCode: CONNACK_NOT_AUTHORIZED }) as Error & { returnCode: number }, null);
+    const refusedLockedOut = (): boolean => {
+      const lockedOut = ctx.certificate ? null : this.logins.refusal(attempt);
+      if (lockedOut?.report) refuse(CONNACK_NOT_AUTHORIZED, 'locked_out');
+      else if (lockedOut) done(policyError('login refused: locked_out', { returnCode: CONNACK_NOT_AUTHORIZED }) as Error & { returnCode: number }, null);
+      return lockedOut !== null;
+    };
+    if (refusedLockedOut()) return;
     // A verified client certificate is the credential: no password is checked (auth.ts).
     const login = ctx.certificate
       ? Promise.resolve(this.authenticator.authenticateCertificate(ctx.certificate.identity, username))
@@ -383,6 +400,10 @@ export class Broker {
         // The users were replaced (updateAccess) while the password was checked: check again
         // against the new list, so that a removed user or an old ACL cannot slip in.
         if (generation !== this.accessGeneration) return this.authenticate(client, username, password, done);
+        // Parallel attempts all passed the check above before any of them had failed: a lockout
+        // that started while this password was checked refuses it too, right or wrong, so that a
+        // burst of guesses learns no more answers than sequential ones would.
+        if (refusedLockedOut()) return;
         if (!result.ok) {
           refuse(result.returnCode, result.reason);
           return ctx.certificate ? undefined : this.logins.failed(attempt);
@@ -548,13 +569,13 @@ export class Broker {
   }
 
   private onClientError(client: Client, err: Error & { code?: string }): void {
-    const details = { clientId: client.id ?? undefined, peer: this.peerOf(client), err: { message: err.message, code: err.code } };
+    const details = { clientId: boundedText(client.id ?? undefined, MAX_LOGGED_NAME_CHARS), peer: this.peerOf(client), err: { message: err.message, code: err.code } };
     if ((err as unknown as Record<symbol, unknown>)[POLICY_ERROR]) {
       this.log.debug(details, 'mqtt client closed by policy');
     } else if ((err.code && ROUTINE_CODES.has(err.code)) || ROUTINE_MESSAGES.has(err.message)) {
       this.log.debug(details, 'mqtt client connection ended');
     } else {
-      this.log.warn(details, 'mqtt client error; connection closed');
+      this.clientErrorWarnings.warn(details, 'mqtt client error; connection closed');
     }
   }
 

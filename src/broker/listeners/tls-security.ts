@@ -74,6 +74,9 @@ export class TlsSecurity {
   watch(server: TlsServer, protocol: string): void {
     const onClientError = (err: Error, socket: TLSSocket) => {
       this.failures.record({ ...remoteOfTls(socket), protocol, reason: handshakeReason(err, socket) });
+      // With a tlsClientError listener, node 20 leaves closing to it: a handshake timeout would
+      // otherwise only be reported, and a client that never sends a ClientHello stays forever.
+      socket.destroy();
     };
     this.servers.set(server, onClientError);
     // The TCP socket's address, kept for tlsClientError (see remoteOfTls).
