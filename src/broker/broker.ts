@@ -1,5 +1,6 @@
 // The embedded MQTT 3.1.1 broker: aedes behind gatehouse's authentication, ACL and topic contract.
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
@@ -218,7 +219,10 @@ export class Broker {
       this.starting = false;
     }
     try {
-      for (const listener of this.listeners) await listener.start((stream, info) => this.accept(stream, info));
+      // Over broker.limits.max_connections, a listener closes a TCP socket as it accepts it, before
+      // a TLS handshake or WebSocket upgrade (the counter logs it); accept() sees admitted ones only.
+      const admit = (socket: Socket, peer: string) => this.connections.admit(socket, peer);
+      for (const listener of this.listeners) await listener.start((stream, info) => this.accept(stream, info), admit);
     } catch (err) {
       await this.stop();
       throw err;
@@ -311,11 +315,6 @@ export class Broker {
     const { peer, protocol, certificate } = info;
     const aedes = this.aedes;
     if (!aedes) {
-      stream.destroy();
-      return;
-    }
-    // Over broker.limits.max_connections: closed at once, before CONNECT (logged by the counter).
-    if (!this.connections.admit(stream, peer)) {
       stream.destroy();
       return;
     }

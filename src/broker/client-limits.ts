@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimiterOptions } from './login-limiter.js';
 
 export interface ClientLimits {
-  /** Open connections across all listeners, counted from accept (before CONNECT). */
+  /** Open TCP connections across all listeners, counted from accept (before a TLS handshake, WebSocket upgrade or CONNECT). */
   maxConnections: number;
   /** QoS 1/2 PUBLISH packets written to one client and not yet acknowledged. */
   maxInflight: number;
@@ -99,7 +99,7 @@ export class ConnectionCounter {
     return this.refusedTotal;
   }
 
-  /** Counts `stream` until it closes and returns true, or returns false at the limit (the caller closes it). */
+  /** Counts `stream` (a listener's raw TCP socket) until it closes and returns true, or returns false at the limit (the caller closes it). */
   admit(stream: Duplex, peer: string): boolean {
     if (this.count >= this.max) {
       this.refusedTotal++;

@@ -9,7 +9,7 @@ import { TlsSecurity } from './listeners/tls-security.js';
 import type { Listener } from './listeners/types.js';
 import { WsListener } from './listeners/ws.js';
 
-export { peerOf, type ConnectionHandler, type ConnectionInfo, type Listener, type PeerCertificateInfo } from './listeners/types.js';
+export { peerOf, type ConnectionAdmission, type ConnectionHandler, type ConnectionInfo, type Listener, type PeerCertificateInfo } from './listeners/types.js';
 export { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy, type TlsMaterial, type TlsSettings } from './listeners/certificates.js';
 export type { HandshakeFailure } from './listeners/handshake-failures.js';
 export { TcpListener } from './listeners/tcp.js';
@@ -47,6 +47,7 @@ export function buildListeners(
   context: {
     log: Logger;
     maxPacketBytes: () => number;
+    /** The broker's connect timeout: bounds TLS handshakes and WebSocket upgrades. */
     handshakeTimeoutMs: number;
     onHandshakeFailure: (failure: HandshakeFailure) => void;
   },
@@ -60,7 +61,7 @@ export function buildListeners(
   if (settings.tls?.enabled && security) listeners.set('tls', new TlsListener(settings.tls, security, context.log));
   if (settings.ws?.enabled) {
     const { host, port, path = DEFAULT_WS_PATH, tls = false } = settings.ws;
-    listeners.set('ws', new WsListener({ host, port, path, maxPayloadBytes: context.maxPacketBytes }, tls ? security : null, context.log));
+    listeners.set('ws', new WsListener({ host, port, path, maxPayloadBytes: context.maxPacketBytes, upgradeTimeoutMs: context.handshakeTimeoutMs }, tls ? security : null, context.log));
   }
   return { listeners, tls: security };
 }

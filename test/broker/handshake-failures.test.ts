@@ -41,3 +41,20 @@ test('past maxAddresses, failures from further addresses are only counted, and c
   assert.deepEqual(lines.filter((l) => l.msg === 'tls handshake failures suppressed').map((l) => [l.address, l.count]), [['198.51.100.0', 1]]);
   assert.deepEqual(lines.filter((l) => l.msg === 'tls handshake failures from further addresses suppressed').map((l) => l.count), [7]);
 });
+
+test('IPv6 addresses are grouped per /64: one /64 takes one slot, however many of its addresses fail', () => {
+  const reported: HandshakeFailure[] = [];
+  const { log, lines } = captureLogger();
+  const failures = new HandshakeFailureLog((f) => reported.push(f), log, { maxAddresses: 2, now: () => 0 });
+  // More addresses of one /64 than the table holds, as a host with its own /64 can use.
+  for (let i = 1; i <= 300; i++) failures.record(failure(`2001:db8:1:2::${i.toString(16)}`));
+  failures.record(failure('2001:db8:1:3::1'));
+  failures.record(failure('192.0.2.7'));
+  assert.deepEqual(reported.map((f) => f.address), ['2001:db8:1:2::1', '2001:db8:1:3::1'], 'the first failure of each /64 is reported with its own address');
+  failures.close();
+  assert.deepEqual(
+    lines.filter((l) => l.msg === 'tls handshake failures suppressed').map((l) => [l.address, l.count]),
+    [['2001:db8:1:2::/64', 299]],
+  );
+  assert.deepEqual(lines.filter((l) => l.msg === 'tls handshake failures from further addresses suppressed').map((l) => l.count), [1], 'only the IPv4 address found the table full');
+});

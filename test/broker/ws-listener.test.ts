@@ -2,7 +2,9 @@
 // ACL as TCP, the upgrade checks (path, "mqtt" subprotocol), binary frames only, the message size
 // bound, the peer address, and WSS with client certificates.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
+import { connect as tlsConnect } from 'node:tls';
 import { after, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import WebSocket from 'ws';
@@ -205,4 +207,30 @@ test('wss://: the broker.tls certificate and client-certificate policy serve Web
   const handshake = await waitFor('the handshake failure', () => events.find((e) => e.reason.startsWith('tls_handshake')));
   assert.deepEqual([handshake.type, handshake.reason, handshake.protocol], ['auth_failed', 'tls_handshake: UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'mqtt+wss']);
   assert.ok(events.some((e) => e.reason === 'unknown_certificate_user' && e.protocol === 'mqtt+wss'));
+});
+
+test('wss://: a socket whose TLS handshake is done but whose upgrade never comes is closed after the connect timeout; an upgraded one stays', async (t) => {
+  const CONNECT_TIMEOUT_MS = 500;
+  const { broker, wsPort } = await startWsBroker(t, { tls: true }, { limits: { connectTimeoutMs: CONNECT_TIMEOUT_MS } });
+  const ca = pki.value.ca;
+  const client = await wsClient(t, wsPort, { protocol: 'wss', username: 'operator', password: 'op-secret', ...mqttTlsOptions(ca) });
+  let clientClosed = false;
+  client.on('close', () => (clientClosed = true));
+
+  const idle = tlsConnect({ host: '127.0.0.1', port: wsPort, servername: 'localhost', ca: readFileSync(ca) });
+  t.after(() => idle.destroy());
+  idle.on('error', () => {});
+  let idleClosed = false;
+  idle.once('close', () => (idleClosed = true));
+  await waitFor('the TLS handshake of the idle socket', () => idle.authorized);
+  idle.write('GET /mqtt HTTP/1.1\r\nHost: localhost\r\n');
+  await waitFor('the idle wss socket to be closed after the connect timeout', () => idleClosed);
+
+  // Several connect timeouts later, the upgraded client's deadline was cleared: it still works.
+  await new Promise((resolve) => setTimeout(resolve, CONNECT_TIMEOUT_MS * 3));
+  assert.equal(clientClosed, false, 'the upgraded wss connection was not closed');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no PUBACK within ${WAIT_MS} ms`)), WAIT_MS)));
+  await Promise.race([client.publishAsync('chat/still-here', 'x', { qos: 1 }), timeout]).finally(() => clearTimeout(timer));
+  await waitFor('only the upgraded connection to be counted', () => broker.securityCounters().openConnections === 1);
 });

@@ -4,7 +4,7 @@
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
-import type { ConnectionHandler, Listener } from './types.js';
+import { peerOf, type ConnectionAdmission, type ConnectionHandler, type Listener } from './types.js';
 
 /** Binds `server` (port 0 picks a free one) and resolves with the bound port. */
 export async function listenOn(server: Server, host: string, port: number): Promise<number> {
@@ -53,8 +53,24 @@ export function logServerErrors(server: Server, log: Logger, protocol: string): 
 }
 
 /**
+ * Puts `admit` in front of every 'connection' listener `server` has (node's own TLS and HTTP ones
+ * included): a refused socket is destroyed before a TLS handshake or an HTTP parser is set up for
+ * it, so it costs nothing more and is not reported as a failed handshake.
+ */
+function gateConnections(server: Server, admit: (socket: Socket) => boolean): void {
+  const inner = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    if (!admit(socket)) return;
+    for (const listener of inner) listener.call(server, socket);
+  });
+}
+
+/**
  * The lifecycle of a listener on one node server: start() builds the server, binds it and logs;
  * close() stops it and destroys the sockets it accepted. Subclasses say how the server is built.
+ * Every TCP socket is admitted (counted against broker.limits.max_connections) as it is accepted,
+ * before a TLS handshake or WebSocket upgrade, and tracked until it closes.
  */
 export abstract class BoundListener<S extends Server, O extends { host: string; port: number } = { host: string; port: number }> implements Listener {
   abstract readonly protocol: string;
@@ -75,7 +91,10 @@ export abstract class BoundListener<S extends Server, O extends { host: string; 
     return this.options.host;
   }
 
-  /** Builds the server, wired to hand its connections to `onConnection`; it must add its TCP sockets to `sockets`. */
+  /**
+   * Builds the server, wired to hand its connections to `onConnection`. Its 'connection' listeners
+   * only see admitted sockets, already added to `sockets`.
+   */
   protected abstract createServer(onConnection: ConnectionHandler): S;
 
   /** Undoes what createServer() registered elsewhere; called on a failed start and on close, before the sockets are destroyed. */
@@ -86,9 +105,18 @@ export abstract class BoundListener<S extends Server, O extends { host: string; 
     return {};
   }
 
-  async start(onConnection: ConnectionHandler): Promise<void> {
+  async start(onConnection: ConnectionHandler, admit: ConnectionAdmission): Promise<void> {
     if (this.server) throw new BrokerError('BROKER_ALREADY_STARTED', 'listener already started');
     const server = this.createServer(onConnection);
+    gateConnections(server, (socket) => {
+      // Over the limit: closed at once (the admission logs it), before any byte is read.
+      if (!admit(socket, peerOf(socket))) {
+        socket.destroy();
+        return false;
+      }
+      this.sockets.add(socket);
+      return true;
+    });
     this.server = server;
     try {
       this.boundPort = await listenOn(server, this.options.host, this.options.port);

@@ -1,11 +1,13 @@
 // TLS handshake failures, reported with a bounded rate: a flood of failing handshakes (a scanner,
 // a device with an expired certificate retrying every second) must not flood the log or the
-// security journal. Per remote address, the first failure of each window is reported at once; the
+// security journal. Per remote address (IPv6 per /64, as the login limiter groups them: one host
+// commonly holds a whole /64, and must not fill the table alone), the first failure of each window is reported at once; the
 // rest are counted and summarised in one log line when the window ends.
 import type { Logger } from 'pino';
+import { addressKey } from '../login-limiter.js';
 
 export interface HandshakeFailure {
-  /** Remote address without the port: the key failures are grouped by. */
+  /** Remote address without the port; failures are grouped by its addressKey(). */
   address: string;
   /** "address:port" of the connection. */
   peer: string;
@@ -17,7 +19,7 @@ export interface HandshakeFailure {
 export interface HandshakeFailureLogOptions {
   /** Length of a reporting window per address. */
   windowMs?: number;
-  /** Addresses tracked at once; failures from further addresses are only counted together. */
+  /** Address keys (IPv4 addresses, IPv6 /64s) tracked at once; failures from further ones are only counted together. */
   maxAddresses?: number;
   now?: () => number;
 }
@@ -50,19 +52,20 @@ export class HandshakeFailureLog {
 
   record(failure: HandshakeFailure): void {
     const now = this.now();
-    const open = this.windows.get(failure.address);
+    const key = addressKey(failure.address);
+    const open = this.windows.get(key);
     if (open && now - open.startedAt < this.windowMs) {
       open.suppressed += 1;
       if (open.reasons.size < MAX_REASONS_KEPT) open.reasons.add(failure.reason);
       return;
     }
-    if (open) this.summarise(failure.address, open);
+    if (open) this.summarise(key, open);
     else if (this.windows.size >= this.maxAddresses) {
       this.untracked += 1;
       this.schedule();
       return;
     }
-    this.windows.set(failure.address, { startedAt: now, suppressed: 0, reasons: new Set() });
+    this.windows.set(key, { startedAt: now, suppressed: 0, reasons: new Set() });
     this.schedule();
     this.report(failure);
   }

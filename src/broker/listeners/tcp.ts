@@ -7,9 +7,6 @@ export class TcpListener extends BoundListener<Server> {
   readonly protocol = 'mqtt+tcp';
 
   protected createServer(onConnection: ConnectionHandler): Server {
-    return createServer((socket) => {
-      this.sockets.add(socket);
-      onConnection(socket, { peer: peerOf(socket), protocol: this.protocol });
-    });
+    return createServer((socket) => onConnection(socket, { peer: peerOf(socket), protocol: this.protocol }));
   }
 }

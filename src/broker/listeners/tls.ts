@@ -19,7 +19,6 @@ export class TlsListener extends BoundListener<Server> {
 
   protected createServer(onConnection: ConnectionHandler): Server {
     const server = createServer(this.security.serverOptions());
-    server.on('connection', (raw) => this.sockets.add(raw));
     this.security.watch(server, this.protocol);
     server.on('secureConnection', (socket: TLSSocket) => {
       const admitted = this.security.admit(socket, this.protocol);

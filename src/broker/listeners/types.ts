@@ -18,12 +18,19 @@ export interface ConnectionInfo {
 /** Called for every accepted connection, once it is ready to carry MQTT bytes. */
 export type ConnectionHandler = (stream: Duplex, info: ConnectionInfo) => void;
 
+/**
+ * Called with every TCP socket a listener accepts, before any TLS handshake or HTTP upgrade:
+ * true counts it until it closes; false refuses it (the listener destroys it at once).
+ */
+export type ConnectionAdmission = (socket: Socket, peer: string) => boolean;
+
 export interface Listener {
   readonly protocol: string;
   /** Bound port; valid after start(). */
   readonly port: number;
   readonly address: string;
-  start(onConnection: ConnectionHandler): Promise<void>;
+  /** `admit` sees each raw TCP socket first; `onConnection` later gets the ones that become MQTT streams. */
+  start(onConnection: ConnectionHandler, admit: ConnectionAdmission): Promise<void>;
   /** Stops accepting, destroys the connections still open, resolves once the server is closed. */
   close(): Promise<void>;
 }

@@ -18,6 +18,11 @@ export interface WsListenerOptions {
   path: string;
   /** Largest WebSocket message accepted (ws buffers a message whole before handing it on). */
   maxPayloadBytes: () => number;
+  /**
+   * Time from the TCP accept to a completed WebSocket upgrade (the TLS handshake included); the
+   * broker's connect timeout, which takes over from there until CONNECT.
+   */
+  upgradeTimeoutMs: number;
 }
 
 /**
@@ -53,6 +58,8 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
 export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListenerOptions> {
   readonly protocol: 'mqtt+ws' | 'mqtt+wss';
   private wss: WebSocketServer | null = null;
+  /** Per "address:port" of an accepted socket, the timer that closes it unless its upgrade completes. */
+  private readonly upgradeDeadlines = new Map<string, NodeJS.Timeout>();
 
   /** `security` given: WebSocket over TLS with its certificates and client-certificate policy. */
   constructor(
@@ -76,7 +83,11 @@ export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListen
     } else {
       server = createHttpServer();
     }
-    server.on('connection', (raw: Socket) => this.sockets.add(raw));
+    // Node's own limits on a request that never ends (60 s for headers, 300 s in all by default)
+    // only back up the upgrade deadline: they are checked every connectionsCheckingInterval.
+    server.headersTimeout = this.options.upgradeTimeoutMs;
+    server.requestTimeout = this.options.upgradeTimeoutMs;
+    server.on('connection', (raw: Socket) => this.startUpgradeDeadline(raw));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.answerPlainRequest(req, res));
     const wss = new WebSocketServer({
       noServer: true,
@@ -95,11 +106,38 @@ export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListen
   protected override release(server: HttpServer | HttpsServer): void {
     this.wss?.close();
     this.wss = null;
+    for (const timer of this.upgradeDeadlines.values()) clearTimeout(timer);
+    this.upgradeDeadlines.clear();
     if (this.security) this.security.unwatch(server as HttpsServer);
   }
 
   protected override listeningDetails(): Record<string, unknown> {
     return { path: this.options.path };
+  }
+
+  /**
+   * A socket that has not completed its upgrade within the connect timeout is closed, however
+   * slowly it trickles bytes; the same peer string names it on the TLS socket above it.
+   */
+  private startUpgradeDeadline(raw: Socket): void {
+    const peer = peerOf(raw);
+    const timer = setTimeout(() => {
+      this.log.debug({ peer, protocol: this.protocol }, 'websocket upgrade not completed within the connect timeout; closing');
+      raw.destroy();
+    }, this.options.upgradeTimeoutMs);
+    timer.unref();
+    this.upgradeDeadlines.set(peer, timer);
+    raw.once('close', () => {
+      clearTimeout(timer);
+      if (this.upgradeDeadlines.get(peer) === timer) this.upgradeDeadlines.delete(peer);
+    });
+  }
+
+  private upgradeCompleted(peer: string): void {
+    const timer = this.upgradeDeadlines.get(peer);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.upgradeDeadlines.delete(peer);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, onConnection: ConnectionHandler): void {
@@ -119,6 +157,7 @@ export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListen
     }
     const certificate = this.security?.identify(req.socket as TLSSocket);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      this.upgradeCompleted(peer);
       ws.on('error', (err) => this.log.debug({ err: err.message, peer, protocol: this.protocol }, 'websocket error'));
       const stream = createWebSocketStream(ws);
       // A write after the client's close frame would fail with "WebSocket is not open", which the
