@@ -12,6 +12,7 @@ import { BrokerError } from './errors.js';
 import { applyForwardPolicy, type GrantedQos } from './forward-policy.js';
 import { guardMqEmitterDepth } from './guards/mqemitter-depth.js';
 import { installPacketIdAllocator } from './guards/packet-id-allocator.js';
+import { OfflineQueueLimiter } from './guards/offline-queue.js';
 import { markResentDup } from './guards/persistence-dup.js';
 import { GuardedConnection, SessionRegistry } from './guards/protocol-guard.js';
 import { PublishSequencer } from './guards/publish-order.js';
@@ -32,6 +33,7 @@ export interface BrokerOptions {
   limits?: {
     maxTopicLevels?: number; connectTimeoutMs?: number; drainTimeoutMs?: number; maxPacketBytes?: number;
     maxConnections?: number; maxInflight?: number; maxTopicLength?: number; maxSubscriptions?: number;
+    maxQueuedMessages?: number; maxClientIdLength?: number;
   };
   /** Failed-login rate limit and lockout (login-limiter.ts); DEFAULT_LOGIN_LIMITS for what is absent. */
   login?: Partial<LoginLimiterOptions>;
@@ -107,6 +109,8 @@ interface ClientContext {
   inflight: () => number;
   /** Set once a limit has closed this connection, so that it is logged once. */
   limitTripped?: boolean;
+  /** True from login until the connection closes (counted in attachedClientIds), then false. */
+  attached?: boolean;
   /** Subscribe denials journaled so far (see SUBSCRIBE_DENIALS_JOURNALED). */
   subscribeDenials: number;
 }
@@ -141,7 +145,11 @@ export class Broker {
   private sequencer = new PublishSequencer();
   private readonly connections: ConnectionCounter;
   private readonly logins: LoginGuard;
-  private readonly limitCounters = { limitDisconnects: 0, subscriptionsRefusedByLimit: 0, subscribeDenialsNotJournaled: 0 };
+  private readonly limitCounters = { limitDisconnects: 0, subscriptionsRefusedByLimit: 0, subscribeDenialsNotJournaled: 0, clientIdsRefused: 0 };
+  /** broker.limits.max_queued_messages; null until started or when aedes' persistence is not the one it knows. */
+  private offlineQueue: OfflineQueueLimiter | null = null;
+  /** Logged-in connections per client id: a session with one is not offline (see sessionAttached). */
+  private readonly attachedClientIds = new Map<string, number>();
   /** PUBLISH packets aedes routed: from clients, and from the gateway itself ($SYS not counted); for metrics. */
   private readonly routed = { received: 0, published: 0 };
   /** Warnings any peer can cause once per connection (see log-bounds.ts). */
@@ -206,7 +214,8 @@ export class Broker {
 
   /** Login failures and lockouts, and connections or clients stopped by a limit; for metrics. */
   securityCounters(): Record<string, number> {
-    return { ...this.logins.counters(), ...this.limitCounters, connectionsRefused: this.connections.refused, openConnections: this.connections.open };
+    const queues = this.offlineQueue?.counters() ?? { queuedMessagesDropped: 0, currentQueuedMessages: 0 };
+    return { ...this.logins.counters(), ...this.limitCounters, ...queues, connectionsRefused: this.connections.refused, openConnections: this.connections.open };
   }
 
   async start(): Promise<void> {
@@ -276,6 +285,9 @@ export class Broker {
     if (!markResentDup((aedes as unknown as { persistence: unknown }).persistence)) {
       this.log.warn('aedes persistence internals changed: DUP-on-resend guard not installed');
     }
+    const offlineQueue = new OfflineQueueLimiter({ maxQueued: limits.maxQueuedMessages, isAttached: (id) => this.sessionAttached(aedes, id), log: this.log });
+    this.offlineQueue = offlineQueue.install((aedes as unknown as { persistence: unknown }).persistence) ? offlineQueue : null;
+    if (!this.offlineQueue) this.log.warn('aedes persistence internals changed: broker.limits.max_queued_messages not enforced');
     this.sessions = new SessionRegistry();
     this.aedes = aedes;
   }
@@ -321,20 +333,52 @@ export class Broker {
     // Packets that break MQTT 3.1.1 rules aedes does not check are stopped before aedes parses them.
     const guarded = new GuardedConnection(stream, {
       maxPacketBytes: this.limits.maxPacketBytes,
+      maxClientIdBytes: this.limits.maxClientIdLength,
       sessions: this.sessions,
       // Reported on a later 'data' event, once `client` below exists; the limits (packet size) have clause "limit".
-      onViolation: (v) =>
+      onViolation: (v) => {
+        if (v.limit === 'max_client_id_length') this.limitCounters.clientIdsRefused++;
+        const limit = v.limit ? { limit: v.limit } : {};
         this.violationWarnings.warn(
-          { clientId: boundedText(client.id ?? undefined, MAX_LOGGED_NAME_CHARS), username: this.contexts.get(client)?.username, peer, clause: v.clause, reason: v.reason },
+          { clientId: boundedText(v.clientId ?? client.id ?? undefined, MAX_LOGGED_NAME_CHARS), username: this.contexts.get(client)?.username, peer, clause: v.clause, ...limit, reason: v.reason },
           'mqtt protocol violation; closing connection',
-        ),
+        );
+      },
     });
     const client = aedes.handle(guarded);
     if (!installPacketIdAllocator(client, (id) => guarded.outboundInUse(id))) {
       this.log.warn('aedes client internals changed: packet identifier guard not installed');
     }
     const inflight = () => guarded.outboundInflight;
+    guarded.once('close', () => this.detach(client));
     this.contexts.set(client, { peer, protocol, certificate, acl: null, recentQos2: new Set(), granted: new Map(), inflight, subscribeDenials: 0 });
+  }
+
+  /**
+   * Whether a client with this id is connected or connecting, for broker.limits.max_queued_messages:
+   * from its login (aedes subscribes a persistent session again right after it) until its
+   * connection closes, and then while aedes still lists it (until its subscriptions are gone).
+   */
+  private sessionAttached(aedes: Aedes, clientId: string): boolean {
+    return this.attachedClientIds.has(clientId) || (aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined;
+  }
+
+  private attach(client: Client, ctx: ClientContext): void {
+    // false: the connection closed while the password was checked.
+    if (ctx.attached !== undefined) return;
+    ctx.attached = true;
+    this.attachedClientIds.set(client.id, (this.attachedClientIds.get(client.id) ?? 0) + 1);
+  }
+
+  private detach(client: Client): void {
+    const ctx = this.contexts.get(client);
+    if (!ctx) return;
+    const wasAttached = ctx.attached;
+    ctx.attached = false;
+    if (!wasAttached) return;
+    const left = (this.attachedClientIds.get(client.id) ?? 1) - 1;
+    if (left > 0) this.attachedClientIds.set(client.id, left);
+    else this.attachedClientIds.delete(client.id);
   }
 
   private peerOf(client: Client | null): string {
@@ -423,6 +467,7 @@ export class Broker {
         ctx.username = result.username;
         const certificate = ctx.certificate ? { certificate: ctx.certificate.fingerprint } : {};
         this.log.info({ clientId: client.id, username: result.username, peer: ctx.peer, protocol: ctx.protocol, ...certificate }, 'mqtt login');
+        this.attach(client, ctx);
         done(null, true);
       },
       (err: unknown) => {

@@ -1,6 +1,7 @@
 // Per-connection and per-client limits of the embedded broker beyond what protocol-guard.ts
-// checks on the wire: open connections, unacknowledged outbound messages, topic length and
-// subscriptions per client. Also the mapping from the config's broker.limits / broker.login keys.
+// checks on the wire: open connections, unacknowledged outbound messages, topic length,
+// subscriptions per client, messages queued for an offline persistent session and client id
+// length. Also the mapping from the config's broker.limits / broker.login keys.
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimiterOptions } from './login-limiter.js';
@@ -14,6 +15,10 @@ export interface ClientLimits {
   maxTopicLength: number;
   /** Subscriptions one client holds at once. */
   maxSubscriptions: number;
+  /** QoS 1/2 messages stored for one persistent session while its client is away; 0 = no limit (guards/offline-queue.ts). */
+  maxQueuedMessages: number;
+  /** Bytes of a client identifier; a longer one gets CONNACK 2 (MQTT-3.1.3-9). */
+  maxClientIdLength: number;
 }
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
@@ -24,6 +29,12 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // The longest topic of the contract is 264 bytes (site/ + four 64-character ids).
   maxTopicLength: 1024,
   maxSubscriptions: 256,
+  // mosquitto's max_queued_messages default. A persistent subscriber to a whole site that never
+  // returns would otherwise collect every state and event message.
+  maxQueuedMessages: 1000,
+  // MQTT-3.1.3-5 guarantees 23 bytes; a UUID with a prefix fits easily. Client ids are kept for
+  // the life of a persistent session and written to logs.
+  maxClientIdLength: 128,
 };
 
 /** Smallest values the config accepts: below them the topic contract itself would break. */
@@ -32,6 +43,8 @@ export const CONTRACT_MINIMUMS = {
   maxTopicLevels: 5,
   /** "site/" + 4 ids of 64 characters + 3 separators. */
   maxTopicLength: 264,
+  /** MQTT-3.1.3-5: the server must allow client ids of 1 to 23 bytes. */
+  maxClientIdLength: 23,
 } as const;
 
 /** broker.limits in the config file. */
@@ -42,6 +55,8 @@ export interface BrokerLimitsConfig {
   max_topic_levels: number;
   max_topic_length: number;
   max_subscriptions: number;
+  max_queued_messages: number;
+  max_client_id_length: number;
 }
 
 /** broker.login in the config file. */
@@ -61,6 +76,8 @@ export function brokerLimitsFromConfig(c: BrokerLimitsConfig): ClientLimits & { 
     maxTopicLevels: c.max_topic_levels,
     maxTopicLength: c.max_topic_length,
     maxSubscriptions: c.max_subscriptions,
+    maxQueuedMessages: c.max_queued_messages,
+    maxClientIdLength: c.max_client_id_length,
   };
 }
 

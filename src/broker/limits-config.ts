@@ -76,6 +76,18 @@ export function brokerLimitsSchema(env: EnvName) {
       default: DEFAULT_CLIENT_LIMITS.maxSubscriptions,
       env: env('broker.limits.max_subscriptions'),
     },
+    max_queued_messages: {
+      doc: 'QoS 1/2 messages kept for one offline persistent session; newer ones are dropped; 0 = no limit.',
+      format: intFormat(0, 10_000_000),
+      default: DEFAULT_CLIENT_LIMITS.maxQueuedMessages,
+      env: env('broker.limits.max_queued_messages'),
+    },
+    max_client_id_length: {
+      doc: 'Bytes of a client identifier; a longer one gets CONNACK 2 (identifier rejected).',
+      format: intFormat(CONTRACT_MINIMUMS.maxClientIdLength, MQTT_MAX_STRING_BYTES),
+      default: DEFAULT_CLIENT_LIMITS.maxClientIdLength,
+      env: env('broker.limits.max_client_id_length'),
+    },
   };
 }
 

@@ -28,6 +28,8 @@ test('without broker.limits and broker.login the broker gets exactly its built-i
     max_topic_levels: 32,
     max_topic_length: 1024,
     max_subscriptions: 256,
+    max_queued_messages: 1000,
+    max_client_id_length: 128,
   });
   assert.deepEqual(broker.login, { max_failures_per_address: 10, max_failures_per_username: 10, window_ms: 600_000, lockout_ms: 900_000, max_tracked: 10_000 });
 });
@@ -44,6 +46,8 @@ test('values from the file and from GATEHOUSE_BROKER_LIMITS_* / GATEHOUSE_BROKER
     maxTopicLevels: 32,
     maxTopicLength: 512,
     maxSubscriptions: 40,
+    maxQueuedMessages: 1000,
+    maxClientIdLength: 128,
   });
   assert.deepEqual(loginLimitsFromConfig(broker.login), {
     ...DEFAULT_LOGIN_LIMITS,

@@ -10,15 +10,34 @@ export interface ProtocolViolation {
   /** The MQTT 3.1.1 conformance statement (e.g. "MQTT-3.1.2-22"), or "limit" for a size limit. */
   clause: string;
   reason: string;
+  /** The broker.limits key, for a limit. */
+  limit?: string;
+  /** The client identifier of a CONNECT refused for its length (cut to a readable length by the logger). */
+  clientId?: string;
 }
+
+// Far more persistent clients than a building gateway serves; at most ~40 bytes of overhead plus
+// broker.limits.max_client_id_length (128 by default) each.
+export const MAX_REMEMBERED_SESSIONS = 100_000;
 
 /**
  * Client identifiers with a persistent session in this broker process (aedes keeps sessions in
  * memory). MQTT-3.2.2-2: Session Present is 1 when the server already has session state for a
  * CleanSession=0 client; aedes 1.2.0 sets it only when the session has subscriptions.
+ *
+ * An id is forgotten when aedes forgets the session (a clean-session CONNECT with that id), and
+ * beyond `maxRemembered` ids the one that connected least recently is forgotten. A forgotten
+ * session that comes back gets aedes' own answer (1 when it still has subscriptions), so the
+ * worst case is a client without subscriptions told 0, which it answers by subscribing again.
  */
 export class SessionRegistry {
   private readonly ids = new Set<string>();
+
+  constructor(private readonly maxRemembered = MAX_REMEMBERED_SESSIONS) {}
+
+  get size(): number {
+    return this.ids.size;
+  }
 
   /** Records an accepted CONNECT; returns whether a session already existed. */
   accepted(connect: ConnectSummary): boolean {
@@ -27,8 +46,10 @@ export class SessionRegistry {
       this.ids.delete(connect.clientId);
       return false;
     }
-    const existed = this.ids.has(connect.clientId);
+    // Deleted and added again: a Set iterates in insertion order, oldest connect first.
+    const existed = this.ids.delete(connect.clientId);
     this.ids.add(connect.clientId);
+    if (this.ids.size > this.maxRemembered) this.ids.delete(this.ids.values().next().value as string);
     return existed;
   }
 }
@@ -36,11 +57,15 @@ export class SessionRegistry {
 export interface ProtocolGuardOptions {
   /** Largest packet accepted, fixed header included. */
   maxPacketBytes: number;
+  /** Longest client identifier accepted, in UTF-8 bytes (broker.limits.max_client_id_length). */
+  maxClientIdBytes: number;
   sessions: SessionRegistry;
   onViolation(violation: ProtocolViolation): void;
 }
 
 const CONNACK_BYTES = 4;
+/** MQTT 3.1.1 table 3.1: 0x02, identifier rejected. */
+const CONNACK_IDENTIFIER_REJECTED = 2;
 
 /** CONNACK with session present 0 and the given return code (MQTT 3.1.1 section 3.2). */
 function connack(returnCode: number): Buffer {
@@ -88,7 +113,14 @@ export class GuardedConnection extends Duplex {
           this.reject({ clause: verdict.clause, reason: verdict.reason }, verdict.connackCode);
           return;
         }
-        if (verdict.connect && this.connect === undefined) this.connect = verdict.connect;
+        if (verdict.connect && this.connect === undefined) {
+          const tooLong = this.clientIdTooLong(verdict.connect.clientId);
+          if (tooLong) {
+            this.reject(tooLong, CONNACK_IDENTIFIER_REJECTED);
+            return;
+          }
+          this.connect = verdict.connect;
+        }
         if (frame.type === PACKET_PUBACK || frame.type === PACKET_PUBCOMP) this.outbound.release(frame.body.readUInt16BE(0));
         accepted.push(frame.raw);
       }
@@ -98,6 +130,21 @@ export class GuardedConnection extends Duplex {
       return;
     }
     if (accepted.length > 0 && !this.push(accepted.length === 1 ? accepted[0] : Buffer.concat(accepted))) this.socket.pause();
+  }
+
+  /** MQTT-3.1.3-9: a client identifier the server rejects gets CONNACK 2 before the connection is closed. */
+  private clientIdTooLong(clientId: string): ProtocolViolation | null {
+    const max = this.options.maxClientIdBytes;
+    // At most 3 UTF-8 bytes per UTF-16 unit: a cheap pre-check before counting bytes.
+    if (clientId.length * 3 <= max) return null;
+    const bytes = Buffer.byteLength(clientId, 'utf8');
+    if (bytes <= max) return null;
+    return {
+      clause: 'limit',
+      limit: 'max_client_id_length',
+      clientId,
+      reason: `client identifier of ${bytes} bytes is longer than broker.limits.max_client_id_length (${max}); CONNACK 2`,
+    };
   }
 
   private reject(violation: ProtocolViolation, connackCode: number | undefined): void {
