@@ -51,6 +51,8 @@ export function buildBenchConfig(o: BenchConfigOptions): Record<string, unknown>
     data_dir: o.dataDir,
     log: { level: o.logLevel },
     broker: { host: '127.0.0.1', port: o.brokerPort, anonymous: { enabled: false } },
+    // Metrics on, as in production, on a port of their own: the default 9464 may be taken.
+    metrics: { enabled: true, host: '127.0.0.1', port: 0 },
     users: [
       {
         username: BENCH_USER,
