@@ -8,6 +8,7 @@ Protocol on stdout, one JSON object per line:
   {"event":"listening","path":P}            serial RTU server has the serial device P open
   {"event":"write","unit":U,"table":"co"|"hr","address":A,"values":[...],"t":ms}
                                             a client request stored values (values read back from the store)
+  {"event":"dropped","unit":U}              a request to a muted unit arrived and got no answer
   {"event":"ok","id":..}                    a stdin command succeeded
   {"event":"value","id":..,"values":[...]}  reply to "get"
   {"event":"error","id":..,"message":M}     a stdin command failed (the device keeps running)
@@ -101,6 +102,7 @@ def drop_if_muted(handler_class):
     class MutingHandler(handler_class):
         def execute(self, request, *addr):
             if request.unit_id in muted_units:
+                emit({"event": "dropped", "unit": request.unit_id})
                 return
             super().execute(request, *addr)
 

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { databasePath } from '../../src/store/database.js';
 import { topics } from '../../src/topics.js';
 import { PACKAGE_ROOT } from '../cli/cli-process.js';
-import { GATE_B, GATEWAY_ID, SITE, UNITS, USERS, commandTopic, gatewayAvailabilityTopic, parseResult, resetDevice, sleep, topicOf, until, uniqueId } from '../gateway/harness.js';
+import { GATE_B, GATEWAY_ID, SITE, UNITS, USERS, commandTopic, gatewayAvailabilityTopic, parseResult, resetDevice, topicOf, until, uniqueId } from '../gateway/harness.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient, subscribeCollect } from '../support/mqtt-client.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
@@ -151,9 +151,10 @@ test('a stop that hangs past --stop-timeout-ms logs one line and exits 124', asy
   const site = await serviceSite(t, device.port, { transport: { timeout_ms: 30_000 } });
   const gateway = spawnService(t, site.file, { args: ['--stop-timeout-ms', '1500'] });
   await gateway.waitForLog('online', isLog('gatehouse online'));
+  const dropped = device.waitForDropped(GATE_B.unit, WAIT_MS);
   await device.mute(GATE_B.unit, true);
-  // Several poll periods: a poll of the muted unit is on the wire.
-  await sleep(1000);
+  // A poll of the muted unit is on the wire, and its reply will not come for 30 s.
+  await dropped;
   gateway.signal('SIGTERM');
   const exit = await gateway.exit();
   assert.deepEqual(exit, { code: 124, signal: null });
@@ -167,8 +168,10 @@ test('a second signal during a stop exits at once with 130', async (t) => {
   const site = await serviceSite(t, device.port, { transport: { timeout_ms: 30_000 } });
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
+  const dropped = device.waitForDropped(GATE_B.unit, WAIT_MS);
   await device.mute(GATE_B.unit, true);
-  await sleep(1000);
+  // A poll of the muted unit is on the wire, and its reply will not come for 30 s.
+  await dropped;
   gateway.signal('SIGTERM');
   await gateway.waitForLog('stopping', isLog('stopping'));
   gateway.signal('SIGINT');

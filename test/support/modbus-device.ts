@@ -40,6 +40,8 @@ export interface ModbusDevice {
   get(unit: number, table: ModbusTable, address: number, count: number): Promise<(boolean | number)[]>;
   /** A muted unit sends no response at all, so clients time out. Restart unmutes. */
   mute(unit: number, on: boolean): Promise<void>;
+  /** Resolves once a request to muted `unit` has arrived (and gone unanswered) after this call. */
+  waitForDropped(unit: number, timeoutMs?: number): Promise<void>;
   /** SIGTERM, await exit. */
   stop(): Promise<void>;
   /** SIGKILL, await exit: the device vanishes abruptly. */
@@ -63,7 +65,7 @@ interface PendingCommand {
 }
 
 interface DeviceLine {
-  event: 'listening' | 'write' | 'ok' | 'value' | 'error';
+  event: 'listening' | 'write' | 'dropped' | 'ok' | 'value' | 'error';
   id?: number | null;
   port?: number;
   path?: string;
@@ -89,6 +91,7 @@ class PymodbusDevice implements ModbusDevice {
   private nextId = 1;
   private readonly pending = new Map<number, PendingCommand>();
   private readonly waiters = new Set<WriteWaiter>();
+  private readonly dropWaiters = new Set<{ unit: number; resolve(): void }>();
 
   constructor(private readonly opts: ModbusDeviceOptions) {}
 
@@ -179,6 +182,24 @@ class PymodbusDevice implements ModbusDevice {
     await this.command({ op: 'mute', unit, on });
   }
 
+  waitForDropped(unit: number, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        unit,
+        resolve: () => {
+          clearTimeout(timer);
+          this.dropWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.dropWaiters.delete(waiter);
+        reject(new Error(`no request reached muted unit ${unit} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.dropWaiters.add(waiter);
+    });
+  }
+
   async stop(): Promise<void> {
     await this.terminate('SIGTERM');
   }
@@ -231,6 +252,10 @@ class PymodbusDevice implements ModbusDevice {
   }
 
   private handleLine(msg: DeviceLine): void {
+    if (msg.event === 'dropped') {
+      for (const waiter of [...this.dropWaiters]) if (waiter.unit === msg.unit) waiter.resolve();
+      return;
+    }
     if (msg.event === 'write') {
       const record: WriteRecord = {
         unit: msg.unit as number,
