@@ -254,8 +254,8 @@ export class Gateway {
   }
 
   /**
-   * Applies a new, validated config while running (SIGHUP). Devices, transports, users, anonymous
-   * access and the commands and journal settings take effect; any other changed key is listed in
+   * Applies a new, validated config while running (SIGHUP). Devices, transports, links, users,
+   * anonymous access, the commands and journal settings and the TLS files take effect; any other changed key is listed in
    * the plan's `needsRestart` and keeps its running value. Devices whose entry and transport are
    * unchanged are not touched: their queues, pulses and availability go on. Reloads run one at a time.
    */
