@@ -22,6 +22,8 @@ import { validateOnvifTransport } from './transport/onvif-config.js';
 import { IDENTITY_SOURCES, type IdentitySource } from './broker/client-identity.js';
 import { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy } from './broker/listeners/certificates.js';
 import { validateLinks, type LinkConfig } from './links/link-config.js';
+import { BOOLEAN, NATURAL, PORT, POSITIVE_INT } from './config/formats.js';
+import { suggestionFor } from './config/suggest.js';
 
 export type { ConfigIssue } from './driver-api.js';
 
@@ -123,14 +125,6 @@ convict.addFormat({
     const bad = value.map((f) => (typeof f === 'string' ? validateTopicFilter(f) : 'not a string')).findIndex((e) => e);
     if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not a valid MQTT topic filter`);
   },
-  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
-});
-convict.addFormat({
-  name: 'positive-int',
-  validate(value: unknown) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error('must be a positive integer');
-  },
-  coerce: (v: string) => Number(v),
 });
 
 const ALLOW_ENTRY = /^([a-z0-9_-]{1,64}|\*)\/([a-z0-9_-]{1,64}|\*)$/;
@@ -142,10 +136,12 @@ convict.addFormat({
     const bad = value.findIndex((e) => typeof e !== 'string' || !ALLOW_ENTRY.test(e));
     if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not "kind/command" ("gate/unlock", "turnstile/*", "*/lock")`);
   },
-  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
 });
 
-const env = (path: string) => `GATEHOUSE_${path.toUpperCase().replace(/\./g, '_')}`;
+const envName = (path: string) => `GATEHOUSE_${path.toUpperCase().replace(/\./g, '_')}`;
+const env = envName;
+/** Sections validated by hand, beside the convict schema. */
+const OPEN_SECTIONS = ['users', 'transports', 'devices', 'links'];
 
 function schema() {
   return {
@@ -157,12 +153,12 @@ function schema() {
     },
     broker: {
       host: { doc: 'Address the MQTT TCP listener binds.', format: String, default: '0.0.0.0', env: env('broker.host') },
-      port: { doc: 'MQTT TCP port; 0 picks a free one.', format: 'port', default: 1883, env: env('broker.port') },
-      tcp_enabled: { doc: 'Serve plain MQTT over TCP on broker.host:broker.port.', format: Boolean, default: true, env: env('broker.tcp_enabled') },
+      port: { doc: 'MQTT TCP port; 0 picks a free one.', format: PORT, default: 1883, env: env('broker.port') },
+      tcp_enabled: { doc: 'Serve plain MQTT over TCP on broker.host:broker.port.', format: BOOLEAN, default: true, env: env('broker.tcp_enabled') },
       tls: {
-        enabled: { doc: 'Serve MQTT over TLS.', format: Boolean, default: false, env: env('broker.tls.enabled') },
+        enabled: { doc: 'Serve MQTT over TLS.', format: BOOLEAN, default: false, env: env('broker.tls.enabled') },
         host: { doc: 'Address the MQTT TLS listener binds.', format: String, default: '0.0.0.0', env: env('broker.tls.host') },
-        port: { doc: 'MQTT TLS port; 0 picks a free one.', format: 'port', default: 8883, env: env('broker.tls.port') },
+        port: { doc: 'MQTT TLS port; 0 picks a free one.', format: PORT, default: 8883, env: env('broker.tls.port') },
         cert: { doc: 'PEM server certificate (chain may follow); also used by broker.ws.tls.', format: String, default: '', env: env('broker.tls.cert') },
         key: { doc: 'PEM private key of the server certificate (unencrypted).', format: String, default: '', env: env('broker.tls.key') },
         ca: { doc: 'PEM CA certificate(s) that client certificates must chain to.', format: String, default: '', env: env('broker.tls.ca') },
@@ -170,14 +166,14 @@ function schema() {
         identity_from: { doc: 'Certificate field naming the user: cn, san_dns, san_email or san_uri.', format: [...IDENTITY_SOURCES], default: 'cn', env: env('broker.tls.identity_from') },
       },
       ws: {
-        enabled: { doc: 'Serve MQTT over WebSocket.', format: Boolean, default: false, env: env('broker.ws.enabled') },
+        enabled: { doc: 'Serve MQTT over WebSocket.', format: BOOLEAN, default: false, env: env('broker.ws.enabled') },
         host: { doc: 'Address the MQTT WebSocket listener binds.', format: String, default: '0.0.0.0', env: env('broker.ws.host') },
-        port: { doc: 'MQTT WebSocket port; 0 picks a free one.', format: 'port', default: 8083, env: env('broker.ws.port') },
+        port: { doc: 'MQTT WebSocket port; 0 picks a free one.', format: PORT, default: 8083, env: env('broker.ws.port') },
         path: { doc: 'HTTP path of the WebSocket endpoint.', format: String, default: '/mqtt', env: env('broker.ws.path') },
-        tls: { doc: 'WebSocket over TLS (wss), with the broker.tls certificate, key, CA and client-certificate policy.', format: Boolean, default: false, env: env('broker.ws.tls') },
+        tls: { doc: 'WebSocket over TLS (wss), with the broker.tls certificate, key, CA and client-certificate policy.', format: BOOLEAN, default: false, env: env('broker.ws.tls') },
       },
       anonymous: {
-        enabled: { doc: 'Allow clients without a username.', format: Boolean, default: false, env: env('broker.anonymous.enabled') },
+        enabled: { doc: 'Allow clients without a username.', format: BOOLEAN, default: false, env: env('broker.anonymous.enabled') },
         publish: { doc: 'Topic filters anonymous clients may publish to.', format: 'filter-list', default: [] as string[] },
         subscribe: { doc: 'Topic filters anonymous clients may subscribe to.', format: 'filter-list', default: [] as string[] },
       },
@@ -185,27 +181,27 @@ function schema() {
       login: brokerLoginSchema(env),
     },
     commands: {
-      timeout_ms: { doc: 'Time from acceptance to a command\'s terminal result.', format: 'positive-int', default: 5000, env: env('commands.timeout_ms') },
-      max_age_ms: { doc: 'Default ttl for commands that carry sent_at but no ttl_ms.', format: 'positive-int', default: 30_000, env: env('commands.max_age_ms') },
-      clock_skew_ms: { doc: 'Allowance for clients\' clocks.', format: 'nat', default: 2000, env: env('commands.clock_skew_ms') },
-      dedupe_window_ms: { doc: 'How long a command id is remembered.', format: 'positive-int', default: 86_400_000, env: env('commands.dedupe_window_ms') },
-      queue_limit: { doc: 'Commands waiting per device before new ones get `busy`.', format: 'positive-int', default: 16, env: env('commands.queue_limit') },
+      timeout_ms: { doc: 'Time from acceptance to a command\'s terminal result.', format: POSITIVE_INT, default: 5000, env: env('commands.timeout_ms') },
+      max_age_ms: { doc: 'Default ttl for commands that carry sent_at but no ttl_ms.', format: POSITIVE_INT, default: 30_000, env: env('commands.max_age_ms') },
+      clock_skew_ms: { doc: 'Allowance for clients\' clocks.', format: NATURAL, default: 2000, env: env('commands.clock_skew_ms') },
+      dedupe_window_ms: { doc: 'How long a command id is remembered.', format: POSITIVE_INT, default: 86_400_000, env: env('commands.dedupe_window_ms') },
+      queue_limit: { doc: 'Commands waiting per device before new ones get `busy`.', format: POSITIVE_INT, default: 16, env: env('commands.queue_limit') },
     },
     snapshots: {
-      keep: { doc: 'Snapshot files kept per camera under {data_dir}/snapshots/{camera}/; older ones are deleted.', format: 'positive-int', default: 20, env: env('snapshots.keep') },
-      max_bytes: { doc: 'Bytes of snapshot files kept per camera (20 MiB by default).', format: 'positive-int', default: 20 * 1024 * 1024, env: env('snapshots.max_bytes') },
+      keep: { doc: 'Snapshot files kept per camera under {data_dir}/snapshots/{camera}/; older ones are deleted.', format: POSITIVE_INT, default: 20, env: env('snapshots.keep') },
+      max_bytes: { doc: 'Bytes of snapshot files kept per camera (20 MiB by default).', format: POSITIVE_INT, default: 20 * 1024 * 1024, env: env('snapshots.max_bytes') },
     },
     journal: {
-      retention_days: { doc: 'Days of audit journal kept.', format: 'positive-int', default: 90, env: env('journal.retention_days') },
+      retention_days: { doc: 'Days of audit journal kept.', format: POSITIVE_INT, default: 90, env: env('journal.retention_days') },
     },
     metrics: {
-      enabled: { doc: 'Serve Prometheus /metrics and /healthz over HTTP.', format: Boolean, default: true, env: env('metrics.enabled') },
+      enabled: { doc: 'Serve Prometheus /metrics and /healthz over HTTP.', format: BOOLEAN, default: true, env: env('metrics.enabled') },
       host: { doc: 'Address the metrics HTTP server binds; it has no authentication, so beyond loopback a warning is logged.', format: String, default: '127.0.0.1', env: env('metrics.host') },
-      port: { doc: 'Metrics HTTP port; 0 picks a free one.', format: 'port', default: 9464, env: env('metrics.port') },
-      max_event_loop_lag_ms: { doc: '/healthz answers 503 when the event loop was blocked longer than this in the last 5 to 10 s.', format: 'positive-int', default: 1000, env: env('metrics.max_event_loop_lag_ms') },
+      port: { doc: 'Metrics HTTP port; 0 picks a free one.', format: PORT, default: 9464, env: env('metrics.port') },
+      max_event_loop_lag_ms: { doc: '/healthz answers 503 when the event loop was blocked longer than this in the last 5 to 10 s.', format: POSITIVE_INT, default: 1000, env: env('metrics.max_event_loop_lag_ms') },
     },
     uplink: {
-      enabled: { doc: 'Connect to the operator\'s cloud broker.', format: Boolean, default: false, env: env('uplink.enabled') },
+      enabled: { doc: 'Connect to the operator\'s cloud broker.', format: BOOLEAN, default: false, env: env('uplink.enabled') },
       url: { doc: 'mqtt://host:port or mqtts://host:port of the cloud broker.', format: String, default: '', env: env('uplink.url') },
       client_id: { doc: 'MQTT client id on the cloud broker (default gatehouse-{site}-{gateway_id}).', format: String, default: '', env: env('uplink.client_id') },
       username: { doc: 'MQTT username on the cloud broker.', format: String, default: '', env: env('uplink.username') },
@@ -216,19 +212,19 @@ function schema() {
         cert: { doc: 'PEM client certificate for mutual TLS.', format: String, default: '', env: env('uplink.tls.cert') },
         key: { doc: 'PEM private key of the client certificate.', format: String, default: '', env: env('uplink.tls.key') },
       },
-      keepalive_s: { doc: 'MQTT keep alive, seconds.', format: 'positive-int', default: 30, env: env('uplink.keepalive_s') },
-      connect_timeout_ms: { doc: 'Time allowed for TCP, TLS and CONNACK.', format: 'positive-int', default: 10_000, env: env('uplink.connect_timeout_ms') },
+      keepalive_s: { doc: 'MQTT keep alive, seconds.', format: POSITIVE_INT, default: 30, env: env('uplink.keepalive_s') },
+      connect_timeout_ms: { doc: 'Time allowed for TCP, TLS and CONNACK.', format: POSITIVE_INT, default: 10_000, env: env('uplink.connect_timeout_ms') },
       forward: { doc: 'Local topic filters whose messages are also sent to the cloud.', format: 'filter-list', default: [] as string[] },
       allow_commands: { doc: 'Commands the cloud may send, as kind/command ("*" for any).', format: 'command-allow-list', default: [] as string[] },
-      inflight: { doc: 'Messages sent to the cloud and not yet acknowledged, at most.', format: 'positive-int', default: 20, env: env('uplink.inflight') },
-      max_messages: { doc: 'Outbox bound in messages.', format: 'positive-int', default: 1_000_000, env: env('uplink.max_messages') },
-      max_bytes: { doc: 'Outbox bound in bytes (topics and payloads).', format: 'positive-int', default: 268_435_456, env: env('uplink.max_bytes') },
+      inflight: { doc: 'Messages sent to the cloud and not yet acknowledged, at most.', format: POSITIVE_INT, default: 20, env: env('uplink.inflight') },
+      max_messages: { doc: 'Outbox bound in messages.', format: POSITIVE_INT, default: 1_000_000, env: env('uplink.max_messages') },
+      max_bytes: { doc: 'Outbox bound in bytes (topics and payloads).', format: POSITIVE_INT, default: 268_435_456, env: env('uplink.max_bytes') },
       backoff: {
-        initial_ms: { doc: 'First reconnect delay.', format: 'positive-int', default: 1000, env: env('uplink.backoff.initial_ms') },
-        max_ms: { doc: 'Longest reconnect delay.', format: 'positive-int', default: 60_000, env: env('uplink.backoff.max_ms') },
+        initial_ms: { doc: 'First reconnect delay.', format: POSITIVE_INT, default: 1000, env: env('uplink.backoff.initial_ms') },
+        max_ms: { doc: 'Longest reconnect delay.', format: POSITIVE_INT, default: 60_000, env: env('uplink.backoff.max_ms') },
       },
       synchronous: { doc: 'SQLite synchronous for outbox writes: FULL or NORMAL.', format: ['FULL', 'NORMAL'], default: 'FULL', env: env('uplink.synchronous') },
-      flush_on_stop_ms: { doc: 'How long a clean stop waits for the outbox to drain.', format: 'nat', default: 5000, env: env('uplink.flush_on_stop_ms') },
+      flush_on_stop_ms: { doc: 'How long a clean stop waits for the outbox to drain.', format: NATURAL, default: 5000, env: env('uplink.flush_on_stop_ms') },
     },
   };
 }
@@ -352,17 +348,54 @@ function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, i
   return result;
 }
 
-/** Turn convict's one multi-line error into issues that each name a key path. */
-function convictIssues(message: string): ConfigIssue[] {
+/**
+ * Turn convict's one multi-line error into issues that each name a key path, and the environment
+ * variable when the value came from one (a technician looking at the file would not find it there).
+ */
+function convictIssues(message: string, env: NodeJS.ProcessEnv): ConfigIssue[] {
   return message
     .split('\n')
     .filter(Boolean)
     .map((line) => {
       const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
-      if (undeclared) return { path: undeclared[1], message: 'unknown key' };
+      if (undeclared) return unknownKeyIssue(undeclared[1]);
       const at = line.indexOf(': ');
-      return at > 0 ? { path: line.slice(0, at), message: line.slice(at + 2) } : { path: '(config)', message: line };
+      if (at <= 0) return { path: '(config)', message: line };
+      const path = line.slice(0, at);
+      // Our formats name the value themselves; convict appends it once more.
+      const text = line.slice(at + 2).replace(/: value was .*$/, '');
+      const variable = envName(path);
+      return { path, message: env[variable] !== undefined ? `${text} (from the environment variable ${variable})` : text };
     });
+}
+
+/**
+ * An unknown key in a fixed section, reported at its first unknown level (convict names the leaf:
+ * `comands.timeout_ms` is reported as `comands`), with the nearest known key when it looks like a typo.
+ */
+function unknownKeyIssue(path: string): ConfigIssue {
+  const parts = path.split('.');
+  let node: unknown = schema();
+  for (let i = 0; i < parts.length; i++) {
+    const known = isPlainObject(node) ? Object.keys(node).filter((k) => isPlainObject((node as Record<string, unknown>)[k])) : [];
+    if (!known.includes(parts[i])) {
+      const candidates = i === 0 ? [...known, ...OPEN_SECTIONS] : known;
+      return { path: parts.slice(0, i + 1).join('.'), message: `unknown key${suggestionFor(parts[i], candidates)}` };
+    }
+    node = (node as Record<string, unknown>)[parts[i]];
+  }
+  return { path, message: 'unknown key' };
+}
+
+/** One issue per path: several unknown leaves under one misspelt section are one problem. */
+function uniqueIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\n${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -372,13 +405,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig[] {
   const users: UserConfig[] = [];
   const seen = new Set<string>();
+  const userKeys = ['username', 'password_hash', 'publish', 'subscribe'];
   raw.forEach((entry, i) => {
-    const path = `users[${i}]`;
-    if (!isPlainObject(entry)) return issues.push({ path, message: 'must be an object' });
-    for (const key of Object.keys(entry)) {
-      if (!['username', 'password_hash', 'publish', 'subscribe'].includes(key)) issues.push({ path: `${path}.${key}`, message: 'unknown key' });
-    }
+    if (!isPlainObject(entry)) return issues.push({ path: `users[${i}]`, message: 'must be an object' });
     const { username, password_hash, publish = [], subscribe = [] } = entry;
+    // A user is named by username where it is a plain one: `users[guard].password_hash`.
+    const path = typeof username === 'string' && /^[A-Za-z0-9_.@-]{1,64}$/.test(username) && !seen.has(username) ? `users[${username}]` : `users[${i}]`;
+    for (const key of Object.keys(entry)) {
+      if (!userKeys.includes(key)) issues.push({ path: `${path}.${key}`, message: `unknown key${suggestionFor(key, userKeys)} (allowed: ${userKeys.join(', ')})` });
+    }
     if (typeof username !== 'string' || username.length === 0 || username.length > 128) {
       issues.push({ path: `${path}.username`, message: 'must be a non-empty string of at most 128 characters' });
     } else if (seen.has(username)) {
@@ -457,7 +492,7 @@ function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[])
     else if (type === 'modbus-rtu') transports[name] = validateModbusRtu(entry, path, issues);
     else if (type === 'serial-line') transports[name] = validateSerialLine(entry, path, issues);
     else if (type === 'onvif') transports[name] = validateOnvifTransport(entry, path, issues, validateBackoff);
-    else issues.push({ path: `${path}.type`, message: `unknown transport type ${JSON.stringify(type)} (known: ${[...Object.keys(TRANSPORT_FIELDS), 'onvif'].join(', ')})` });
+    else issues.push({ path: `${path}.type`, message: unknownName('transport type', type, [...Object.keys(TRANSPORT_FIELDS), 'onvif']) });
   }
   return transports;
 }
@@ -466,7 +501,7 @@ function validateModbusTcp(entry: Record<string, unknown>, path: string, issues:
   const { type: _type, host, backoff = {}, ...rest } = entry;
   if (typeof host !== 'string' || host.length === 0) issues.push({ path: `${path}.host`, message: 'must be a host name or address' });
   const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-tcp']);
-  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: withHint(p, ['type', 'host', 'backoff', ...Object.keys(TRANSPORT_FIELDS['modbus-tcp'])]) });
   return {
     type: 'modbus-tcp',
     host: host as string,
@@ -486,7 +521,7 @@ function validateModbusRtu(entry: Record<string, unknown>, path: string, issues:
     issues.push({ path: `${path}.rs485`, message: 'not supported: the serial library has no RS-485 settings; use an adapter with automatic direction control' });
   }
   const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-rtu']);
-  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: withHint(p, ['type', 'path', 'backoff', ...Object.keys(TRANSPORT_FIELDS['modbus-rtu'])]) });
   const baudRate = fields.values.baud_rate as number;
   const dataBits = fields.values.data_bits as 7 | 8;
   const parity = fields.values.parity as 'none' | 'even' | 'odd';
@@ -513,7 +548,7 @@ function validateSerialLine(entry: Record<string, unknown>, path: string, issues
     issues.push({ path: `${path}.terminator`, message: `must be a non-empty string of at most 4 characters (e.g. "\\r\\n"), got ${JSON.stringify(terminator)}` });
   }
   const fields = parseFields(rest, TRANSPORT_FIELDS['serial-line']);
-  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: withHint(p, ['type', 'path', 'terminator', 'backoff', ...Object.keys(TRANSPORT_FIELDS['serial-line'])]) });
   return {
     type: 'serial-line',
     path: devicePath as string,
@@ -529,6 +564,22 @@ function validateSerialLine(entry: Record<string, unknown>, path: string, issues
   };
 }
 
+function ordinal(index: number): string {
+  const n = index + 1;
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}
+
+function unknownName(what: string, value: unknown, known: string[]): string {
+  const hint = typeof value === 'string' ? suggestionFor(value, known) : '';
+  return `unknown ${what} ${JSON.stringify(value)}${hint} (known: ${known.join(', ')})`;
+}
+
+/** Adds "did you mean" to parseFields' unknown-key problems. */
+function withHint(problem: { key: string; message: string }, allowed: string[]): string {
+  return problem.message.startsWith('unknown key') ? problem.message.replace('unknown key', `unknown key${suggestionFor(problem.key, allowed)}`) : problem.message;
+}
+
 const DEVICE_COMMON = ['id', 'kind', 'name', 'driver', 'transport', 'poll_ms', 'offline_after', 'command_timeout_ms', 'options'];
 
 function validateDevices(
@@ -541,20 +592,23 @@ function validateDevices(
   const devices: DeviceConfig[] = [];
   const seen = new Map<string, number>();
   raw.forEach((entry, i) => {
-    const path = `devices[${i}]`;
-    if (!isPlainObject(entry)) return issues.push({ path, message: 'must be an object' });
+    if (!isPlainObject(entry)) return issues.push({ path: `devices[${i}]`, message: 'must be an object' });
     const { id, kind: kindName, driver: driverName, transport, name, options = {} } = entry;
-    if (!isValidId(id)) issues.push({ path: `${path}.id`, message: 'must be 1 to 64 of a-z 0-9 _ -' });
-    else if (seen.has(id)) issues.push({ path: `${path}.id`, message: `duplicate device id ${JSON.stringify(id)} (also devices[${seen.get(id)}])` });
+    // A device is named by its id where it has a usable one: `devices[main-gate].transport`.
+    const path = isValidId(id) && !seen.has(id) ? `devices[${id}]` : `devices[${i}]`;
+    if (!isValidId(id)) issues.push({ path: `${path}.id`, message: `must be 1 to 64 of a-z 0-9 _ -, got ${JSON.stringify(id)}` });
+    else if (seen.has(id)) issues.push({ path: `${path}.id`, message: `duplicate device id ${JSON.stringify(id)} (also the ${ordinal(seen.get(id)!)} device)` });
     else seen.set(id, i);
     if (name !== undefined && typeof name !== 'string') issues.push({ path: `${path}.name`, message: 'must be a string' });
 
     const kind = typeof kindName === 'string' ? getKind(kindName) : undefined;
-    if (!kind) issues.push({ path: `${path}.kind`, message: `unknown kind ${JSON.stringify(kindName)} (known: ${Object.keys(kinds).join(', ')})` });
+    if (!kind) issues.push({ path: `${path}.kind`, message: unknownName('kind', kindName, Object.keys(kinds)) });
     const driver = typeof driverName === 'string' ? getDriver(driverName) : undefined;
-    if (!driver) issues.push({ path: `${path}.driver`, message: `unknown driver ${JSON.stringify(driverName)} (known: ${Object.keys(drivers).join(', ')})` });
+    if (!driver) issues.push({ path: `${path}.driver`, message: unknownName('driver', driverName, Object.keys(drivers)) });
     if (typeof transport !== 'string' || !Object.hasOwn(rawTransports, transport)) {
-      issues.push({ path: `${path}.transport`, message: `no transport named ${JSON.stringify(transport)} (defined: ${Object.keys(rawTransports).join(', ') || 'none'})` });
+      const defined = Object.keys(rawTransports);
+      const hint = typeof transport === 'string' ? suggestionFor(transport, defined) : '';
+      issues.push({ path: `${path}.transport`, message: `no transport named ${JSON.stringify(transport)}${hint} (defined: ${defined.join(', ') || 'none'})` });
     } else if (driver && transports[transport] && !driver.transports.includes(transports[transport].type)) {
       issues.push({ path: `${path}.transport`, message: `driver ${driver.name} cannot run over a ${transports[transport].type} transport` });
     }
@@ -578,8 +632,9 @@ function validateDevices(
       const kindKeys = Object.fromEntries(Object.entries(entry).filter(([k]) => !DEVICE_COMMON.includes(k)));
       const parsed = parseFields(kindKeys, kind.settings);
       for (const p of parsed.problems) {
+        const allowed = [...DEVICE_COMMON, ...Object.keys(kind.settings)];
         const message = p.message.startsWith('unknown key')
-          ? `unknown key for a ${kind.name} (allowed: ${[...DEVICE_COMMON, ...Object.keys(kind.settings)].join(', ')})`
+          ? `unknown key for a ${kind.name}${suggestionFor(p.key, allowed)} (allowed: ${allowed.join(', ')})`
           : p.message;
         issues.push({ path: `${path}.${p.key}`, message });
       }
@@ -654,13 +709,16 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const issues: ConfigIssue[] = [];
   // The open sections (lists and maps of user-named entries) are validated by hand below.
   const { users: rawUsers = [], transports: rawTransports = {}, devices: rawDevices = [], links: rawLinks = [], ...fixed } = document;
-  const c = convict(schema(), { env: opts.env ?? process.env, args: [] });
+  const environment = opts.env ?? process.env;
+  const c = convict(schema(), { env: environment, args: [] });
+  let fixedSectionsValid = true;
   try {
     c.load(fixed);
     if (opts.overrides?.data_dir) c.set('data_dir', opts.overrides.data_dir);
     c.validate({ allowed: 'strict' });
   } catch (err) {
-    issues.push(...convictIssues((err as Error).message));
+    fixedSectionsValid = false;
+    issues.push(...uniqueIssues(convictIssues((err as Error).message, environment)));
   }
   const raw = c.getProperties() as unknown as Record<string, unknown>;
   const commands = raw.commands as GatehouseConfig['commands'];
@@ -672,11 +730,13 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const transports = validateTransports(transportMap, issues);
   const devices = validateDevices(deviceList, transports, transportMap, commands.timeout_ms, issues);
   const links = validateLinks(rawLinks, devices, issues);
-  const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, issues);
-  validateBrokerListeners(raw.broker as GatehouseConfig['broker'], issues);
+  // Rules across fixed keys only make sense over valid values: a refused `enabled: no` must not
+  // also be read as "enabled" and ask for the files an enabled listener or uplink needs.
+  const uplink = fixedSectionsValid ? validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, issues) : (raw.uplink as UplinkConfig);
+  if (fixedSectionsValid) validateBrokerListeners(raw.broker as GatehouseConfig['broker'], issues);
   // An id forgotten while a copy of its command can still be valid would let that copy run again.
   const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;
-  if (commands.dedupe_window_ms <= longestValidity) {
+  if (fixedSectionsValid && commands.dedupe_window_ms <= longestValidity) {
     issues.push({
       path: 'commands.dedupe_window_ms',
       message: `must be longer than any command stays valid (max(max_age_ms, ${MAX_TTL_MS} ms ttl) + clock_skew_ms = ${longestValidity} ms)`,

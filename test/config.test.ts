@@ -37,7 +37,7 @@ describe('config', () => {
   });
 
   it('names the variable\'s key when an environment override is bad', () => {
-    expectIssue(issuesOf(demo(), { GATEHOUSE_BROKER_PORT: 'abc' }), 'broker.port', /port/);
+    expectIssue(issuesOf(demo(), { GATEHOUSE_BROKER_PORT: 'abc' }), 'broker.port', /got "abc" \(from the environment variable GATEHOUSE_BROKER_PORT\)/);
   });
 
   it('reports every problem at once, each with its key path', () => {
@@ -49,7 +49,7 @@ describe('config', () => {
     doc.users.push({ username: 'guard', password_hash: 'hunter2', publish: ['a/+b'], subscribe: [] });
     doc.transports.plc = { type: 'modbus-udp', host: 'x' };
     doc.transports.simulator.port = 70000;
-    // The pushed devices are devices[n], [n + 1], ... after the demo's own.
+    // Devices are named by id (devices[x1]); one without a usable id by its index (devices[n]).
     const n = doc.devices.length;
     doc.devices.push({ ...doc.devices[0] });
     doc.devices.push({ id: 'Bad Id', kind: 'gate', driver: 'modbus', transport: 'nowhere', options: { unit: 1, outputs: { unlock: { coil: 0 } } } });
@@ -66,15 +66,15 @@ describe('config', () => {
     expectIssue(issues, 'users[2].publish[0]', /a\/\+b/);
     expectIssue(issues, 'transports.plc.type', /unknown transport type "modbus-udp"/);
     expectIssue(issues, 'transports.simulator.port', /between 1 and 65535/);
-    expectIssue(issues, `devices[${n}].id`, /duplicate device id "main-gate" \(also devices\[0\]\)/);
+    expectIssue(issues, `devices[${n}].id`, /duplicate device id "main-gate" \(also the 1st device\)/);
     expectIssue(issues, `devices[${n + 1}].id`, /a-z 0-9/);
     expectIssue(issues, `devices[${n + 1}].transport`, /no transport named "nowhere"/);
-    expectIssue(issues, `devices[${n + 2}].kind`, /unknown kind "elevator"/);
-    expectIssue(issues, `devices[${n + 2}].driver`, /unknown driver "bacnet"/);
-    expectIssue(issues, `devices[${n + 3}].unlock_ms`, /between 100/);
-    expectIssue(issues, `devices[${n + 3}].pulse_ms`, /unknown key for a gate/);
-    expectIssue(issues, `devices[${n + 3}].options.outputs.unlock`, /./);
-    expectIssue(issues, `devices[${n + 4}].unlock_ms`, /must not exceed max_unlock_ms/);
+    expectIssue(issues, 'devices[x1].kind', /unknown kind "elevator"/);
+    expectIssue(issues, 'devices[x1].driver', /unknown driver "bacnet"/);
+    expectIssue(issues, 'devices[x2].unlock_ms', /between 100/);
+    expectIssue(issues, 'devices[x2].pulse_ms', /unknown key for a gate/);
+    expectIssue(issues, 'devices[x2].options.outputs.unlock', /./);
+    expectIssue(issues, 'devices[x3].unlock_ms', /must not exceed max_unlock_ms/);
     assert.ok(issues.length >= 18);
   });
 

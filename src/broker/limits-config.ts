@@ -1,28 +1,11 @@
 // The convict schema of broker.limits and broker.login (src/config.ts puts them in its broker
 // block); defaults come from client-limits.ts and login-limiter.ts, ranges from the MQTT spec.
-import convict from 'convict';
+import { integer } from '../config/formats.js';
 import { CONTRACT_MINIMUMS, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { DEFAULT_LOGIN_LIMITS } from './login-limiter.js';
 
-const registered = new Set<string>();
-
-/** A named convict format for an integer in [min, max], coerced from environment strings. */
-function intFormat(min: number, max: number): string {
-  const name = `integer ${min}..${max}`;
-  if (!registered.has(name)) {
-    registered.add(name);
-    convict.addFormat({
-      name,
-      validate(value: unknown) {
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-          throw new Error(`must be an integer from ${min} to ${max}`);
-        }
-      },
-      coerce: (value: string) => Number(value),
-    });
-  }
-  return name;
-}
+/** A convict format for an integer in [min, max] (strict: src/config/formats.ts). */
+const intFormat = integer;
 
 // MQTT 3.1.1 section 2.2.3: a remaining length of at most 268,435,455, plus up to 5 header bytes.
 const MQTT_MAX_PACKET_BYTES = 268_435_460;

@@ -35,8 +35,8 @@ function banner({ site, port, cameraXaddr, metricsBase }: BannerFacts): string {
   gatehouse demo: site "${site}", MQTT on 127.0.0.1:${port}, simulated gates, a turnstile and a camera.
   simulated ONVIF camera lobby-cam: ${cameraXaddr}
 ${metrics}
-  watch everything (anonymous, read-only):
-    mosquitto_sub -p ${port} -t 'site/${site}/#' -v
+  watch everything but the camera's JPEG bytes (anonymous, read-only):
+    mosquitto_sub -p ${port} -t 'site/${site}/#' -T 'site/${site}/camera/+/image' -v
   open the main gate for 3 s as the guard (users: guard / guard-demo, display / display-demo):
     mosquitto_pub -p ${port} -u guard -P guard-demo -q 1 -t site/${site}/gate/main-gate/unlock -m '{"duration_ms":3000}'
   the lobby camera takes a picture each time the main gate opens (a link); save the next one:
@@ -83,6 +83,8 @@ export const demo: CliCommand = {
       return 1;
     }
     const log = createLogger(config.log.level);
+    // A closed terminal turns writes to it into EIO/EPIPE errors; they must not keep the demo from stopping.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
     return runUntilSignalled(
       config,
       log,
@@ -92,6 +94,8 @@ export const demo: CliCommand = {
         process.stderr.write(banner({ site: config.site, port: gateway.brokerPort, cameraXaddr: camera.xaddr, metricsBase }));
       },
       () => stopSimulators(),
+      // The demo runs in a terminal: closing it (SIGHUP) ends the demo, as Ctrl-C (SIGINT) does.
+      { hangup: 'stop' },
     );
   },
 };

@@ -16,6 +16,11 @@ const STATUS_INTERVAL_MS = 5000;
 export interface ServiceOptions {
   /** Re-reads and validates the configuration for SIGHUP; without it SIGHUP is logged and ignored. */
   reloadConfig?: () => LoadResult;
+  /**
+   * What SIGHUP means: `reload` for a service (systemd's ExecReload), `stop` for a program run in a
+   * terminal, whose SIGHUP says the terminal is gone (the demo must not stay behind holding its port).
+   */
+  hangup?: 'reload' | 'stop';
   /** A stop that takes longer logs one line and exits with 124. */
   stopTimeoutMs?: number;
 }
@@ -83,6 +88,7 @@ export async function runUntilSignalled(
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (options.hangup === 'stop') process.on('SIGHUP', onSignal);
   });
 
   // SIGHUP's default action would end the process: it is always handled.
@@ -96,6 +102,7 @@ export async function runUntilSignalled(
     if (phase === 'up') notify.ready(statusLine(gateway.statusFigures()));
   };
   const onHangup = () => {
+    if (options.hangup === 'stop') return;
     if (!options.reloadConfig) return log.warn({}, 'SIGHUP: nothing to reload (no config file); ignored');
     // Signals during a reload fold into one more reload after it; one while starting waits for the start.
     if (reloadWaiting) return;

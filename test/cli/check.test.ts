@@ -33,9 +33,9 @@ colour: blue                                  # colour: unknown key
 gateway_id: "Bad Id!"                         # gateway_id: bad id
 users:
   - username: guard
-    password_hash: correct-horse-battery      # users[0].password_hash: plaintext
-    publish: ["site/hq/#/bad"]                # users[0].publish[0]: bad ACL filter
-    subscribe: ["site/+x"]                    # users[0].subscribe[0]: bad ACL filter
+    password_hash: correct-horse-battery      # users[guard].password_hash: plaintext
+    publish: ["site/hq/#/bad"]                # users[guard].publish[0]: bad ACL filter
+    subscribe: ["site/+x"]                    # users[guard].subscribe[0]: bad ACL filter
 transports:
   plc: { type: modbus-tcp, host: 127.0.0.1, port: 502 }
 devices:
@@ -43,8 +43,8 @@ devices:
     kind: gate
     driver: modbus
     transport: plc
-    options: { unit: 1, outputs: { unlock: { coil: 0 } }, speed: 9 }   # devices[0].options.speed: unknown driver option
-  - id: gate-1                                # devices[1].id: duplicate
+    options: { unit: 1, outputs: { unlock: { coil: 0 } }, speed: 9 }   # devices[gate-1].options.speed: unknown driver option
+  - id: gate-1                                # devices[1].id: duplicate (the second gate-1 keeps its index)
     kind: gate
     driver: modbus
     transport: nowhere                        # devices[1].transport: missing transport
@@ -59,10 +59,10 @@ devices:
 const EXPECTED_PATHS = [
   'colour',
   'gateway_id',
-  'users[0].password_hash',
-  'users[0].publish[0]',
-  'users[0].subscribe[0]',
-  'devices[0].options.speed',
+  'users[guard].password_hash',
+  'users[guard].publish[0]',
+  'users[guard].subscribe[0]',
+  'devices[gate-1].options.speed',
   'devices[1].id',
   'devices[1].transport',
   'devices[2].id',

@@ -52,8 +52,9 @@ test('devices on a serial bus need unit ids 1..247', () => {
   const doc = onSerialBus({ path: '/dev/ttyUSB0' });
   doc.devices[0].options.unit = 0;
   doc.devices[1].options.unit = 248;
+  const [first, second, third] = doc.devices.map((device: { id: string }) => device.id);
   const issues = issuesOf(doc);
-  expectIssue(issues, 'devices[0].options.unit', /1\.\.247 on a serial bus/);
-  expectIssue(issues, 'devices[1].options.unit', /247/);
-  assert.equal(issues.filter((i) => i.path === 'devices[2].options.unit').length, 0, 'a valid unit is not reported');
+  expectIssue(issues, `devices[${first}].options.unit`, /1\.\.247 on a serial bus/);
+  expectIssue(issues, `devices[${second}].options.unit`, /247/);
+  assert.equal(issues.filter((i) => i.path === `devices[${third}].options.unit`).length, 0, 'a valid unit is not reported');
 });

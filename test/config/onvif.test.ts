@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { demo, expectIssue, issuesOf } from './support.js';
 
-/** The demo config plus an ONVIF camera `gate-cam` on transport `cam`, appended as devices[GATE_CAM]. */
-const GATE_CAM = demo().devices.length;
+/** The demo config plus an ONVIF camera `gate-cam` on transport `cam`; config errors name it by id. */
+const GATE_CAM = 'gate-cam';
 
 function withCamera(transport: Record<string, unknown>, device: Record<string, unknown> = {}): Record<string, any> {
   const doc = demo();

@@ -239,7 +239,7 @@ test('config errors name their key paths', async (t) => {
   const loaded = loadConfig({ document, env: {} });
   assert.equal(loaded.ok, false);
   const paths = loaded.ok ? [] : loaded.issues.map((i) => i.path);
-  assert.ok(paths.includes('devices[0].options.outputs.unlock.ok'), paths.join(', '));
-  assert.ok(paths.includes('devices[0].options.outputs.bolt'), paths.join(', '));
+  assert.ok(paths.includes(`devices[${gate.id}].options.outputs.unlock.ok`), paths.join(', '));
+  assert.ok(paths.includes(`devices[${gate.id}].options.outputs.bolt`), paths.join(', '));
   assert.ok(paths.includes('transports.gate-line.terminator'), paths.join(', '));
 });
