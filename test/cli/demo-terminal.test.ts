@@ -2,26 +2,14 @@
 // it and frees its port; its banner's watch command leaves the camera's JPEG bytes out.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { test } from 'node:test';
 import { exitWithin, startDemo } from '../support/demo.js';
 import { mosquittoPub } from '../support/mosquitto.js';
+import { canConnect as listening } from '../support/ports.js';
 import { requireTool } from '../support/require-tool.js';
 
 const STOP_WAIT_MS = 30_000;
 const TEST = { timeout: 120_000 };
-
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 for (const signal of ['SIGHUP', 'SIGINT'] as const) {
   test(`the demo exits 0 on ${signal} and frees its MQTT port`, TEST, async (t) => {

@@ -1,11 +1,10 @@
 // Real Mosquitto peers for tests: a broker, and the mosquitto_sub / mosquitto_pub clients.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from './ports.js';
+import { canConnect, freePort } from './ports.js';
 import { requireTool } from './require-tool.js';
 
 const debug = Boolean(process.env.GATEHOUSE_TEST_DEBUG);
@@ -61,17 +60,6 @@ async function terminate(child: ChildProcess, closed: Promise<void>, signal: Nod
     clearTimeout(grace);
   }
   await closed;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function delay(ms: number): Promise<void> {

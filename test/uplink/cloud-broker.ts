@@ -3,11 +3,10 @@
 // the restarts the tests put it through. Optionally a mutual-TLS listener and password logins.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '../support/ports.js';
+import { canConnect, freePort } from '../support/ports.js';
 import { requireTool } from '../support/require-tool.js';
 
 const START_TIMEOUT_MS = 10_000;
@@ -36,17 +35,6 @@ export interface CloudBroker {
   start(): Promise<void>;
   /** Stop and delete the persistence folder. */
   dispose(): Promise<void>;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
