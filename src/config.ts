@@ -16,9 +16,7 @@ import { isPasswordHash } from './broker/password.js';
 import { validateTopicFilter } from './broker/acl.js';
 import type { BrokerLimitsConfig, BrokerLoginConfig } from './broker/client-limits.js';
 import { brokerLimitsSchema, brokerLoginSchema } from './broker/limits-config.js';
-import { defaultInterFrameMs } from './transport/modbus-rtu.js';
-import type { TransportConfig } from './transport/registry.js';
-import { validateOnvifTransport } from './transport/onvif-config.js';
+import { builtinTransports, type TransportConfig, type TransportRegistry } from './transport/registry.js';
 import { IDENTITY_SOURCES, type IdentitySource } from './broker/client-identity.js';
 import { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy } from './broker/listeners/certificates.js';
 import { validateLinks, type LinkConfig } from './links/link-config.js';
@@ -438,47 +436,8 @@ function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig[] {
   return users;
 }
 
-const TRANSPORT_FIELDS = {
-  'modbus-tcp': {
-    port: { type: 'int', min: 1, max: 65_535, default: 502 },
-    timeout_ms: { type: 'int', min: 10, max: 60_000, default: 1000 },
-  },
-  'modbus-rtu': {
-    baud_rate: { type: 'int', min: 300, max: 4_000_000, default: 9600 },
-    data_bits: { type: 'int', min: 7, max: 8, default: 8 },
-    parity: { type: 'enum', values: ['none', 'even', 'odd'], default: 'none' },
-    stop_bits: { type: 'int', min: 1, max: 2, default: 1 },
-    timeout_ms: { type: 'int', min: 10, max: 60_000, default: 1000 },
-    // No default here: it follows from the line settings (defaultInterFrameMs).
-    inter_frame_ms: { type: 'int', min: 0, max: 1000 },
-  },
-  'serial-line': {
-    baud_rate: { type: 'int', min: 300, max: 4_000_000, default: 9600 },
-    data_bits: { type: 'int', min: 7, max: 8, default: 8 },
-    parity: { type: 'enum', values: ['none', 'even', 'odd'], default: 'none' },
-    stop_bits: { type: 'int', min: 1, max: 2, default: 1 },
-    encoding: { type: 'enum', values: ['ascii', 'latin1', 'utf8'], default: 'ascii' },
-    reply_timeout_ms: { type: 'int', min: 10, max: 60_000, default: 1000 },
-    max_line_length: { type: 'int', min: 8, max: 65_536, default: 512 },
-  },
-} as const;
-
-/** Modbus over Serial Line V1.02 section 2.2: individual server addresses are 1..247. */
-const RTU_UNIT_MIN = 1;
-const RTU_UNIT_MAX = 247;
-
-function validateBackoff(backoff: unknown, path: string, issues: ConfigIssue[]): { initial_ms: number; max_ms: number } {
-  const backoffFields = isPlainObject(backoff)
-    ? parseFields(backoff, {
-        initial_ms: { type: 'int', min: 10, max: 600_000, default: 500 },
-        max_ms: { type: 'int', min: 10, max: 3_600_000, default: 30_000 },
-      })
-    : { values: {}, problems: [{ key: '', message: 'must be an object {initial_ms, max_ms}' }] };
-  for (const p of backoffFields.problems) issues.push({ path: `${path}.backoff${p.key ? '.' + p.key : ''}`, message: p.message });
-  return { initial_ms: backoffFields.values.initial_ms as number, max_ms: backoffFields.values.max_ms as number };
-}
-
-function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[]): Record<string, TransportConfig> {
+/** `transports.<name>`: each entry validated by the definition its `type` names. */
+function validateTransports(raw: Record<string, unknown>, registry: TransportRegistry, issues: ConfigIssue[]): Record<string, TransportConfig> {
   const transports: Record<string, TransportConfig> = {};
   for (const [name, entry] of Object.entries(raw)) {
     const path = `transports.${name}`;
@@ -487,81 +446,14 @@ function validateTransports(raw: Record<string, unknown>, issues: ConfigIssue[])
       issues.push({ path, message: 'must be an object with a `type`' });
       continue;
     }
-    const { type } = entry;
-    if (type === 'modbus-tcp') transports[name] = validateModbusTcp(entry, path, issues);
-    else if (type === 'modbus-rtu') transports[name] = validateModbusRtu(entry, path, issues);
-    else if (type === 'serial-line') transports[name] = validateSerialLine(entry, path, issues);
-    else if (type === 'onvif') transports[name] = validateOnvifTransport(entry, path, issues, validateBackoff);
-    else issues.push({ path: `${path}.type`, message: unknownName('transport type', type, [...Object.keys(TRANSPORT_FIELDS), 'onvif']) });
+    const definition = typeof entry.type === 'string' && Object.hasOwn(registry, entry.type) ? registry[entry.type] : undefined;
+    if (!definition) {
+      issues.push({ path: `${path}.type`, message: unknownName('transport type', entry.type, Object.keys(registry)) });
+      continue;
+    }
+    transports[name] = definition.parse(entry, path, issues) as TransportConfig;
   }
   return transports;
-}
-
-function validateModbusTcp(entry: Record<string, unknown>, path: string, issues: ConfigIssue[]): TransportConfig {
-  const { type: _type, host, backoff = {}, ...rest } = entry;
-  if (typeof host !== 'string' || host.length === 0) issues.push({ path: `${path}.host`, message: 'must be a host name or address' });
-  const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-tcp']);
-  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: withHint(p, ['type', 'host', 'backoff', ...Object.keys(TRANSPORT_FIELDS['modbus-tcp'])]) });
-  return {
-    type: 'modbus-tcp',
-    host: host as string,
-    port: fields.values.port as number,
-    timeout_ms: fields.values.timeout_ms as number,
-    backoff: validateBackoff(backoff, path, issues),
-  };
-}
-
-function validateModbusRtu(entry: Record<string, unknown>, path: string, issues: ConfigIssue[]): TransportConfig {
-  const { type: _type, path: devicePath, backoff = {}, rs485, ...rest } = entry;
-  if (typeof devicePath !== 'string' || !devicePath.startsWith('/')) {
-    issues.push({ path: `${path}.path`, message: `must be the absolute path of a serial device (e.g. /dev/ttyUSB0), got ${JSON.stringify(devicePath)}` });
-  }
-  if (rs485 !== undefined) {
-    // serialport 13 exposes no RS-485 (TIOCSRS485) settings; direction control stays with the adapter.
-    issues.push({ path: `${path}.rs485`, message: 'not supported: the serial library has no RS-485 settings; use an adapter with automatic direction control' });
-  }
-  const fields = parseFields(rest, TRANSPORT_FIELDS['modbus-rtu']);
-  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: withHint(p, ['type', 'path', 'backoff', ...Object.keys(TRANSPORT_FIELDS['modbus-rtu'])]) });
-  const baudRate = fields.values.baud_rate as number;
-  const dataBits = fields.values.data_bits as 7 | 8;
-  const parity = fields.values.parity as 'none' | 'even' | 'odd';
-  const stopBits = fields.values.stop_bits as 1 | 2;
-  return {
-    type: 'modbus-rtu',
-    path: devicePath as string,
-    baud_rate: baudRate,
-    data_bits: dataBits,
-    parity,
-    stop_bits: stopBits,
-    timeout_ms: fields.values.timeout_ms as number,
-    inter_frame_ms: (fields.values.inter_frame_ms as number | undefined) ?? defaultInterFrameMs(baudRate ?? 9600, dataBits ?? 8, parity ?? 'none', stopBits ?? 1),
-    backoff: validateBackoff(backoff, path, issues),
-  };
-}
-
-function validateSerialLine(entry: Record<string, unknown>, path: string, issues: ConfigIssue[]): TransportConfig {
-  const { type: _type, path: devicePath, terminator = '\r\n', backoff = {}, ...rest } = entry;
-  if (typeof devicePath !== 'string' || !devicePath.startsWith('/')) {
-    issues.push({ path: `${path}.path`, message: `must be the absolute path of a serial device (e.g. /dev/ttyUSB0), got ${JSON.stringify(devicePath)}` });
-  }
-  if (typeof terminator !== 'string' || terminator.length === 0 || terminator.length > 4) {
-    issues.push({ path: `${path}.terminator`, message: `must be a non-empty string of at most 4 characters (e.g. "\\r\\n"), got ${JSON.stringify(terminator)}` });
-  }
-  const fields = parseFields(rest, TRANSPORT_FIELDS['serial-line']);
-  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: withHint(p, ['type', 'path', 'terminator', 'backoff', ...Object.keys(TRANSPORT_FIELDS['serial-line'])]) });
-  return {
-    type: 'serial-line',
-    path: devicePath as string,
-    baud_rate: fields.values.baud_rate as number,
-    data_bits: fields.values.data_bits as 7 | 8,
-    parity: fields.values.parity as 'none' | 'even' | 'odd',
-    stop_bits: fields.values.stop_bits as 1 | 2,
-    terminator: terminator as string,
-    encoding: fields.values.encoding as 'ascii' | 'latin1' | 'utf8',
-    reply_timeout_ms: fields.values.reply_timeout_ms as number,
-    max_line_length: fields.values.max_line_length as number,
-    backoff: validateBackoff(backoff, path, issues),
-  };
 }
 
 function ordinal(index: number): string {
@@ -575,15 +467,11 @@ function unknownName(what: string, value: unknown, known: string[]): string {
   return `unknown ${what} ${JSON.stringify(value)}${hint} (known: ${known.join(', ')})`;
 }
 
-/** Adds "did you mean" to parseFields' unknown-key problems. */
-function withHint(problem: { key: string; message: string }, allowed: string[]): string {
-  return problem.message.startsWith('unknown key') ? problem.message.replace('unknown key', `unknown key${suggestionFor(problem.key, allowed)}`) : problem.message;
-}
-
 const DEVICE_COMMON = ['id', 'kind', 'name', 'driver', 'transport', 'poll_ms', 'offline_after', 'command_timeout_ms', 'options'];
 
 function validateDevices(
   raw: unknown[],
+  transportRegistry: TransportRegistry,
   transports: Record<string, TransportConfig>,
   rawTransports: Record<string, unknown>,
   defaultTimeoutMs: number,
@@ -649,9 +537,11 @@ function validateDevices(
       issues.push(...result.issues);
       parsedOptions = result.options;
     }
-    const unit = (parsedOptions as { unit?: unknown } | undefined)?.unit;
-    if (typeof transport === 'string' && transports[transport]?.type === 'modbus-rtu' && typeof unit === 'number' && (unit < RTU_UNIT_MIN || unit > RTU_UNIT_MAX)) {
-      issues.push({ path: `${path}.options.unit`, message: `must be ${RTU_UNIT_MIN}..${RTU_UNIT_MAX} on a serial bus (0 is the broadcast address), got ${unit}` });
+    const transportConfig = typeof transport === 'string' ? transports[transport] : undefined;
+    if (transportConfig && parsedOptions !== undefined) {
+      for (const problem of transportRegistry[transportConfig.type].checkDevice?.(transportConfig, parsedOptions) ?? []) {
+        issues.push({ path: `${path}.${problem.key}`, message: problem.message });
+      }
     }
     devices.push({
       id: id as string,
@@ -677,6 +567,8 @@ export interface LoadOptions {
   /** Values that win over the file and the environment, e.g. from --data-dir. */
   overrides?: { data_dir?: string };
   env?: NodeJS.ProcessEnv;
+  /** The transport definitions `transports.<name>.type` may name (the shipped ones by default). */
+  transports?: TransportRegistry;
 }
 
 export type LoadResult = { ok: true; config: Readonly<GatehouseConfig> } | { ok: false; issues: ConfigIssue[] };
@@ -727,8 +619,9 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const transportMap = isPlainObject(rawTransports) ? rawTransports : (issues.push({ path: 'transports', message: 'must be a mapping of name to transport' }), {});
   const deviceList = Array.isArray(rawDevices) ? rawDevices : (issues.push({ path: 'devices', message: 'must be a list' }), []);
   const users = validateUsers(userList, issues);
-  const transports = validateTransports(transportMap, issues);
-  const devices = validateDevices(deviceList, transports, transportMap, commands.timeout_ms, issues);
+  const registry = opts.transports ?? builtinTransports;
+  const transports = validateTransports(transportMap, registry, issues);
+  const devices = validateDevices(deviceList, registry, transports, transportMap, commands.timeout_ms, issues);
   const links = validateLinks(rawLinks, devices, issues);
   // Rules across fixed keys only make sense over valid values: a refused `enabled: no` must not
   // also be read as "enabled" and ask for the files an enabled listener or uplink needs.

@@ -27,7 +27,7 @@ import { SqliteJournal } from './store/sqlite-journal.js';
 import { SqliteLedger } from './store/sqlite-ledger.js';
 import { SqliteOutbox } from './store/sqlite-outbox.js';
 import { classifyTopic, commandFilters, topics } from './topics.js';
-import { createTransport, type Transport, type TransportConfig } from './transport/registry.js';
+import { builtinTransports, type Transport, type TransportConfig } from './transport/registry.js';
 import { Uplink, type CloudCommand, type LinkMessage } from './uplink/uplink.js';
 import { VERSION } from './version.js';
 
@@ -348,7 +348,7 @@ export class Gateway {
   }
 
   private buildTransport(name: string, cfg: TransportConfig): Transport {
-    return createTransport(name, cfg, this.log.child({ transport: name }));
+    return builtinTransports[cfg.type].create(name, cfg, this.log.child({ transport: name }));
   }
 
   private buildDevice(cfg: DeviceConfig, sink: DeviceSink): Device {

@@ -1,8 +1,24 @@
-// The `onvif` transport's configuration: where the camera is, how to log in, the limits.
+// `type: onvif`: an ONVIF camera: where it is, how to log in, the limits.
 import { readFileSync } from 'node:fs';
 import type { ConfigIssue } from '../driver-api.js';
-import { parseFields, type FieldSpecs } from '../devices/fields.js';
-import type { OnvifTransportConfig } from './registry.js';
+import type { FieldSpecs } from '../devices/fields.js';
+import { BACKOFF_KEY, backoffOptions, parseBackoff, parseTransportFields, type BackoffConfig } from './config-pieces.js';
+import { asTransport, type KeyDoc, type TransportDefinition } from './definition.js';
+import { OnvifCamera } from './onvif.js';
+import { withoutCredentials } from './uri-redact.js';
+
+/** An ONVIF camera; a password_file is read into `password`. */
+export type OnvifTransportConfig = {
+  type: 'onvif';
+  xaddr: string;
+  user: string;
+  password: string;
+  timeout_ms: number;
+  init_timeout_ms: number;
+  max_body_bytes: number;
+  max_image_bytes: number;
+  backoff: BackoffConfig;
+};
 
 export const ONVIF_FIELDS: FieldSpecs = {
   timeout_ms: { type: 'int', min: 100, max: 60_000, default: 5000 },
@@ -23,12 +39,41 @@ function checkSecretText(value: string, key: string, issues: ConfigIssue[], forb
   }
 }
 
-export function validateOnvifTransport(
-  entry: Record<string, unknown>,
-  path: string,
-  issues: ConfigIssue[],
-  validateBackoff: (backoff: unknown, path: string, issues: ConfigIssue[]) => { initial_ms: number; max_ms: number },
-): OnvifTransportConfig {
+const KEYS: KeyDoc[] = [
+  { key: 'xaddr', required: true, doc: "The camera's device service URL, http(s)://host[:port]/onvif/device_service, without credentials." },
+  { key: 'user', default: '""', doc: 'ONVIF user (WS-Security UsernameToken; also HTTP Digest or Basic for snapshots).' },
+  { key: 'password', doc: "The user's password; or password_file." },
+  { key: 'password_file', doc: 'File holding the password on one line (keeps it out of the config).' },
+  BACKOFF_KEY,
+];
+
+export const onvif: TransportDefinition<OnvifTransportConfig> = {
+  type: 'onvif',
+  summary: 'An ONVIF camera over HTTP(S): device, media and PTZ services, snapshots with Digest or Basic.',
+  fields: ONVIF_FIELDS,
+  keys: KEYS,
+  parse: (entry, path, issues) => parseOnvifTransport(entry, path, issues),
+  describe: (cfg) => withoutCredentials(cfg.xaddr, [cfg.password]),
+  create: (name, cfg, log) =>
+    asTransport(
+      new OnvifCamera(
+        name,
+        {
+          xaddr: cfg.xaddr,
+          user: cfg.user,
+          password: cfg.password,
+          timeoutMs: cfg.timeout_ms,
+          initTimeoutMs: cfg.init_timeout_ms,
+          maxBodyBytes: cfg.max_body_bytes,
+          maxImageBytes: cfg.max_image_bytes,
+          backoff: backoffOptions(cfg),
+        },
+        log,
+      ),
+    ),
+};
+
+function parseOnvifTransport(entry: Record<string, unknown>, path: string, issues: ConfigIssue[]): OnvifTransportConfig {
   const { type: _type, xaddr, user = '', password, password_file: passwordFile, backoff = {}, ...rest } = entry;
   if (typeof xaddr !== 'string' || !validXaddr(xaddr)) {
     issues.push({ path: `${path}.xaddr`, message: `must be the camera's device service URL, http(s)://host[:port]/onvif/device_service, without credentials; got ${JSON.stringify(xaddr)}` });
@@ -42,18 +87,17 @@ export function validateOnvifTransport(
   if (typeof user === 'string' && user === '' && (password !== undefined || passwordFile !== undefined)) {
     issues.push({ path: `${path}.user`, message: 'required when a password is given' });
   }
-  const fields = parseFields(rest, ONVIF_FIELDS);
-  for (const p of fields.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
+  const values = parseTransportFields(rest, ONVIF_FIELDS, KEYS, path, issues);
   return {
     type: 'onvif',
     xaddr: xaddr as string,
     user: typeof user === 'string' ? user : '',
     password: secret ?? '',
-    timeout_ms: fields.values.timeout_ms as number,
-    init_timeout_ms: fields.values.init_timeout_ms as number,
-    max_body_bytes: fields.values.max_body_bytes as number,
-    max_image_bytes: fields.values.max_image_bytes as number,
-    backoff: validateBackoff(backoff, path, issues),
+    timeout_ms: values.timeout_ms as number,
+    init_timeout_ms: values.init_timeout_ms as number,
+    max_body_bytes: values.max_body_bytes as number,
+    max_image_bytes: values.max_image_bytes as number,
+    backoff: parseBackoff(backoff, path, issues),
   };
 }
 
