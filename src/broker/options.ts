@@ -2,7 +2,7 @@
 // plugs into it.
 import type { TopicClass } from '../topics.js';
 import type { AnonymousAccess, UserEntry } from './auth.js';
-import { DEFAULT_CLIENT_LIMITS } from './client-limits.js';
+import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './client-limits.js';
 import type { ListenerSettings } from './listeners.js';
 import type { LoginLimiterOptions } from './login-limiter.js';
 import type { SecurityEvent } from './security-event.js';
@@ -22,17 +22,11 @@ export const DEFAULT_BROKER_LIMITS = {
   ...DEFAULT_CLIENT_LIMITS,
 } as const;
 
-export interface BrokerLimits {
+export interface BrokerLimits extends ClientLimits {
   maxTopicLevels: number;
   connectTimeoutMs: number;
   drainTimeoutMs: number;
   maxPacketBytes: number;
-  maxConnections: number;
-  maxInflight: number;
-  maxTopicLength: number;
-  maxSubscriptions: number;
-  maxQueuedMessages: number;
-  maxClientIdLength: number;
 }
 
 export interface BrokerOptions {
