@@ -74,3 +74,22 @@ export function classifyTopic(site: string, topic: string): TopicClass {
 export function isReservedTopic(site: string, topic: string): boolean {
   return classifyTopic(site, topic).type === 'reserved';
 }
+
+/** Levels of the longest contract topic: site/{site}/{kind}/{device}/{leaf}. */
+export const CONTRACT_TOPIC_LEVELS = 5;
+
+/** Longest id of the contract (ID_PATTERN). */
+export const MAX_ID_LENGTH = 64;
+
+/** Bytes of the longest contract topic: "site/" and four ids of MAX_ID_LENGTH with their separators. */
+export const CONTRACT_MAX_TOPIC_BYTES = 'site/'.length + (CONTRACT_TOPIC_LEVELS - 1) * MAX_ID_LENGTH + (CONTRACT_TOPIC_LEVELS - 2);
+
+/** MQTT 3.1.1 section 4.7.2: topics starting with '$' belong to the server; clients do not publish to them. */
+export function isServerTopic(topic: string): boolean {
+  return topic.startsWith('$');
+}
+
+/** The broker's own $SYS tree (aedes' heartbeat and statistics). */
+export function isSysTopic(topic: string): boolean {
+  return topic.startsWith('$SYS/');
+}

@@ -4,6 +4,7 @@
 // length. Also the mapping from the config's broker.limits / broker.login keys.
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { CONTRACT_MAX_TOPIC_BYTES, CONTRACT_TOPIC_LEVELS } from '../topics.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimiterOptions } from './login-limiter.js';
 
 export interface ClientLimits {
@@ -40,9 +41,9 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
 /** Smallest values the config accepts: below them the topic contract itself would break. */
 export const CONTRACT_MINIMUMS = {
   /** site/{site}/{kind}/{device}/{leaf} */
-  maxTopicLevels: 5,
-  /** "site/" + 4 ids of 64 characters + 3 separators. */
-  maxTopicLength: 264,
+  maxTopicLevels: CONTRACT_TOPIC_LEVELS,
+  /** "site/" + 4 ids of 64 characters + 3 separators: 264. */
+  maxTopicLength: CONTRACT_MAX_TOPIC_BYTES,
   /** MQTT-3.1.3-5: the server must allow client ids of 1 to 23 bytes. */
   maxClientIdLength: 23,
 } as const;

@@ -10,7 +10,9 @@ export type BrokerErrorCode =
   | 'BROKER_NO_LISTENER'
   | 'BROKER_TLS_NOT_CONFIGURED'
   | 'BROKER_TLS_FILE_UNREADABLE'
-  | 'BROKER_TLS_FILE_INVALID';
+  | 'BROKER_TLS_FILE_INVALID'
+  /** aedes, mqemitter or aedes-persistence is not the version aedes-compat.ts was written for. */
+  | 'BROKER_AEDES_INCOMPATIBLE';
 
 export class BrokerError extends Error {
   readonly code: BrokerErrorCode;

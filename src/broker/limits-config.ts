@@ -1,8 +1,9 @@
 // The convict schema of broker.limits and broker.login (src/config.ts puts them in its broker
-// block); defaults come from client-limits.ts and login-limiter.ts, ranges from the MQTT spec.
+// block); defaults come from client-limits.ts, options.ts and login-limiter.ts, ranges from the MQTT spec.
 import { integer } from '../config/formats.js';
 import { CONTRACT_MINIMUMS, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { DEFAULT_LOGIN_LIMITS } from './login-limiter.js';
+import { DEFAULT_BROKER_LIMITS } from './options.js';
 
 /** A convict format for an integer in [min, max] (strict: src/config/formats.ts). */
 const intFormat = integer;
@@ -30,8 +31,7 @@ export function brokerLimitsSchema(env: EnvName) {
     max_packet_bytes: {
       doc: 'Largest MQTT packet accepted, header included; a larger one closes the connection.',
       format: intFormat(1024, MQTT_MAX_PACKET_BYTES),
-      // DEFAULT_BROKER_LIMITS.maxPacketBytes (broker.ts; not imported here to keep aedes out of config loading).
-      default: 1024 * 1024,
+      default: DEFAULT_BROKER_LIMITS.maxPacketBytes,
       env: env('broker.limits.max_packet_bytes'),
     },
     max_inflight: {

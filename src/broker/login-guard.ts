@@ -2,7 +2,7 @@
 // any password is checked, what is logged and journaled, the counters, and the timer that
 // reports lockout ends.
 import type { Logger } from 'pino';
-import type { SecurityEvent } from './broker.js';
+import type { SecurityReporter } from './security-event.js';
 import { LoginLimiter, addressOf, type Lockout, type LoginLimiterOptions } from './login-limiter.js';
 
 export interface LoginAttempt {
@@ -42,8 +42,8 @@ export class LoginGuard {
   constructor(
     private readonly opts: LoginLimiterOptions,
     private readonly log: Logger,
-    /** Logs and journals a security event (Broker.security). */
-    private readonly report: (event: SecurityEvent, message: string) => void,
+    /** Logs and journals a security event (security-event.ts). */
+    private readonly report: SecurityReporter,
   ) {
     this.limiter = new LoginLimiter(opts);
   }

@@ -1,6 +1,6 @@
 // What happens to a PUBLISH from a client, decided from the topic contract (DESIGN.md section 2)
 // and the client's ACL.
-import type { TopicClass } from '../topics.js';
+import { isServerTopic, type TopicClass } from '../topics.js';
 import { validateTopicName, type Acl } from './acl.js';
 import { topicTooLong } from './client-limits.js';
 
@@ -20,7 +20,7 @@ export function decidePublish(topic: string, classify: (topic: string) => TopicC
   if (maxTopicLength !== undefined && topicTooLong(topic, maxTopicLength)) return { action: 'deny', reason: 'topic_too_long' };
   // '$' topics ($SYS/... included) belong to the server: MQTT 3.1.1 section 4.7.2 says the server
   // SHOULD prevent clients from using them to exchange messages. Whatever the ACL says.
-  if (topic.startsWith('$')) return { action: 'deny', reason: 'system_topic' };
+  if (isServerTopic(topic)) return { action: 'deny', reason: 'system_topic' };
   const cls = classify(topic);
   switch (cls.type) {
     case 'reserved':

@@ -126,8 +126,8 @@ export async function runUntilSignalled(
     if ((err as { code?: string }).code === 'BROKER_LISTEN_FAILED') {
       process.stderr.write(`gatehouse: ${(err as Error).message}\n  choose another port: broker.port in the config, GATEHOUSE_BROKER_PORT, or --port for the demo (0 picks a free one)\n`);
     }
-    // The database and the uplink's files: the message says what to do.
-    if (/^(STORE|UPLINK)_/.test(String((err as { code?: string }).code))) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+    // The database, the uplink's files and an aedes of another version: the message says what to do.
+    if (/^(STORE_|UPLINK_|BROKER_AEDES_INCOMPATIBLE$)/.test(String((err as { code?: string }).code))) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
     notify.status('could not start; see the log');
     await stopOnce().catch(() => undefined);
     cleanUp();

@@ -31,8 +31,6 @@ test('binds port 0 to a free port, logs it, and two brokers run at once', async 
   assert.ok(a.port > 0 && b.port > 0);
   assert.notEqual(a.port, b.port);
   assert.ok(a.lines.some((l) => l.msg === 'broker listening' && l.port === a.port));
-  // Every guard that relies on aedes/mqemitter internals found them (an upgrade would warn here).
-  assert.deepEqual(a.lines.filter((l) => /internals changed/.test(l.msg)), []);
   const ca = await mqttClient(t, a.port, { username: 'operator', password: 'op-secret' });
   const cb = await mqttClient(t, b.port, { username: 'operator', password: 'op-secret' });
   assert.ok(ca.connected && cb.connected);
