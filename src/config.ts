@@ -197,7 +197,7 @@ function schema() {
     },
     journal: {
       retention_days: { doc: 'Days of audit journal kept.', format: 'positive-int', default: 90, env: env('journal.retention_days') },
-      max_rows: { doc: 'Audit journal entries kept at most (the oldest go first); about 300 bytes of disk each.', format: 'positive-int', default: 1_000_000, env: env('journal.max_rows') },
+      max_rows: { doc: 'Audit journal entries kept at most (the oldest go first); on disk about 100 bytes per event, 250 per command.', format: 'positive-int', default: 1_000_000, env: env('journal.max_rows') },
     },
     metrics: {
       enabled: { doc: 'Serve Prometheus /metrics and /healthz over HTTP.', format: Boolean, default: true, env: env('metrics.enabled') },
