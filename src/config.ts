@@ -74,7 +74,7 @@ export interface GatehouseConfig {
     dedupe_window_ms: number;
     queue_limit: number;
   };
-  journal: { retention_days: number };
+  journal: { retention_days: number; max_rows: number };
   /** Prometheus /metrics and /healthz over HTTP (src/metrics/). */
   metrics: { enabled: boolean; host: string; port: number; max_event_loop_lag_ms: number };
   uplink: UplinkConfig;
@@ -191,6 +191,7 @@ function schema() {
     },
     journal: {
       retention_days: { doc: 'Days of audit journal kept.', format: POSITIVE_INT, default: 90, env: env('journal.retention_days') },
+      max_rows: { doc: 'Audit journal entries kept at most (the oldest go first); on disk about 100 bytes per event, 250 per command.', format: POSITIVE_INT, default: 1_000_000, env: env('journal.max_rows') },
     },
     metrics: {
       enabled: { doc: 'Serve Prometheus /metrics and /healthz over HTTP.', format: BOOLEAN, default: true, env: env('metrics.enabled') },

@@ -5,6 +5,8 @@
 import { join } from 'node:path';
 import { Broker, type IncomingCommand, type SecurityEvent } from './broker/broker.js';
 import { brokerLimitsFromConfig, loginLimitsFromConfig } from './broker/client-limits.js';
+import { eventRecorder, type DeviceEvent } from './commands/event-journal.js';
+import { JournalRetention } from './commands/journal-retention.js';
 import { CommandPipeline } from './commands/pipeline.js';
 import type { CommandResult } from './commands/result.js';
 import type { Journal, JournalEntry } from './commands/journal.js';
@@ -33,7 +35,6 @@ import { VERSION } from './version.js';
 
 const GATEWAY_STATE_INTERVAL_MS = 30_000;
 const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 /** How long start waits for links to connect before trying safe states anyway (devices stay offline until reached). */
 const TRANSPORT_CONNECT_GRACE_MS = 3000;
 
@@ -63,6 +64,8 @@ export class Gateway {
   private db: SqliteDatabase | undefined;
   private ledger: CommandLedger | undefined;
   private journal: Journal | undefined;
+  private retention: JournalRetention | undefined;
+  private recordEvent: ((event: DeviceEvent) => void) | undefined;
   private commits: GroupCommit | undefined;
   private broker: Broker | undefined;
   private pipeline: CommandPipeline | undefined;
@@ -116,6 +119,9 @@ export class Gateway {
     this.ledger = new SqliteLedger(this.db);
     this.journal = new SqliteJournal(this.db);
     this.commits = new GroupCommit(this.db);
+    const journalLog = log.child({ component: 'journal' });
+    this.recordEvent = eventRecorder({ journal: this.journal, commit: this.commits.run, log: journalLog });
+    this.retention = new JournalRetention({ journal: this.journal, commit: this.commits.run, settings: () => this.config.journal, log: journalLog });
     this.session = nextSession(this.db);
     if (config.uplink.enabled) this.uplink = this.createUplink(this.db);
     log.info({ site: config.site, gateway: config.gateway_id, session: this.session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
@@ -238,6 +244,7 @@ export class Gateway {
     }
     for (const transport of this.transports.values()) await transport.stop();
     progress('closing the database');
+    await this.retention?.stop();
     this.commits?.flush();
     this.db?.close();
     this.log.info({}, 'gatehouse stopped');
@@ -327,6 +334,7 @@ export class Gateway {
     let access: { disconnected: number; updated: number } | undefined;
     if (plan.access) access = this.broker.updateAccess(effective.users.map((u) => ({ ...u })), { ...effective.broker.anonymous });
     if (plan.settings && this.policy) Object.assign(this.policy, commandPolicy(effective));
+    if (plan.settings) void this.retention?.prune();
     // Renewed certificate files at the same paths; files that cannot be used leave the old ones in use.
     await this.broker.reloadCertificates().catch((err) => log.error({ err }, 'tls certificates not reloaded; the previous ones stay in use'));
     await this.publishGatewayState();
@@ -476,7 +484,9 @@ export class Gateway {
         const event = { event: type, kind: device.kind.name, device: device.id, at: Date.now(), ...details };
         this.log.info({ device: device.id, event: type, ...details }, 'device event');
         void this.publish(topics.event(site, device.kind.name, device.id), JSON.stringify(event), false);
-        this.links?.onEvent({ device: device.id, kind: device.kind.name, type, details, at: typeof event.at === 'number' ? event.at : Date.now() });
+        const at = typeof event.at === 'number' ? event.at : Date.now();
+        this.links?.onEvent({ device: device.id, kind: device.kind.name, type, details, at });
+        this.recordEvent?.({ kind: device.kind.name, device: device.id, type, at, details });
       },
       availability: (device, availability: Availability) => {
         this.metrics?.availabilityChanged(device.kind.name, device.id, availability);
@@ -528,7 +538,8 @@ export class Gateway {
   private housekeeping(): void {
     const now = Date.now();
     const forgotten = this.ledger?.prune(now - this.config.commands.dedupe_window_ms) ?? 0;
-    const pruned = this.journal?.prune(now - this.config.journal.retention_days * DAY_MS) ?? 0;
-    if (forgotten || pruned) this.log.info({ command_ids: forgotten, journal_entries: pruned }, 'housekeeping');
+    if (forgotten) this.log.info({ command_ids: forgotten }, 'housekeeping');
+    // In batches over many turns of the event loop (src/commands/journal-retention.ts); logs what it removed.
+    void this.retention?.prune();
   }
 }

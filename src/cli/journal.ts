@@ -1,10 +1,16 @@
-import { existsSync } from 'node:fs';
-import { JOURNAL_TYPES, type JournalRecord, type JournalType } from '../commands/journal.js';
-import { databasePath, openDatabase } from '../store/database.js';
+import { JOURNAL_TYPES, type JournalQuery, type JournalRecord, type JournalType } from '../commands/journal.js';
+import { openDatabase, type SqliteDatabase } from '../store/database.js';
 import { SqliteJournal } from '../store/sqlite-journal.js';
+import { describeFailedSearch, findDatabase } from './data-dir.js';
+import { follow } from './journal-follow.js';
+import { formatRecord } from './journal-format.js';
 import type { CliCommand } from './index.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Device event names, as drivers may declare them (drivers/serial-line/options.ts). */
+const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+/** With --follow and neither --since nor --limit, the entries printed before the new ones (tail -f prints 10 lines). */
+const FOLLOW_BACKLOG = 10;
 
 /** `15m`, `2h`, `7d` (ago), an epoch in ms, or an ISO 8601 date-time. */
 export function parseTime(text: string, now = Date.now()): number | undefined {
@@ -15,47 +21,109 @@ export function parseTime(text: string, now = Date.now()): number | undefined {
   return Number.isNaN(parsed) ? undefined : parsed;
 }
 
-function formatRecord(r: JournalRecord): string {
-  const when = new Date(r.at).toISOString();
-  const who = [r.source, r.username ?? (r.client_id ? `client ${r.client_id}` : undefined), r.peer].filter(Boolean).join(' ');
-  if (r.type !== 'command') return `${when}  ${r.type.padEnd(16)} ${who}  ${r.payload ?? ''}  ${r.message ?? ''}`;
-  const outcome = r.status === 'ok' ? 'ok' : `error ${r.code}`;
-  return `${when}  ${`${r.kind}/${r.device}`.padEnd(24)} ${(r.command ?? '').padEnd(8)} ${outcome.padEnd(20)} ${String(r.latency_ms ?? '').padStart(5)} ms  id=${r.command_id}${r.duplicate ? ' (duplicate)' : ''}  ${who}${r.status === 'ok' ? '' : `  ${r.message}`}`;
+/** Each option with what `--help` says of it: `value` names its argument. */
+export const JOURNAL_OPTIONS = {
+  'data-dir': {
+    type: 'string',
+    value: 'DIR',
+    description: 'the data folder holding gatehouse.db; default as `run`: GATEHOUSE_DATA_DIR, else ./data, then the installed service\'s (/etc/gatehouse/gatehouse.yaml) and the demo\'s (./data/demo)',
+  },
+  config: { type: 'string', short: 'c', value: 'FILE', description: 'use the data_dir of this config, as `run --config FILE` would' },
+  since: { type: 'string', value: 'T', description: 'entries from T on: 2026-11-23T10:00, an epoch in ms, or 15m / 2h / 7d ago' },
+  until: { type: 'string', value: 'T', description: 'entries up to T (not with --follow)' },
+  type: {
+    type: 'string',
+    value: 'TYPE',
+    description: `${JOURNAL_TYPES.join(', ')}, or a device event name (door_forced, door_held_open, door_opened, passage, snapshot, ...)`,
+  },
+  device: { type: 'string', value: 'ID', description: 'entries of this device only' },
+  limit: { type: 'string', value: 'N', description: `only the newest N entries (with --follow: of those before it started; default ${FOLLOW_BACKLOG} without --since)` },
+  follow: { type: 'boolean', short: 'f', description: 'then print new entries as they are written, like tail -f, until Ctrl-C (SIGINT) or SIGTERM' },
+  json: { type: 'boolean', description: 'one JSON object per line, the stored entry unchanged' },
+} as const;
+
+export const JOURNAL_USAGE = 'journal [--data-dir DIR | --config FILE] [--since T] [--until T] [--type TYPE] [--device ID] [--limit N] [--follow] [--json]';
+
+/** `--type`: a journal type, or the name of a device event (entries of type `event` with that name). */
+function typeFilter(text: string): Pick<JournalQuery, 'type' | 'event'> | undefined {
+  if ((JOURNAL_TYPES as readonly string[]).includes(text)) return { type: text as JournalType };
+  if (EVENT_NAME.test(text)) return { event: text };
+  return undefined;
+}
+
+function openReadOnly(dataDir: string): SqliteDatabase | string {
+  try {
+    return openDatabase(dataDir, { readonly: true });
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 export const journal: CliCommand = {
-  options: {
-    'data-dir': { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    type: { type: 'string' },
-    device: { type: 'string' },
-    limit: { type: 'string' },
-    json: { type: 'boolean' },
-  },
+  options: JOURNAL_OPTIONS,
   async run(values) {
-    const dataDir = (values['data-dir'] as string | undefined) ?? process.env.GATEHOUSE_DATA_DIR ?? './data';
     const problems: string[] = [];
     const since = values.since === undefined ? undefined : parseTime(values.since as string);
     const until = values.until === undefined ? undefined : parseTime(values.until as string);
     if (values.since !== undefined && since === undefined) problems.push(`--since ${values.since}: not a time (use 2026-11-23T10:00, an epoch in ms, or 15m / 2h / 7d)`);
     if (values.until !== undefined && until === undefined) problems.push(`--until ${values.until}: not a time`);
-    if (values.type !== undefined && !JOURNAL_TYPES.includes(values.type as JournalType)) problems.push(`--type must be one of ${JOURNAL_TYPES.join(', ')}`);
+    const byType = values.type === undefined ? {} : typeFilter(values.type as string);
+    if (byType === undefined) problems.push(`--type must be one of ${JOURNAL_TYPES.join(', ')}, or a device event name such as door_forced (a-z, 0-9, _)`);
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) problems.push('--limit must be a positive integer');
-    if (!existsSync(databasePath(dataDir))) problems.push(`no gatehouse database in ${dataDir} (expected ${databasePath(dataDir)}); pass --data-dir`);
+    if (values.follow && values.until !== undefined) problems.push('--follow prints entries as they come; it does not go with --until');
     if (problems.length > 0) {
       process.stderr.write(problems.map((p) => `gatehouse journal: ${p}\n`).join(''));
       return 2;
     }
-    const db = openDatabase(dataDir, { readonly: true });
+
+    const search = await findDatabase({ dataDir: values['data-dir'] as string | undefined, config: values.config as string | undefined, env: process.env, cwd: process.cwd() });
+    if (!search.ok) {
+      process.stderr.write(`gatehouse journal: ${describeFailedSearch(search)}\n`);
+      return 2;
+    }
+    if (values['data-dir'] === undefined) process.stderr.write(`journal of ${search.file} (${search.from})\n`);
+    const db = openReadOnly(search.dataDir);
+    if (typeof db === 'string') {
+      process.stderr.write(`gatehouse journal: ${db}\n`);
+      return 1;
+    }
+    const filter: JournalQuery = { since, until, ...byType, device: values.device as string | undefined };
+    const print = (r: JournalRecord) => void process.stdout.write((values.json ? JSON.stringify(r) : formatRecord(r)) + '\n');
     try {
-      const records = new SqliteJournal(db).query({ since, until, type: values.type as JournalType | undefined, device: values.device as string | undefined, limit });
-      for (const r of records) process.stdout.write((values.json ? JSON.stringify(r) : formatRecord(r)) + '\n');
+      if (values.follow) return await followJournal(db, filter, { ...filter, limit: limit ?? (since === undefined ? FOLLOW_BACKLOG : undefined) }, print);
+      const reader = new SqliteJournal(db);
+      const records = reader.query({ ...filter, limit });
+      records.forEach(print);
       if (!values.json) process.stderr.write(`${records.length} entr${records.length === 1 ? 'y' : 'ies'}\n`);
+      if (records.length === 0 && filter.event !== undefined) {
+        const held = reader.eventNames();
+        if (!held.includes(filter.event)) process.stderr.write(`no ${filter.event} event in this journal; the events it holds: ${held.length ? held.join(', ') : 'none'}\n`);
+      }
+      return 0;
     } finally {
       db.close();
     }
-    return 0;
   },
 };
+
+async function followJournal(db: SqliteDatabase, filter: JournalQuery, backlog: JournalQuery, print: (r: JournalRecord) => void): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  // A closed pipe (`... --follow | head`) ends the follow instead of crashing on EPIPE.
+  const onStdoutError = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.stdout.on('error', onStdoutError);
+  try {
+    await follow(db, { backlog, filter, print, signal: stop.signal });
+    return 0;
+  } catch (err) {
+    process.stderr.write(`gatehouse journal: stopped following: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onStdoutError);
+  }
+}

@@ -1,9 +1,10 @@
 // The audit journal: every command with its source, client, payload, result code and latency,
-// and every security decision. Implementations: MemoryJournal here, SqliteJournal in src/store;
-// both run the shared conformance suite in test/commands/journal-conformance.ts.
+// every security decision, and every device event. Implementations: MemoryJournal here,
+// SqliteJournal in src/store; both run the shared conformance suite in test/commands/journal-conformance.ts.
 
 // lockout: a failed-login lockout started (src/broker/login-limiter.ts); its message says what was locked.
-export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout'] as const;
+// event: a device event (door_forced, passage, snapshot, ...): its name in `event`, its fields as JSON in `payload`.
+export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event'] as const;
 export type JournalType = (typeof JOURNAL_TYPES)[number];
 
 export interface JournalEntry {
@@ -13,6 +14,8 @@ export interface JournalEntry {
   device?: string;
   command?: string;
   command_id?: string;
+  /** The device event's name (type `event` only), e.g. `door_forced`. */
+  event?: string;
   source?: string;
   client_id?: string;
   username?: string;
@@ -33,24 +36,42 @@ export interface JournalQuery {
   since?: number;
   until?: number;
   type?: JournalType;
+  /** Device events of this name (implies type `event`). */
+  event?: string;
   device?: string;
+  /** Only entries appended after the one with this seq (a follower's cursor). */
+  after?: number;
+  /** The newest `limit` matching entries (still returned oldest first). */
   limit?: number;
+}
+
+/** How much journal is kept: entries older than `before` go, and beyond the newest `maxRows` too. */
+export interface JournalLimits {
+  /** Epoch ms; entries with an earlier `at` are removed. */
+  before: number;
+  maxRows: number;
 }
 
 export interface Journal {
   append(entry: JournalEntry): void;
   /** Oldest first. */
   query(q: JournalQuery): JournalRecord[];
-  /** Forget entries older than `before`. Returns how many. */
-  prune(before: number): number;
+  /**
+   * Remove up to `batch` entries outside `limits` (the oldest first) and return how many. A short
+   * write, so a caller can spread a big prune over many event-loop turns: call again until it
+   * returns less than `batch`. Without `batch`, removes everything outside the limits at once.
+   */
+  prune(limits: JournalLimits, batch?: number): number;
 }
 
-export function matchesQuery(e: JournalEntry, q: JournalQuery): boolean {
+export function matchesQuery(e: JournalRecord, q: JournalQuery): boolean {
   return (
     (q.since === undefined || e.at >= q.since) &&
     (q.until === undefined || e.at <= q.until) &&
     (q.type === undefined || e.type === q.type) &&
-    (q.device === undefined || e.device === q.device)
+    (q.event === undefined || (e.type === 'event' && e.event === q.event)) &&
+    (q.device === undefined || e.device === q.device) &&
+    (q.after === undefined || e.seq > q.after)
   );
 }
 
@@ -67,10 +88,19 @@ export class MemoryJournal implements Journal {
     return (q.limit === undefined ? hits : hits.slice(-q.limit)).map((e) => ({ ...e }));
   }
 
-  prune(before: number): number {
-    const keep = this.entries.filter((e) => e.at >= before);
-    const removed = this.entries.length - keep.length;
-    this.entries.splice(0, this.entries.length, ...keep);
+  prune(limits: JournalLimits, batch = Infinity): number {
+    // Entries are kept in seq order; those within maxRows seqs of the newest stay (as in SqliteJournal).
+    const newestRemoved = (this.entries.at(-1)?.seq ?? 0) - limits.maxRows;
+    let removed = 0;
+    for (let i = 0; i < this.entries.length && removed < batch; ) {
+      const e = this.entries[i];
+      if (e.seq <= newestRemoved || e.at < limits.before) {
+        this.entries.splice(i, 1);
+        removed++;
+      } else {
+        i++;
+      }
+    }
     return removed;
   }
 }

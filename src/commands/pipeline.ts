@@ -138,7 +138,7 @@ export class CommandPipeline {
       this.deps.log.warn({ err: String(err), id }, 'could not record a command id');
       return reject('device_error', `could not record the command (storage error: ${(err as Error).message}); not executed`);
     }
-    if (earlier) return this.resendDuplicate(input, key, earlier.result);
+    if (earlier) return this.resendDuplicate(input, key, receivedAt, earlier.result);
 
     const accepted: Accepted = { input, envelope: parsed.envelope, id, target, args: values, receivedAt };
     const result = this.accept(accepted);
@@ -217,16 +217,17 @@ export class CommandPipeline {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
-  private async resendDuplicate(input: CommandInput, key: string, result: CommandResult | undefined): Promise<CommandResult> {
+  /** `receivedAt`: when this copy arrived; its journal entry has that time, the result it gets is the first one's. */
+  private async resendDuplicate(input: CommandInput, key: string, receivedAt: number, result: CommandResult | undefined): Promise<CommandResult> {
     const first = result ?? (await this.inFlight.get(key));
     const duplicate: CommandResult = first
       ? { ...first, duplicate: true }
-      : this.buildResult(input, key.split('\u0000')[1], this.now(), {
+      : this.buildResult(input, key.split('\u0000')[1], receivedAt, {
           code: 'device_error',
           message: 'a command with this id was interrupted by a gateway restart; its outcome is unknown and it is not run again',
         });
     duplicate.duplicate = true;
-    this.publishAndJournal(input, duplicate, true);
+    this.publishAndJournal(input, duplicate, { receivedAt });
     return duplicate;
   }
 
@@ -255,18 +256,23 @@ export class CommandPipeline {
     return { id, command: input.command, status: 'error', code: outcome.code, message: outcome.message, ...where, timing };
   }
 
-  private publishAndJournal(input: CommandInput, result: CommandResult, duplicate = false): void {
+  /** `duplicate`: the result answers a repeated id that arrived at `receivedAt`. */
+  private publishAndJournal(input: CommandInput, result: CommandResult, duplicate?: { receivedAt: number }): void {
     this.deps.publishResult(result);
     const entry = this.journalEntry(input, result, duplicate);
     this.record(() => this.deps.journal.append(entry));
     const log = { id: result.id, device: input.device, command: input.command, source: input.source, code: result.code, ms: result.timing.total_ms };
     if (result.status === 'ok' && !duplicate) this.deps.log.info(log, 'command done');
-    else this.deps.log.warn({ ...log, duplicate, message: result.message }, duplicate ? 'duplicate command answered' : 'command rejected');
+    else this.deps.log.warn({ ...log, duplicate: Boolean(duplicate), message: result.message }, duplicate ? 'duplicate command answered' : 'command rejected');
   }
 
-  private journalEntry(input: CommandInput, result: CommandResult, duplicate: boolean): JournalEntry {
+  /**
+   * A command's entry is dated when its result was known; a duplicate's when it arrived (the result
+   * it carries is the first one's, with the first one's timing), its latency how long it waited for that.
+   */
+  private journalEntry(input: CommandInput, result: CommandResult, duplicate?: { receivedAt: number }): JournalEntry {
     return {
-      at: result.timing.finished_at,
+      at: duplicate ? duplicate.receivedAt : result.timing.finished_at,
       type: 'command',
       kind: input.kind,
       device: input.device,
@@ -280,8 +286,8 @@ export class CommandPipeline {
       status: result.status,
       code: result.code,
       message: result.message,
-      latency_ms: duplicate ? 0 : result.timing.total_ms,
-      duplicate,
+      latency_ms: duplicate ? this.now() - duplicate.receivedAt : result.timing.total_ms,
+      duplicate: Boolean(duplicate),
     };
   }
 
@@ -325,7 +331,7 @@ export class CommandPipeline {
       });
       await this.commit(() => {
         this.deps.ledger.complete(record.scope, record.id, result);
-        this.deps.journal.append(this.journalEntry(input, result, false));
+        this.deps.journal.append(this.journalEntry(input, result));
       });
       this.deps.publishResult(result);
       this.deps.log.warn({ id: record.id, device, command: input.command }, 'command interrupted by the previous stop answered: outcome unknown');

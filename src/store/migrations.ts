@@ -54,6 +54,8 @@ const MIGRATIONS: string[] = [
      first_at    INTEGER,
      last_at     INTEGER
    );`,
+  // Device events in the journal (type 'event'): the event's name; its fields go in payload.
+  `ALTER TABLE journal ADD COLUMN event TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

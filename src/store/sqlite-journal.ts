@@ -1,8 +1,8 @@
-import type { Journal, JournalEntry, JournalQuery, JournalRecord } from '../commands/journal.js';
+import type { Journal, JournalEntry, JournalLimits, JournalQuery, JournalRecord } from '../commands/journal.js';
 import type { SqliteDatabase } from './database.js';
 
 const COLUMNS = [
-  'at', 'type', 'kind', 'device', 'command', 'command_id', 'source', 'client_id', 'username',
+  'at', 'type', 'kind', 'device', 'command', 'command_id', 'event', 'source', 'client_id', 'username',
   'peer', 'payload', 'status', 'code', 'message', 'latency_ms', 'duplicate',
 ] as const;
 
@@ -20,11 +20,16 @@ function toRecord(row: Row): JournalRecord {
 
 export class SqliteJournal implements Journal {
   private readonly insert;
-  private readonly remove;
+  private readonly newestSeq;
+  private readonly removeBeyondRows;
+  private readonly removeOlder;
 
   constructor(private readonly db: SqliteDatabase) {
     this.insert = db.prepare(`INSERT INTO journal (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
-    this.remove = db.prepare('DELETE FROM journal WHERE at < ?');
+    this.newestSeq = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM journal');
+    // Both walk an index from its low end (the rowid, journal_at), so a batch costs about `limit` rows whatever the table's size.
+    this.removeBeyondRows = db.prepare('DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= @newestRemoved ORDER BY seq LIMIT @limit)');
+    this.removeOlder = db.prepare('DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE at < @before ORDER BY at LIMIT @limit)');
   }
 
   append(entry: JournalEntry): void {
@@ -40,14 +45,38 @@ export class SqliteJournal implements Journal {
     if (q.since !== undefined) (where.push('at >= @since'), (params.since = q.since));
     if (q.until !== undefined) (where.push('at <= @until'), (params.until = q.until));
     if (q.type !== undefined) (where.push('type = @type'), (params.type = q.type));
+    if (q.event !== undefined) (where.push("type = 'event' AND event = @event"), (params.event = q.event));
     if (q.device !== undefined) (where.push('device = @device'), (params.device = q.device));
+    if (q.after !== undefined) (where.push('seq > @after'), (params.after = q.after));
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const limit = q.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(q.limit))}` : '';
     const rows = this.db.prepare<Record<string, unknown>, Row>(`SELECT * FROM journal ${filter} ORDER BY seq DESC ${limit}`).all(params);
     return rows.reverse().map(toRecord);
   }
 
-  prune(before: number): number {
-    return this.remove.run(before).changes;
+  /** The seq of the newest entry; 0 for an empty journal. */
+  latestSeq(): number {
+    return this.newestSeq.get()?.seq ?? 0;
+  }
+
+  /** The names of the device events the journal holds, for a hint when a name finds nothing. */
+  eventNames(): string[] {
+    return this.db
+      .prepare<[], { event: string }>("SELECT DISTINCT event FROM journal WHERE type = 'event' AND event IS NOT NULL ORDER BY event")
+      .all()
+      .map((r) => r.event);
+  }
+
+  /**
+   * The newest `maxRows` seqs stay: the row count is bounded without counting the table (a COUNT
+   * would read every row). Seqs are never reused (AUTOINCREMENT), so holes left by the age limit
+   * only make the journal keep a little less than maxRows, never more.
+   */
+  prune(limits: JournalLimits, batch = Number.MAX_SAFE_INTEGER): number {
+    const newestRemoved = this.latestSeq() - limits.maxRows;
+    let removed = 0;
+    if (newestRemoved > 0) removed += this.removeBeyondRows.run({ newestRemoved, limit: batch }).changes;
+    if (removed < batch) removed += this.removeOlder.run({ before: limits.before, limit: batch - removed }).changes;
+    return removed;
   }
 }

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 export const PACKAGE_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const CLI = join(PACKAGE_ROOT, 'src', 'cli.ts');
+/** tsx by its resolved location, so that a CLI started in another directory (`cwd`) finds it too. */
+const TSX = import.meta.resolve('tsx');
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface CliRun {
@@ -21,13 +23,13 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Starts `gatehouse ...args` and leaves it running; the caller ends it. */
-export function spawnCli(args: string[], opts: { env?: Record<string, string> } = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PACKAGE_ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts `gatehouse ...args` (in `cwd`, the package root by default) and leaves it running; the caller ends it. */
+export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd ?? PACKAGE_ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** Runs `gatehouse ...args` to completion, with `input` on stdin; SIGKILLs it after the timeout. */
-export function runCli(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliRun> {
   const child = spawnCli(args, opts);
   let stdout = '';
   let stderr = '';

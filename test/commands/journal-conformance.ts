@@ -59,12 +59,57 @@ export function journalConformance(name: string, create: () => Journal): void {
       assert.deepEqual(journal.query({ limit: 2 }).map((r) => r.at), [4, 5]);
     });
 
+    it('keeps device events with their name and fields, and finds them by name', () => {
+      const journal = create();
+      journal.append({ at: 1, type: 'event', kind: 'gate', device: 'g1', event: 'door_forced' });
+      journal.append({ at: 2, type: 'event', kind: 'turnstile', device: 't1', event: 'passage', payload: '{"direction":"in","count":1,"total":7}' });
+      journal.append(entry(3));
+      const [forced] = journal.query({ event: 'door_forced' });
+      assert.deepEqual({ ...forced, seq: 0 }, { seq: 0, at: 1, type: 'event', kind: 'gate', device: 'g1', event: 'door_forced' });
+      assert.deepEqual(journal.query({ type: 'event' }).map((r) => r.event), ['door_forced', 'passage']);
+      assert.deepEqual(journal.query({ event: 'passage', device: 't1' }).map((r) => r.payload), ['{"direction":"in","count":1,"total":7}']);
+      assert.deepEqual(journal.query({ event: 'unlock' }), [], 'a command name is not an event');
+    });
+
+    it('after: only entries appended after a seq (a follower\'s cursor)', () => {
+      const journal = create();
+      for (let at = 1; at <= 4; at++) journal.append(entry(at));
+      const [, second] = journal.query({});
+      assert.deepEqual(journal.query({ after: second.seq }).map((r) => r.at), [3, 4]);
+      assert.deepEqual(journal.query({ after: second.seq, until: 3 }).map((r) => r.at), [3]);
+    });
+
     it('prunes entries older than the cut-off', () => {
       const journal = create();
       journal.append(entry(1));
       journal.append(entry(100));
-      assert.equal(journal.prune(50), 1);
+      journal.append(entry(20));
+      assert.equal(journal.prune({ before: 50, maxRows: 1000 }), 2);
       assert.deepEqual(journal.query({}).map((r) => r.at), [100]);
+    });
+
+    it('keeps only the newest maxRows entries', () => {
+      const journal = create();
+      for (let at = 1; at <= 10; at++) journal.append(entry(at));
+      assert.equal(journal.prune({ before: 0, maxRows: 3 }), 7);
+      assert.deepEqual(journal.query({}).map((r) => r.at), [8, 9, 10]);
+      assert.equal(journal.prune({ before: 0, maxRows: 3 }), 0, 'nothing more to do');
+    });
+
+    it('prunes in batches of at most `batch`, oldest first, until a short batch says it is done', () => {
+      const journal = create();
+      for (let at = 1; at <= 10; at++) journal.append(entry(at));
+      const limits = { before: 3, maxRows: 5 };
+      const batches: number[] = [];
+      for (;;) {
+        const removed = journal.prune(limits, 2);
+        batches.push(removed);
+        if (removed < 2) break;
+      }
+      assert.deepEqual(batches, [2, 2, 1]);
+      assert.deepEqual(journal.query({}).map((r) => r.at), [6, 7, 8, 9, 10]);
+      assert.equal(journal.prune({ before: 8, maxRows: 5 }, 1), 1);
+      assert.deepEqual(journal.query({}).map((r) => r.at), [7, 8, 9, 10], 'the age limit removes the oldest first too');
     });
   });
 }

@@ -125,6 +125,40 @@ describe('command pipeline', () => {
     assert.deepEqual(journal.query({}).map((e) => e.duplicate ?? false), [false, true]);
   });
 
+  it('journals a duplicate at the time it arrived, with its own sender, not at the first one\'s time', async () => {
+    let clock = 1_000_000;
+    const { pipeline, journal } = setup({ now: () => clock });
+    const first = await pipeline.submit(cmd({ id: 'late-copy' }));
+    clock += 3_600_000;
+    const again = await pipeline.submit(cmd({ id: 'late-copy' }, { clientId: 'c2', username: 'night-guard' }));
+    assert.deepEqual(again.timing, first.timing, 'the result sent again is the first one');
+    const [original, copy] = journal.query({});
+    assert.equal(original.at, first.timing.finished_at);
+    assert.equal(copy.duplicate, true);
+    assert.equal(copy.at, 1_000_000 + 3_600_000, 'when the copy really arrived');
+    assert.equal(copy.latency_ms, 0);
+    assert.equal(copy.client_id, 'c2');
+    assert.equal(copy.username, 'night-guard');
+  });
+
+  it('a duplicate that waits for the first result is journaled at its arrival, its latency the wait', async () => {
+    let clock = 5000;
+    const { pipeline, g1, journal } = setup({ now: () => clock });
+    const hold = deferred();
+    g1.gate = hold.promise;
+    const first = pipeline.submit(cmd({ id: 'waiting-copy' }));
+    await sleep(5);
+    clock = 5200;
+    const second = pipeline.submit(cmd({ id: 'waiting-copy' }));
+    await sleep(5);
+    clock = 5700;
+    hold.release();
+    await Promise.all([first, second]);
+    const copy = journal.query({}).find((e) => e.duplicate)!;
+    assert.equal(copy.at, 5200);
+    assert.equal(copy.latency_ms, 500);
+  });
+
   it('a duplicate arriving while the first still runs waits for its result', async () => {
     const { pipeline, g1 } = setup();
     const hold = deferred();

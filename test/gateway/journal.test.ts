@@ -1,6 +1,7 @@
 // The audit journal end to end (DESIGN.md section 1): every command with its source, client,
 // user, payload, result code and latency, and security decisions, in SQLite; readable through
-// SqliteJournal and through `gatehouse journal`.
+// SqliteJournal and through `gatehouse journal`; duplicates dated when they arrived; bounded by
+// journal.max_rows and journal.retention_days. Device events: test/gateway/event-journal.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import type { JournalRecord } from '../../src/commands/journal.js';
@@ -12,16 +13,22 @@ import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.j
 import { connectClient } from '../support/mqtt-client.js';
 import {
   GATE_A,
+  TURNSTILE,
   USERS,
   UNITS,
   clientAs,
   commandTopic,
+  configDocument,
   resetDevice,
   resultFor,
+  resultsFor,
   sendCommand,
   startGateway,
+  startGatewayFrom,
+  tempDataDir,
   topicOf,
   uniqueId,
+  until,
   watch,
 } from './harness.js';
 
@@ -108,4 +115,70 @@ test('`gatehouse journal` refuses a bad --since and a data dir without a databas
   const empty = await runCli(['journal', '--data-dir', `${gw.dataDir}/nothing-here`]);
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /no gatehouse database/);
+});
+
+test('a repeated id is journaled when it really arrived, marked duplicate, with its own sender', async (t) => {
+  const gw = await startGateway(t, device);
+  const guard = await clientAs(t, gw.port, 'guard', 'journal-first-sender');
+  const results = await watch(guard, topicOf(GATE_A, 'result'));
+  const id = uniqueId('journal-dup');
+  await sendCommand(guard, GATE_A, 'lock', { id });
+  const first = await resultFor(results, id);
+
+  const resentAt = Date.now();
+  const pub = await mosquittoPub({ port: gw.port, ...USERS.guard, clientId: 'journal-late-sender', topic: commandTopic(GATE_A, 'lock'), message: JSON.stringify({ id }), qos: 1 });
+  assert.equal(pub.code, 0, pub.stderr);
+  const [, again] = await resultsFor(results, id, 2);
+  assert.equal(again.duplicate, true);
+  assert.deepEqual(again.timing, first.timing, 'the result sent again is the first one');
+
+  const db = openDatabase(gw.dataDir, { readonly: true });
+  t.after(() => db.close());
+  const entries = await until('both entries in the journal', () => {
+    const found = new SqliteJournal(db).query({ device: GATE_A.id }).filter((e) => e.command_id === id);
+    return found.length === 2 && found;
+  });
+  const [original, copy] = entries;
+  assert.equal(original.at, first.timing.finished_at);
+  assert.equal(original.client_id, 'journal-first-sender');
+  assert.equal(copy.duplicate, true);
+  assert.ok(copy.at >= resentAt, `the copy is dated when it arrived (${copy.at}), not when the first was answered (${original.at})`);
+  assert.equal(copy.client_id, 'journal-late-sender');
+});
+
+test('the journal is bounded: a start prunes by rows (journal.max_rows) and by age (retention_days) while commands are answered', async (t) => {
+  const dataDir = tempDataDir(t);
+  const now = Date.now();
+  {
+    // An old, big journal: 20 entries of last year, 30,000 of the last day.
+    const db = openDatabase(dataDir);
+    const journal = new SqliteJournal(db);
+    db.transaction(() => {
+      for (let i = 0; i < 20; i++) journal.append({ at: now - 365 * 86_400_000 + i, type: 'event', kind: 'gate', device: GATE_A.id, event: 'door_forced' });
+      for (let i = 0; i < 30_000; i++) journal.append({ at: now - 86_400_000 + i, type: 'event', kind: 'turnstile', device: TURNSTILE.id, event: 'passage', payload: `{"direction":"in","count":1,"total":${i}}` });
+    })();
+    db.close();
+  }
+  const document = await configDocument(device.port, dataDir);
+  document.journal = { retention_days: 30, max_rows: 1000 };
+  const gw = await startGatewayFrom(t, document);
+  const guard = await clientAs(t, gw.port, 'guard');
+  const results = await watch(guard, topicOf(GATE_A, 'result'));
+  const id = uniqueId('journal-bounded');
+  await sendCommand(guard, GATE_A, 'lock', { id });
+  assert.equal((await resultFor(results, id)).status, 'ok');
+
+  const reader = openDatabase(dataDir, { readonly: true });
+  t.after(() => reader.close());
+  const journal = new SqliteJournal(reader);
+  // The prune removes the oldest first, so the old passages are down to max_rows only once it is done.
+  await until('the journal pruned to max_rows, the command journaled', () => journal.query({ event: 'passage' }).length <= 1000 && journal.query({ device: GATE_A.id }).some((e) => e.command_id === id));
+  const kept = journal.query({});
+  // Entries written after the prune (the command's, if it came last) wait for the next one.
+  assert.ok(kept.length <= 1001, `${kept.length} entries kept`);
+  assert.ok(kept.length >= 1000, `the newest entries stay (${kept.length})`);
+  assert.ok(kept.every((e) => e.at >= now - 30 * 86_400_000), 'nothing older than retention_days');
+  assert.equal(journal.query({ event: 'door_forced' }).length, 0);
+  const totals = kept.filter((e) => e.event === 'passage').map((e) => JSON.parse(e.payload ?? '').total as number);
+  assert.deepEqual(totals, Array.from({ length: totals.length }, (_, i) => 30_000 - totals.length + i), 'the newest passages stay, the oldest went');
 });
