@@ -2,7 +2,6 @@ import type { CliCommand } from './index.js';
 import { loadOrReport } from './load.js';
 
 export const check: CliCommand = {
-  options: { config: { type: 'string', short: 'c' } },
   async run(values) {
     if (typeof values.config !== 'string') {
       process.stderr.write('gatehouse check: --config FILE is required\n');

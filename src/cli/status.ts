@@ -7,7 +7,7 @@ import { formatStatus, summarize, type HealthAnswer } from './status-report.js';
 /** Exit codes: 0 healthy, 1 reachable but unhealthy, 2 usage or config problem, 3 gateway unreachable. */
 export const STATUS_EXIT = { healthy: 0, unhealthy: 1, usage: 2, unreachable: 3 } as const;
 
-const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_TIMEOUT_MS = 5000;
 
 class Unreachable extends Error {}
 
@@ -78,7 +78,6 @@ function parseHealth(answer: HttpAnswer): HealthAnswer {
 
 /** `gatehouse status [--url URL | --config FILE] [--json] [--timeout MS]`: a one-screen summary of a running gateway. */
 export const status: CliCommand = {
-  options: { url: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, timeout: { type: 'string' } },
   async run(values) {
     const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : Number(values.timeout);
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {

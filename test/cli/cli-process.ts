@@ -22,12 +22,12 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Starts `gatehouse ...args` and leaves it running; the caller ends it. */
-export function spawnCli(args: string[], opts: { env?: Record<string, string> } = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PACKAGE_ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], opts: { env?: Record<string, string>; nodeArgs?: string[] } = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), CLI, ...args], { cwd: PACKAGE_ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-/** Runs `gatehouse ...args` to completion, with `input` on stdin; SIGKILLs it after the timeout. */
-export function runCli(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+/** Runs `gatehouse ...args` to completion, with `input` on stdin; SIGKILLs it after the timeout. `nodeArgs` go before the script. */
+export function runCli(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<CliRun> {
   const child = spawnCli(args, opts);
   let stdout = '';
   let stderr = '';
