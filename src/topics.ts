@@ -74,3 +74,9 @@ export function classifyTopic(site: string, topic: string): TopicClass {
 export function isReservedTopic(site: string, topic: string): boolean {
   return classifyTopic(site, topic).type === 'reserved';
 }
+
+/** The `{site}` level of a `site/{site}/...` topic or filter; undefined when it does not start so. */
+export function siteOfTopic(topic: string): string | undefined {
+  const parts = topic.split('/');
+  return parts[0] === 'site' && parts.length > 2 ? parts[1] : undefined;
+}
