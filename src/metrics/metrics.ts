@@ -12,6 +12,7 @@ import { EventLoopLag } from './event-loop-lag.js';
 import { gatewayStatus, type GatewayIdentity, type GatewayStatusDocument, type StatusDeviceView } from './gateway-status.js';
 import { HealthCheck, type HealthVerdict } from './health.js';
 import { MetricsHttpServer } from './http-server.js';
+import { isLoopbackHost } from './loopback.js';
 import { processMetricsRegistry } from './process-metrics.js';
 import type { RecentActivity } from './recent-activity.js';
 
@@ -71,9 +72,7 @@ export interface HealthReport extends HealthVerdict {
   uptime_s: number;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export { isLoopbackHost };
 
 function snakeCase(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
