@@ -7,8 +7,6 @@ import { describeDeviceState } from './device-state.js';
 import { refusalHint } from './refusal-hint.js';
 import { clockTime, formatDuration } from './time-format.js';
 
-export { formatDuration };
-
 /** Events and refusals shown in the text summary (the JSON has all the gateway keeps). */
 export const SHOWN_RECENT = 5;
 
