@@ -20,6 +20,7 @@ import { commandCatalog, getKind } from './devices/kinds/index.js';
 import { getDriver } from '../drivers/index.js';
 import type { Logger } from './log.js';
 import { GatewayMetrics } from './metrics/metrics.js';
+import { RecentActivity } from './metrics/recent-activity.js';
 import { planReload, type ReloadPlan } from './service/reload.js';
 import type { StatusFigures } from './service/status-line.js';
 import { openDatabase, type SqliteDatabase } from './store/database.js';
@@ -85,6 +86,8 @@ export class Gateway {
   private stopping = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly early: PendingPublish[] = [];
+  /** The last device events and security refusals, for `gatehouse status` (/status.json). */
+  private readonly recent = new RecentActivity();
   private session = 0;
   private startedAt = 0;
   /** Publishes wait in `early` while starting, flow while up, and are dropped once the broker is gone. */
@@ -192,7 +195,11 @@ export class Gateway {
     // Never throws: a metrics port that cannot be bound is logged and the gateway runs on.
     this.metrics = new GatewayMetrics(
       config.metrics,
-      { version: VERSION, startedAt: this.startedAt, devices: () => this.devices.values(), broker: () => this.broker, uplink: () => this.uplink?.stateFields(), database: () => this.db },
+      {
+        version: VERSION, startedAt: this.startedAt, devices: () => this.devices.values(), broker: () => this.broker, uplink: () => this.uplink?.stateFields(), database: () => this.db,
+        identity: () => ({ site: this.config.site, gateway_id: this.config.gateway_id, session: this.session }),
+        recent: this.recent,
+      },
       log.child({ component: 'metrics' }),
     );
     await this.metrics.start();
@@ -460,6 +467,7 @@ export class Gateway {
   }
 
   private onSecurityEvent(e: SecurityEvent): void {
+    this.recent.refusal(e);
     const journal = this.journal;
     if (!journal || !this.commits) return;
     const entry: JournalEntry = {
@@ -483,6 +491,7 @@ export class Gateway {
       event: (device, type, details) => {
         const event = { event: type, kind: device.kind.name, device: device.id, at: Date.now(), ...details };
         this.log.info({ device: device.id, event: type, ...details }, 'device event');
+        this.recent.event(device.kind.name, device.id, type, details, typeof event.at === 'number' ? event.at : undefined);
         void this.publish(topics.event(site, device.kind.name, device.id), JSON.stringify(event), false);
         const at = typeof event.at === 'number' ? event.at : Date.now();
         this.links?.onEvent({ device: device.id, kind: device.kind.name, type, details, at });

@@ -93,3 +93,9 @@ export function isServerTopic(topic: string): boolean {
 export function isSysTopic(topic: string): boolean {
   return topic.startsWith('$SYS/');
 }
+
+/** The `{site}` level of a `site/{site}/...` topic or filter; undefined when it does not start so. */
+export function siteOfTopic(topic: string): string | undefined {
+  const parts = topic.split('/');
+  return parts[0] === 'site' && parts.length > 2 ? parts[1] : undefined;
+}

@@ -1,8 +1,9 @@
 import type { CliCommand } from './index.js';
 import { loadOrReport } from './load.js';
+import { loadSampleCredentials } from './sample-credentials.js';
+import { formatPosture, securityPosture } from './security-posture.js';
 
 export const check: CliCommand = {
-  options: { config: { type: 'string', short: 'c' } },
   async run(values) {
     if (typeof values.config !== 'string') {
       process.stderr.write('gatehouse check: --config FILE is required\n');
@@ -16,7 +17,7 @@ export const check: CliCommand = {
       const transport = config.transports[d.transport];
       out.push(`  ${d.kind.padEnd(10)} ${d.id.padEnd(24)} ${d.driver} over ${d.transport} (${transport.type} ${transport.type === 'modbus-tcp' ? `${transport.host}:${transport.port}` : transport.type === 'onvif' ? transport.xaddr : transport.path})  poll ${d.poll_ms} ms  "${d.name}"`);
     }
-    process.stdout.write(out.join('\n') + '\n');
+    process.stdout.write(out.join('\n') + '\n\n' + formatPosture(await securityPosture(config, loadSampleCredentials())));
     return 0;
   },
 };

@@ -48,7 +48,6 @@ ${metrics}
 }
 
 export const demo: CliCommand = {
-  options: { 'data-dir': { type: 'string' }, port: { type: 'string' }, seed: { type: 'string' } },
   async run(values) {
     const document = parseConfigDocument(readFileSync(DEMO_CONFIG_FILE, 'utf8'), DEMO_CONFIG_FILE) as DemoDocument;
     const simulated: SimulatedDevice[] = document.devices

@@ -21,29 +21,6 @@ export function parseTime(text: string, now = Date.now()): number | undefined {
   return Number.isNaN(parsed) ? undefined : parsed;
 }
 
-/** Each option with what `--help` says of it: `value` names its argument. */
-export const JOURNAL_OPTIONS = {
-  'data-dir': {
-    type: 'string',
-    value: 'DIR',
-    description: 'the data folder holding gatehouse.db; default as `run`: GATEHOUSE_DATA_DIR, else ./data, then the installed service\'s (/etc/gatehouse/gatehouse.yaml) and the demo\'s (./data/demo)',
-  },
-  config: { type: 'string', short: 'c', value: 'FILE', description: 'use the data_dir of this config, as `run --config FILE` would' },
-  since: { type: 'string', value: 'T', description: 'entries from T on: 2026-11-23T10:00, an epoch in ms, or 15m / 2h / 7d ago' },
-  until: { type: 'string', value: 'T', description: 'entries up to T (not with --follow)' },
-  type: {
-    type: 'string',
-    value: 'TYPE',
-    description: `${JOURNAL_TYPES.join(', ')}, or a device event name (door_forced, door_held_open, door_opened, passage, snapshot, ...)`,
-  },
-  device: { type: 'string', value: 'ID', description: 'entries of this device only' },
-  limit: { type: 'string', value: 'N', description: `only the newest N entries (with --follow: of those before it started; default ${FOLLOW_BACKLOG} without --since)` },
-  follow: { type: 'boolean', short: 'f', description: 'then print new entries as they are written, like tail -f, until Ctrl-C (SIGINT) or SIGTERM' },
-  json: { type: 'boolean', description: 'one JSON object per line, the stored entry unchanged' },
-} as const;
-
-export const JOURNAL_USAGE = 'journal [--data-dir DIR | --config FILE] [--since T] [--until T] [--type TYPE] [--device ID] [--limit N] [--follow] [--json]';
-
 /** `--type`: a journal type, or the name of a device event (entries of type `event` with that name). */
 function typeFilter(text: string): Pick<JournalQuery, 'type' | 'event'> | undefined {
   if ((JOURNAL_TYPES as readonly string[]).includes(text)) return { type: text as JournalType };
@@ -60,7 +37,6 @@ function openReadOnly(dataDir: string): SqliteDatabase | string {
 }
 
 export const journal: CliCommand = {
-  options: JOURNAL_OPTIONS,
   async run(values) {
     const problems: string[] = [];
     const since = values.since === undefined ? undefined : parseTime(values.since as string);

@@ -39,7 +39,6 @@ function format(file: string, stats: StoredOutboxStats, now: number): string {
 
 /** `gatehouse outbox --data-dir DIR`: the outbox figures straight from the database (read-only), gateway running or not. */
 export const outbox: CliCommand = {
-  options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' } },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? process.env.GATEHOUSE_DATA_DIR ?? './data';
     const file = databasePath(dataDir);

@@ -38,7 +38,6 @@ function promptHidden(question: string): Promise<string> {
 }
 
 export const passwd: CliCommand = {
-  options: {},
   async run() {
     let password: string;
     if (process.stdin.isTTY) {

@@ -18,7 +18,6 @@ function serialDevicesInDev(): string[] {
 }
 
 export const ports: CliCommand = {
-  options: {},
   async run() {
     let listed: Awaited<ReturnType<typeof SerialPort.list>>;
     try {

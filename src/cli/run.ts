@@ -5,20 +5,16 @@ import { loadOrReport } from './load.js';
 import { DEFAULT_STOP_TIMEOUT_MS, runUntilSignalled } from './service.js';
 
 export const run: CliCommand = {
-  options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, 'stop-timeout-ms': { type: 'string' } },
+  // --config is required by the command table (src/cli/index.ts): the dispatcher refuses to run without it.
   async run(values) {
-    if (typeof values.config !== 'string') {
-      process.stderr.write('gatehouse run: --config FILE is required\n');
-      return 2;
-    }
     const stopTimeout = values['stop-timeout-ms'];
     const stopTimeoutMs = stopTimeout === undefined ? DEFAULT_STOP_TIMEOUT_MS : Number(stopTimeout);
     if (!Number.isInteger(stopTimeoutMs) || stopTimeoutMs < 1) {
       process.stderr.write(`gatehouse run: --stop-timeout-ms must be a positive integer (milliseconds), got ${JSON.stringify(stopTimeout)}\n`);
       return 2;
     }
-    const load: LoadOptions = { file: values.config, overrides: { data_dir: values['data-dir'] as string | undefined } };
-    const config = loadOrReport(load, values.config);
+    const load: LoadOptions = { file: values.config as string, overrides: { data_dir: values['data-dir'] as string | undefined } };
+    const config = loadOrReport(load, values.config as string);
     if (!config) return 1;
     // SIGHUP reads the same file with the same overrides and environment.
     return runUntilSignalled(config, createLogger(config.log.level), undefined, undefined, { reloadConfig: () => loadConfig(load), stopTimeoutMs });

@@ -10,7 +10,6 @@ export const DEMO_DEVICES: SimulatedDevice[] = [
 ];
 
 export const simulate: CliCommand = {
-  options: { port: { type: 'string' }, host: { type: 'string' }, seed: { type: 'string' } },
   async run(values) {
     const port = values.port === undefined ? 0 : Number(values.port);
     const seed = values.seed === undefined ? undefined : Number(values.seed);

@@ -2,7 +2,6 @@ import { VERSION } from '../version.js';
 import type { CliCommand } from './index.js';
 
 export const version: CliCommand = {
-  options: {},
   async run() {
     process.stdout.write(`gatehouse ${VERSION}\n`);
     return 0;

@@ -6,7 +6,11 @@ export interface MetricsHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** The /healthz answer: 200 when healthy, 503 otherwise, with a JSON body either way. */
   health(): { healthy: boolean; body: Record<string, unknown> };
+  /** The /status.json body (src/metrics/gateway-status.ts); undefined: 404. */
+  status?(): object | undefined;
 }
+
+const PATHS = ['/metrics', '/healthz', '/status.json'];
 
 export class MetricsServerError extends Error {
   constructor(
@@ -19,7 +23,7 @@ export class MetricsServerError extends Error {
   }
 }
 
-/** A plain HTTP server for GET /metrics and GET /healthz; anything else is 404 (or 405 for other methods). */
+/** A plain HTTP server for GET /metrics, /healthz and /status.json; anything else is 404 (or 405 for other methods). */
 export class MetricsHttpServer {
   private server: Server | undefined;
   private boundPort = 0;
@@ -60,7 +64,7 @@ export class MetricsHttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics' && path !== '/healthz') return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics or /healthz\n');
+    if (!PATHS.includes(path)) return send(res, 404, 'text/plain; charset=utf-8', `not found: try ${PATHS.join(', ')}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
@@ -69,6 +73,11 @@ export class MetricsHttpServer {
       if (path === '/metrics') {
         const { contentType, body } = await this.handlers.metrics();
         return send(res, 200, contentType, body, req.method === 'HEAD');
+      }
+      if (path === '/status.json') {
+        const status = this.handlers.status?.();
+        if (status === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found: this gateway serves no /status.json\n');
+        return send(res, 200, 'application/json', JSON.stringify(status) + '\n', req.method === 'HEAD');
       }
       const { healthy, body } = this.handlers.health();
       return send(res, healthy ? 200 : 503, 'application/json', JSON.stringify(body) + '\n', req.method === 'HEAD');

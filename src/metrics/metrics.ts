@@ -9,9 +9,12 @@ import type { SqliteDatabase } from '../store/database.js';
 import { probeWritable } from '../store/health-probe.js';
 import type { UplinkStateFields } from '../uplink/uplink.js';
 import { EventLoopLag } from './event-loop-lag.js';
+import { gatewayStatus, type GatewayIdentity, type GatewayStatusDocument, type StatusDeviceView } from './gateway-status.js';
 import { HealthCheck, type HealthVerdict } from './health.js';
 import { MetricsHttpServer } from './http-server.js';
+import { isLoopbackHost } from './loopback.js';
 import { processMetricsRegistry } from './process-metrics.js';
+import type { RecentActivity } from './recent-activity.js';
 
 export interface MetricsSettings {
   enabled: boolean;
@@ -31,11 +34,7 @@ export interface BrokerView {
   securityCounters?(): unknown;
 }
 
-export interface DeviceView {
-  readonly id: string;
-  readonly kind: { readonly name: string };
-  readonly availability: 'online' | 'offline';
-}
+export type DeviceView = StatusDeviceView;
 
 export interface MetricsSources {
   version: string;
@@ -47,6 +46,10 @@ export interface MetricsSources {
   uplink(): UplinkStateFields | undefined;
   /** The gateway's open database, probed with a real write for /healthz. */
   database(): SqliteDatabase | undefined;
+  /** Site, gateway id and session for /status.json; without it (or `recent`) there is no /status.json. */
+  identity?(): GatewayIdentity;
+  /** The last device events and security refusals, for /status.json. */
+  recent?: RecentActivity;
 }
 
 export interface MetricsLogger {
@@ -69,9 +72,7 @@ export interface HealthReport extends HealthVerdict {
   uptime_s: number;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export { isLoopbackHost };
 
 function snakeCase(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
@@ -152,6 +153,7 @@ export class GatewayMetrics {
         const report = this.healthReport();
         return { healthy: report.healthy, body: report as unknown as Record<string, unknown> };
       },
+      status: () => this.statusDocument(),
     });
     try {
       // Once per process; it counts CPU from here, so early is better than at the first scrape.
@@ -239,6 +241,13 @@ export class GatewayMetrics {
     const own = await this.registry.metrics();
     const process = await processMetricsRegistry().metrics();
     return `${own}\n${process}`;
+  }
+
+  /** The /status.json body; undefined when the gateway gave no identity or recent activity. */
+  statusDocument(): GatewayStatusDocument | undefined {
+    const { recent, version, startedAt } = this.sources;
+    if (!this.sources.identity || !recent) return undefined;
+    return gatewayStatus({ version, startedAt, identity: () => this.sources.identity!(), devices: () => this.sources.devices(), recent });
   }
 
   healthReport(): HealthReport {

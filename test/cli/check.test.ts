@@ -1,9 +1,11 @@
-// `gatehouse check`: one validation that reports every problem at once, each naming its key path.
+// `gatehouse check`: one validation that reports every problem at once, each naming its key path;
+// for a valid config, its devices and its security posture.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { hashPassword } from '../../src/broker/password.js';
 import { runCli } from './cli-process.js';
 
 const DEMO = 'config/demo.yaml';
@@ -24,6 +26,39 @@ test('check on the demo config exits 0 and lists its 4 devices', async () => {
   for (const id of ['main-gate', 'garage-gate', 'lobby-turnstile', 'lobby-cam']) assert.match(run.stdout, new RegExp(`\\b${id}\\b`));
   const deviceLines = run.stdout.split('\n').filter((line) => /^\s+(gate|turnstile|camera)\s/.test(line));
   assert.equal(deviceLines.length, 4);
+});
+
+test('check ends with the security posture: the demo\'s anonymous reading and its public sample credentials', async () => {
+  const run = await runCli(['check', '--config', DEMO]);
+  assert.equal(run.code, 0, run.stderr);
+  const posture = run.stdout.slice(run.stdout.indexOf('\n\nsecurity posture:\n') + 2);
+  const subjects = posture.split('\n').flatMap((line) => /^ {2}(\S+(?: certs)?) {2,}/.exec(line)?.[1] ?? []);
+  assert.deepEqual(subjects, ['anonymous', 'tcp', 'tls', 'websocket', 'client certs', 'metrics', 'uplink', 'users']);
+  assert.match(posture, /\n {2}anonymous +ON: clients without a username may read site\/demo\/# and publish to nothing\n/);
+  assert.match(posture, /\n {2}metrics +127\.0\.0\.1:9464 \(loopback only\), HTTP without authentication/);
+  assert.match(posture, /WARNING: users\[0\] \(guard\): password_hash copied from config\/demo\.yaml users\[0\] \(guard\), password "guard-demo"/);
+  assert.match(posture, /WARNING: users\[1\] \(display\): password_hash copied from config\/demo\.yaml/);
+  assert.match(posture, /WARNING: transports\.camera-sim\.password is the one shipped in config\/demo\.yaml/);
+  assert.ok(posture.endsWith('\n3 warnings\n'), posture);
+});
+
+test('a site with its own passwords on loopback: the posture has no warnings', async (t) => {
+  const hash = await hashPassword(`guard-${process.pid}-${Date.now()}`);
+  const file = writeConfig(t, `
+site: tower
+broker: { host: 127.0.0.1, port: 1883 }
+users:
+  - username: guard
+    password_hash: "${hash}"
+    publish: ["site/tower/gate/+/unlock"]
+    subscribe: ["site/tower/#"]
+`);
+  const run = await runCli(['check', '--config', file]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /\n {2}anonymous +off: every client logs in as a user of the config\n/);
+  assert.match(run.stdout, /\n {2}users +1 user: guard\n/);
+  assert.doesNotMatch(run.stdout, /WARNING/);
+  assert.ok(run.stdout.endsWith('\nno warnings\n'), run.stdout);
 });
 
 // Each line carries one problem; the comment names the key path it must be reported under.

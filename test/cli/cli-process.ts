@@ -23,13 +23,13 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Starts `gatehouse ...args` (in `cwd`, the package root by default) and leaves it running; the caller ends it. */
-export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd ?? PACKAGE_ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts `gatehouse ...args` (in `cwd`, the package root by default) and leaves it running; the caller ends it. `nodeArgs` go before the script. */
+export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', TSX, ...(opts.nodeArgs ?? []), CLI, ...args], { cwd: opts.cwd ?? PACKAGE_ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** Runs `gatehouse ...args` to completion, with `input` on stdin; SIGKILLs it after the timeout. */
-export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<CliRun> {
   const child = spawnCli(args, opts);
   let stdout = '';
   let stderr = '';
