@@ -29,8 +29,8 @@ function quietReadings(kind: KindDefinition): Readings {
 const definitions = Object.entries(kinds);
 
 describe('every kind definition', () => {
-  it('the registry holds gate, turnstile and camera, each under its own name', () => {
-    assert.deepEqual(Object.keys(kinds).sort(), ['camera', 'gate', 'turnstile']);
+  it('the registry holds gate, turnstile, camera and barrier, each under its own name', () => {
+    assert.deepEqual(Object.keys(kinds).sort(), ['barrier', 'camera', 'gate', 'turnstile']);
     for (const [name, kind] of definitions) {
       assert.equal(kind.name, name);
       assert.equal(getKind(name), kind);
