@@ -528,9 +528,8 @@ function validateDevices(
         issues.push({ path: `${path}.${p.key}`, message });
       }
       settings = parsed.values;
-      if (kind.name === 'gate' && (settings.unlock_ms as number) > (settings.max_unlock_ms as number)) {
-        issues.push({ path: `${path}.unlock_ms`, message: `must not exceed max_unlock_ms (${settings.max_unlock_ms})` });
-      }
+      // The kind's cross-field checks (gate: unlock_ms <= max_unlock_ms); a setting with a problem above is absent here.
+      for (const p of kind.check(settings)) issues.push({ path: `${path}.${p.key}`, message: p.message });
     }
     let parsedOptions: unknown;
     if (kind && driver) {

@@ -10,7 +10,7 @@ describe('config', () => {
     const result = loadConfig({ document: demo(), env: {} });
     assert.ok(result.ok);
     const { config } = result;
-    assert.equal(config.devices.length, 4, 'two gates, a turnstile and the lobby camera');
+    assert.equal(config.devices.length, 5, 'two gates, a turnstile, the lobby camera and the garage barrier');
     assert.equal(config.devices.find((d) => d.id === 'lobby-cam')?.transport, 'camera-sim');
     assert.deepEqual(config.links.map((l) => l.name), ['main-gate-snapshot']);
     assert.equal(config.devices[0].command_timeout_ms, 5000);

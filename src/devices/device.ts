@@ -56,6 +56,7 @@ export class Device {
         write: (output, on, signal, args) => this.driver.write(output, on, { priority: 'command', signal, args }),
         has: (output) => this.driver.outputs.includes(output),
       },
+      inputs: { read: () => this.driver.read({ priority: 'poll' }) },
       actions: {
         perform: (action, args, signal) => {
           if (this.driver.perform === undefined) {

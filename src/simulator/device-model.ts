@@ -2,6 +2,10 @@ import type { Random } from './random.js';
 import type { SimTiming } from './timing.js';
 import type { PointTables } from './point-tables.js';
 
+/** The kinds the site simulator can play. */
+export const SIMULATED_KINDS = ['gate', 'turnstile', 'barrier'] as const;
+export type SimulatedKind = (typeof SIMULATED_KINDS)[number];
+
 export interface SimulatorLog {
   info(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
@@ -18,13 +22,13 @@ export interface ModelContext {
 
 /** The behaviour behind one unit id: its register image plus the simulated people acting on it. */
 export interface DeviceModel {
-  readonly kind: 'gate' | 'turnstile';
+  readonly kind: SimulatedKind;
   readonly tables: PointTables;
   /** Called after a Modbus write stored `value` in coil `address` (which held `previous`). */
   coilWritten(address: number, value: boolean, previous: boolean): void;
   /** Begins spontaneous activity (incidents, free passage). */
   start(): void;
-  /** Cancels every timer and settles the device at rest (door closed, arm still). */
+  /** Cancels every timer and settles the device at rest (door closed, arm still, loop clear). */
   stop(): void;
 }
 

@@ -1,8 +1,10 @@
-// A Modbus TCP site full of simulated gates and turnstiles, one unit id per device, for the demo,
-// for tests and for integrators without hardware. Register maps: gate-physics.ts, turnstile-physics.ts.
+// A Modbus TCP site full of simulated gates, turnstiles and barriers, one unit id per device, for
+// the demo, for tests and for integrators without hardware. Register maps: gate-physics.ts,
+// turnstile-physics.ts, barrier-physics.ts.
 import ModbusRTU from 'modbus-serial';
 import type { IServiceVector, ServerTCP } from 'modbus-serial';
-import { silentLog, type DeviceModel, type SimulatorLog } from './device-model.js';
+import { BarrierPhysics, type ArmPosition } from './barrier-physics.js';
+import { SIMULATED_KINDS, silentLog, type DeviceModel, type ModelContext, type SimulatedKind, type SimulatorLog } from './device-model.js';
 import { SimulatorError } from './errors.js';
 import { findFreePort } from './free-port.js';
 import { GatePhysics } from './gate-physics.js';
@@ -16,7 +18,7 @@ export type { SimTiming } from './timing.js';
 export interface SimulatedDevice {
   /** Modbus unit id, 1..247 (Modbus over Serial Line V1.02 section 2.2: individual addresses). */
   unit: number;
-  kind: 'gate' | 'turnstile';
+  kind: SimulatedKind;
   name?: string;
 }
 
@@ -65,7 +67,7 @@ export class SiteSimulator {
         timing,
         log: this.log,
       };
-      this.models.set(device.unit, device.kind === 'gate' ? new GatePhysics(ctx, incidents) : new TurnstilePhysics(ctx));
+      this.models.set(device.unit, buildModel(device.kind, ctx, incidents));
     }
   }
 
@@ -116,17 +118,44 @@ export class SiteSimulator {
     this.gate(unit).holdNext();
   }
 
+  /** Where the barrier's arm is, by its limit switches. */
+  arm(unit: number): ArmPosition {
+    return this.barrier(unit).position;
+  }
+
+  /** A vehicle drives onto the barrier's loop now and stays `stayMs` (until vehicleLeaves when absent). */
+  vehicleArrives(unit: number, stayMs?: number): void {
+    this.barrier(unit).vehicleArrives(stayMs);
+  }
+
+  vehicleLeaves(unit: number): void {
+    this.barrier(unit).vehicleLeaves();
+  }
+
+  vehicleOnLoop(unit: number): boolean {
+    return this.barrier(unit).vehicleOnLoop;
+  }
+
+  /** How often the barrier's arm came down on a vehicle on its loop. */
+  barrierHits(unit: number): number {
+    return this.barrier(unit).hits;
+  }
+
   private gate(unit: number): GatePhysics {
-    const model = this.model(unit);
-    if (!(model instanceof GatePhysics)) throw new SimulatorError('wrong_kind', `unit ${unit} is a ${model.kind}, not a gate`);
-    return model;
+    return this.modelOf(unit, GatePhysics, 'gate');
   }
 
   private turnstile(unit: number): TurnstilePhysics {
+    return this.modelOf(unit, TurnstilePhysics, 'turnstile');
+  }
+
+  private barrier(unit: number): BarrierPhysics {
+    return this.modelOf(unit, BarrierPhysics, 'barrier');
+  }
+
+  private modelOf<M extends DeviceModel>(unit: number, type: new (...args: never[]) => M, kind: SimulatedKind): M {
     const model = this.model(unit);
-    if (!(model instanceof TurnstilePhysics)) {
-      throw new SimulatorError('wrong_kind', `unit ${unit} is a ${model.kind}, not a turnstile`);
-    }
+    if (!(model instanceof type)) throw new SimulatorError('wrong_kind', `unit ${unit} is a ${model.kind}, not a ${kind}`);
     return model;
   }
 
@@ -221,7 +250,7 @@ function optionIssues(opts: SiteSimulatorOptions): string[] {
     } else {
       seen.add(device.unit);
     }
-    if (device?.kind !== 'gate' && device?.kind !== 'turnstile') issues.push(`devices[${i}].kind: must be gate or turnstile`);
+    if (!SIMULATED_KINDS.includes(device?.kind)) issues.push(`devices[${i}].kind: must be one of ${SIMULATED_KINDS.join(', ')}`);
   });
   if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port <= 65535)) {
     issues.push('port: must be an integer 0..65535');
@@ -231,4 +260,15 @@ function optionIssues(opts: SiteSimulatorOptions): string[] {
   if (rate !== undefined && !(Number.isFinite(rate) && rate >= 0)) issues.push('incidentsPerMinute: must be a number >= 0');
   if (opts.timing !== undefined) issues.push(...timingIssues(opts.timing));
   return issues;
+}
+
+function buildModel(kind: SimulatedKind, ctx: ModelContext, incidentsPerMinute: number): DeviceModel {
+  switch (kind) {
+    case 'gate':
+      return new GatePhysics(ctx, incidentsPerMinute);
+    case 'turnstile':
+      return new TurnstilePhysics(ctx);
+    case 'barrier':
+      return new BarrierPhysics(ctx);
+  }
 }

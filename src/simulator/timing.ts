@@ -21,6 +21,14 @@ export interface SimTiming {
   armTurnMs: number;
   /** Gap between passages while free passage mode is on. */
   freePassageEveryMs: Range;
+  /** How long a barrier arm takes from one end to the other. */
+  barrierTravelMs: number;
+  /** Odds that a vehicle comes once a barrier is open. */
+  vehicleProbability: number;
+  /** Barrier fully open to the vehicle on its loop. */
+  vehicleApproachMs: Range;
+  /** How long a vehicle stays on the loop. */
+  vehicleOnLoopMs: Range;
 }
 
 export const DEFAULT_TIMING: Readonly<SimTiming> = Object.freeze<SimTiming>({
@@ -33,14 +41,18 @@ export const DEFAULT_TIMING: Readonly<SimTiming> = Object.freeze<SimTiming>({
   passProbability: 0.9,
   armTurnMs: 400,
   freePassageEveryMs: [1000, 6000],
+  barrierTravelMs: 1500,
+  vehicleProbability: 0.9,
+  vehicleApproachMs: [500, 3000],
+  vehicleOnLoopMs: [1500, 5000],
 });
 
 /** About one incident per gate every 45 s. */
 export const DEFAULT_INCIDENTS_PER_MINUTE = 60 / 45;
 
-const RANGES = ['gateApproachMs', 'doorOpenMs', 'forcedOpenMs', 'turnstileApproachMs', 'freePassageEveryMs'] as const;
-const DURATIONS = ['heldOpenMs', 'armTurnMs'] as const;
-const PROBABILITIES = ['gateOpenProbability', 'passProbability'] as const;
+const RANGES = ['gateApproachMs', 'doorOpenMs', 'forcedOpenMs', 'turnstileApproachMs', 'freePassageEveryMs', 'vehicleApproachMs', 'vehicleOnLoopMs'] as const;
+const DURATIONS = ['heldOpenMs', 'armTurnMs', 'barrierTravelMs'] as const;
+const PROBABILITIES = ['gateOpenProbability', 'passProbability', 'vehicleProbability'] as const;
 
 /** Every problem with the overrides, as `timing.<key>: message`. */
 export function timingIssues(timing: Partial<SimTiming>): string[] {

@@ -18,14 +18,14 @@ function writeConfig(t: TestContext, text: string): string {
   return file;
 }
 
-test('check on the demo config exits 0 and lists its 4 devices', async () => {
+test('check on the demo config exits 0 and lists its 5 devices', async () => {
   const run = await runCli(['check', '--config', DEMO]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /ok/);
-  assert.match(run.stdout, /4 device\(s\)/);
-  for (const id of ['main-gate', 'garage-gate', 'lobby-turnstile', 'lobby-cam']) assert.match(run.stdout, new RegExp(`\\b${id}\\b`));
-  const deviceLines = run.stdout.split('\n').filter((line) => /^\s+(gate|turnstile|camera)\s/.test(line));
-  assert.equal(deviceLines.length, 4);
+  assert.match(run.stdout, /5 device\(s\)/);
+  for (const id of ['main-gate', 'garage-gate', 'lobby-turnstile', 'lobby-cam', 'garage-barrier']) assert.match(run.stdout, new RegExp(`\\b${id}\\b`));
+  const deviceLines = run.stdout.split('\n').filter((line) => /^\s+(gate|turnstile|camera|barrier)\s/.test(line));
+  assert.equal(deviceLines.length, 5);
 });
 
 test('check ends with the security posture: the demo\'s anonymous reading and its public sample credentials', async () => {

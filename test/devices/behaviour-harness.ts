@@ -1,4 +1,5 @@
 // A recording output port for behaviour tests: it stands where the driver's writes go.
+import type { Readings } from '../../src/driver-api.js';
 import type { Behaviour, BehaviourContext, KindDefinition } from '../../src/devices/kinds/types.js';
 import { parseFields, type FieldValues } from '../../src/devices/fields.js';
 
@@ -8,7 +9,12 @@ export interface Write {
   at: number;
 }
 
-export function harness(kind: KindDefinition, settings: Record<string, unknown> = {}) {
+export interface HarnessOptions {
+  /** What the device reads when a behaviour reads it on demand (ctx.inputs); absent: it cannot. */
+  inputs?: () => Readings;
+}
+
+export function harness(kind: KindDefinition, settings: Record<string, unknown> = {}, opts: HarnessOptions = {}) {
   const writes: Write[] = [];
   const events: { type: string; details?: Record<string, unknown> }[] = [];
   let stateChanges = 0;
@@ -28,6 +34,7 @@ export function harness(kind: KindDefinition, settings: Record<string, unknown> 
       },
       has: () => true,
     },
+    ...(opts.inputs ? { inputs: { read: async () => opts.inputs!() } } : {}),
     sink: {
       stateChanged: () => void stateChanges++,
       event: (type, details) => void events.push({ type, details }),

@@ -1,6 +1,7 @@
 // The site simulator driven over real Modbus TCP by modbus-serial's client, with short timings
 // and fixed seeds. Register map under test: gate coil 0 / discrete input 0; turnstile coils 0..2,
-// input registers 0..1, discrete input 0 (Modbus Application Protocol V1.1b3, PDU addresses).
+// input registers 0..1, discrete input 0; barrier coil 0, discrete inputs 0..2 (Modbus Application
+// Protocol V1.1b3, PDU addresses).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -21,6 +22,10 @@ const QUICK = {
   passProbability: 1,
   armTurnMs: 50,
   freePassageEveryMs: [20, 80],
+  barrierTravelMs: 100,
+  vehicleProbability: 1,
+  vehicleApproachMs: [20, 60],
+  vehicleOnLoopMs: [100, 200],
 } as const;
 
 interface LogEntry {
@@ -93,6 +98,12 @@ async function passages(client: Client): Promise<{ in: number; out: number }> {
 async function pulse(client: Client, coil: number): Promise<void> {
   await client.writeCoil(coil, true);
   await client.writeCoil(coil, false);
+}
+
+/** Barrier discrete inputs 0..2: loop, open limit, closed limit. */
+async function barrierInputs(client: Client): Promise<{ loop: boolean; open: boolean; closed: boolean }> {
+  const [loop, open, closed] = (await client.readDiscreteInputs(0, 3)).data;
+  return { loop, open, closed };
 }
 
 function modbusException(code: number) {
@@ -231,6 +242,36 @@ test('turnstile: free mode produces passages in both directions until switched o
   });
   await turnstile.writeCoil(2, false);
   assert.equal((await turnstile.readCoils(2, 1)).data[0], false);
+});
+
+test('barrier: coil 0 raises the arm, a vehicle drives over the loop, coil 0 off lowers it', async (t) => {
+  const { sim, port, logs } = await startSimulator(t, { devices: [{ unit: 6, kind: 'barrier' }] });
+  const barrier = await connect(t, port, 6);
+  assert.deepEqual(await barrierInputs(barrier), { loop: false, open: false, closed: true }, 'at rest: down, loop clear');
+  await barrier.writeCoil(0, true);
+  assert.equal(sim.arm(6), 'moving');
+  assert.deepEqual(await barrierInputs(barrier), { loop: false, open: false, closed: false }, 'no limit switch while it travels');
+  await waitFor('the arm up', async () => (await barrierInputs(barrier)).open);
+  await waitFor('a vehicle on the loop', async () => (await barrierInputs(barrier)).loop);
+  await waitFor('the vehicle gone', async () => !(await barrierInputs(barrier)).loop);
+  await barrier.writeCoil(0, false);
+  await waitFor('the arm down', async () => (await barrierInputs(barrier)).closed);
+  assert.equal(sim.arm(6), 'closed');
+  assert.equal(sim.barrierHits(6), 0);
+  assert.ok(logs.some((l) => l.msg === 'vehicle on the loop of barrier 6'));
+});
+
+test('barrier: an arm lowered while a vehicle is on the loop counts a hit', async (t) => {
+  const { sim, port } = await startSimulator(t, { devices: [{ unit: 6, kind: 'barrier' }], timing: { vehicleProbability: 0 } });
+  const barrier = await connect(t, port, 6);
+  await barrier.writeCoil(0, true);
+  await waitFor('the arm up', async () => (await barrierInputs(barrier)).open);
+  sim.vehicleArrives(6);
+  assert.equal(sim.vehicleOnLoop(6), true);
+  await barrier.writeCoil(0, false);
+  assert.equal(sim.barrierHits(6), 1);
+  sim.vehicleLeaves(6);
+  assert.deepEqual(await barrierInputs(barrier), { loop: false, open: false, closed: false });
 });
 
 test('two devices on different unit ids are independent', async (t) => {
@@ -375,4 +416,5 @@ test('bad options are reported together; helpers reject unknown units and wrong 
   assert.throws(() => sim.door(9), (err) => err instanceof SimulatorError && err.code === 'unknown_unit');
   assert.throws(() => sim.counters(1), (err) => err instanceof SimulatorError && err.code === 'wrong_kind');
   assert.throws(() => sim.forceDoor(2), (err) => err instanceof SimulatorError && err.code === 'wrong_kind');
+  assert.throws(() => sim.vehicleArrives(1), (err) => err instanceof SimulatorError && err.code === 'wrong_kind' && /unit 1 is a gate, not a barrier/.test(err.message));
 });

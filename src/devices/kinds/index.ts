@@ -1,6 +1,7 @@
 import { gateKind } from './gate.js';
 import { turnstileKind } from './turnstile.js';
 import { cameraKind } from './camera.js';
+import { barrierKind } from './barrier.js';
 import type { KindDefinition } from './types.js';
 
 /** Every device kind gatehouse knows. A new kind is one file beside these and a line here. */
@@ -8,6 +9,7 @@ export const kinds: Record<string, KindDefinition> = {
   [gateKind.name]: gateKind,
   [turnstileKind.name]: turnstileKind,
   [cameraKind.name]: cameraKind,
+  [barrierKind.name]: barrierKind,
 };
 
 export function getKind(name: string): KindDefinition | undefined {

@@ -1,5 +1,5 @@
 import type { ActionOutcome, PointSpec, Readings } from '../../driver-api.js';
-import type { FieldSpecs, FieldValues } from '../fields.js';
+import type { FieldProblem, FieldSpecs, FieldValues } from '../fields.js';
 
 export type SafeState = 'lock' | 'unlock' | 'leave';
 
@@ -42,10 +42,17 @@ export interface BehaviourLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** Reads every input of the device now, outside the poll cycle (a barrier looks at its loop before it closes on start). */
+export interface InputPort {
+  read(): Promise<Readings>;
+}
+
 export interface BehaviourContext {
   deviceId: string;
   settings: FieldValues;
   outputs: OutputPort;
+  /** Absent where the device cannot be read on demand; a behaviour then waits for the first poll. */
+  inputs?: InputPort;
   /** The driver's actions, for kinds that declare `actions`. */
   actions?: ActionPort;
   sink: BehaviourSink;
@@ -65,23 +72,45 @@ export interface Behaviour {
 }
 
 export interface CommandDefinition {
+  /** One line for people: what the command does. */
+  doc: string;
   /** Argument specs; a function when limits depend on the device's settings. */
   args: FieldSpecs | ((settings: FieldValues) => FieldSpecs);
   required?: readonly string[];
+  /**
+   * Runs the command on a device's parts (the running capability pieces its kind is built from).
+   * Typed by the kind that defines it (src/devices/capabilities/compose.ts); opaque here.
+   */
+  run(parts: never, args: FieldValues, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+export interface EventDefinition {
+  doc: string;
+  /** Matters for the building's security: kept in the cloud outbox when it overflows, like results. */
+  security?: boolean;
 }
 
 export interface KindDefinition {
   name: string;
+  /** One line for `gatehouse check` and the docs. */
+  description: string;
   points: PointSpec;
   /** Device-level settings of this kind, written at the top level of a device's config. */
   settings: FieldSpecs;
+  /** Cross-field checks of a device's settings (defaults applied), each problem naming its key. */
+  check(settings: FieldValues): FieldProblem[];
   commands: Record<string, CommandDefinition>;
   /** Driver actions (DriverDefinition.actions) a device of this kind needs, e.g. a camera's snapshot. */
   actions?: readonly string[];
   /**
    * The event types a device of this kind emits (on its event topic); links (src/links) may only
-   * trigger on these, or on events its driver declares.
+   * trigger on these, or on events its driver declares. The keys of `eventDocs`.
    */
-  events?: readonly string[];
+  events: readonly string[];
+  eventDocs: Readonly<Record<string, EventDefinition>>;
+  /** Every field of the state JSON, with what it says. */
+  state: Readonly<Record<string, string>>;
+  /** Every output point, with what the device does with it on start (and at a stop). */
+  safeState: Readonly<Record<string, string>>;
   createBehaviour(ctx: BehaviourContext): Behaviour;
 }
