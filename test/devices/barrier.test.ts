@@ -182,10 +182,10 @@ describe('barrier behaviour', () => {
 
   it('a config with open_ms above max_open_ms is refused, naming the device and key', () => {
     const document = parseConfigDocument(readFileSync('config/demo.yaml', 'utf8'), 'demo.yaml') as { devices: Record<string, unknown>[] };
-    const index = document.devices.findIndex((d) => d.kind === 'barrier');
-    document.devices[index].max_open_ms = 5000;
+    const barrier = document.devices.find((d) => d.kind === 'barrier')!;
+    barrier.max_open_ms = 5000;
     const loaded = loadConfig({ document, env: {} });
     assert.equal(loaded.ok, false);
-    assert.deepEqual(!loaded.ok && loaded.issues, [{ path: `devices[${index}].open_ms`, message: 'must not exceed max_open_ms (5000)' }]);
+    assert.deepEqual(!loaded.ok && loaded.issues, [{ path: `devices[${barrier.id}].open_ms`, message: 'must not exceed max_open_ms (5000)' }]);
   });
 });

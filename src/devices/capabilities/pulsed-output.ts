@@ -39,6 +39,8 @@ export interface PulsedOutputOptions<Parts> {
   /** Pulses: the settings of the default length and of the longest a command may ask for, and the state field of the end. */
   pulse?: { setting: string; maxSetting: string; min: number; max: number; default: number; maxDefault: number; until?: { name: string; doc: string } };
   interlock?(parts: Parts): Interlock;
+  /** How the log names a switch-off: a gate's is a `relock` (operators search the log for it). */
+  offAction?: string;
 }
 
 export class PulsedOutput<Parts = never> implements PieceRuntime {
@@ -140,7 +142,7 @@ export class PulsedOutput<Parts = never> implements PieceRuntime {
       this.ctx.log.warn({ output: this.opts.output }, 'left on at the stop: the interlock is not clear');
       return;
     }
-    await this.setOutput(false, 'gateway stopping', {}).catch((err) => this.ctx.log.error({ err, output: this.opts.output }, 'could not switch off while stopping'));
+    await this.setOutput(false, 'gateway stopping', {}).catch((err) => this.ctx.log.error({ err, output: this.opts.output }, `could not ${this.opts.offAction ?? 'switch off'} while stopping`));
   }
 
   private get interlock(): Interlock | undefined {
@@ -172,7 +174,7 @@ export class PulsedOutput<Parts = never> implements PieceRuntime {
       await this.switchOff('end of pulse', () => this.pulseUntil === null);
       this.retryMs = RETRY_MIN_MS;
     } catch (err) {
-      this.ctx.log.error({ err, output: this.opts.output, retry_ms: this.retryMs }, 'switching off failed; retrying');
+      this.ctx.log.error({ err, output: this.opts.output, retry_ms: this.retryMs }, `${this.opts.offAction ?? 'switch off'} failed; retrying`);
       this.scheduleRetry();
     }
   }

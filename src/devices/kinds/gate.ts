@@ -14,6 +14,7 @@ const lock = pulsedOutput({
     off: { name: 'locked', doc: 'The lock was engaged again (the end of a pulse, a lock command, a readback).' },
   },
   announceReadback: true,
+  offAction: 'relock',
   pulse: {
     setting: 'unlock_ms',
     maxSetting: 'max_unlock_ms',
