@@ -112,9 +112,13 @@ for (const page of pages) {
       cwd = mkdtempSync(join(tmpdir(), 'gatehouse-docs-cwd-'));
       // `gatehouse status` without --url reads 127.0.0.1:9464, the demo's metrics port; this demo's
       // port is another, and the variable is how the command learns it (as a reader's would be).
+      // Likewise `journal --config config/demo.yaml` reads the config's data_dir, ./data/demo in
+      // the checkout, where a reader's demo keeps its data; this demo keeps it elsewhere, and
+      // GATEHOUSE_DATA_DIR wins over the file, as it does for `run`.
       env = cliEnv({
         PATH: `${toolDir}${delimiter}${process.env.PATH ?? ''}`,
         GATEHOUSE_METRICS_PORT: String(demo.metricsPort),
+        GATEHOUSE_DATA_DIR: demo.dataDir,
         npm_config_update_notifier: 'false',
       });
     });
