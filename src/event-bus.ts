@@ -37,6 +37,22 @@ export class EventBus<Events extends { [name: string]: unknown }> {
     }
   }
 
+  /** As emit, then waits until every listener's work has settled (for steps that must be done before going on). */
+  async emitSettled<K extends keyof Events>(name: K, payload: Events[K]): Promise<void> {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    const pending: Promise<unknown>[] = [];
+    for (const { owner, fn } of [...set]) {
+      try {
+        const result = (fn as Listener<Events[K]>)(payload);
+        if (result instanceof Promise) pending.push(result.catch((err: unknown) => this.failed(owner, name, err)));
+      } catch (err) {
+        this.failed(owner, name, err);
+      }
+    }
+    await Promise.all(pending);
+  }
+
   listenerCount(name: keyof Events): number {
     return this.listeners.get(name)?.size ?? 0;
   }

@@ -1,27 +1,33 @@
-// The composition root: builds the parts, starts them in order, stops them in reverse.
-// Start order matters for safety: devices are driven to their safe state before the broker
-// accepts commands and before the gateway announces itself online.
+// The composition root: builds the parts, wires them over the event bus, starts them in order and
+// stops them in reverse. It decides nothing itself. Start order matters for safety: devices are
+// driven to their safe state before the broker accepts commands and before the gateway announces
+// itself online.
 
-import { join } from 'node:path';
-import { Broker, type IncomingCommand, type SecurityEvent } from './broker/broker.js';
+import { Broker } from './broker/broker.js';
 import { brokerLimitsFromConfig, loginLimitsFromConfig } from './broker/client-limits.js';
-import { eventRecorder, type DeviceEvent } from './commands/event-journal.js';
-import { JournalRetention } from './commands/journal-retention.js';
 import { CommandPipeline } from './commands/pipeline.js';
-import type { CommandResult } from './commands/result.js';
-import type { Journal, JournalEntry } from './commands/journal.js';
-import type { CommandLedger } from './commands/ledger.js';
-import type { DeviceConfig, GatehouseConfig } from './config.js';
-import { Device, type Availability, type DeviceSink } from './devices/device.js';
-import { SnapshotPublisher } from './devices/snapshot-publisher.js';
-import { LinkRunner } from './links/link-runner.js';
-import { SnapshotFiles } from './store/snapshot-files.js';
+import type { GatehouseConfig } from './config.js';
+import type { Device } from './devices/device.js';
 import { commandCatalog, getKind } from './devices/kinds/index.js';
 import { getDriver } from '../drivers/index.js';
+import { EventBus, type Extension } from './event-bus.js';
+import { DevicePublisher } from './extensions/device-publisher.js';
+import { GatewayStatePublisher } from './extensions/gateway-state.js';
+import { HousekeepingExtension, JournalExtension } from './extensions/journal.js';
+import { LinksExtension } from './extensions/links.js';
+import { MetricsExtension } from './extensions/metrics.js';
+import { RecentActivityExtension } from './extensions/recent-activity.js';
+import { SnapshotsExtension } from './extensions/snapshots.js';
+import { cloudCommand, localCommand } from './gateway/command-sources.js';
+import { commandPolicy } from './gateway/command-policy.js';
+import { DeviceRegistry, type Registries } from './gateway/device-registry.js';
+import type { GatewayEvents } from './gateway/events.js';
+import { Outlet } from './gateway/outlet.js';
+import { applyReload } from './gateway/reload-coordinator.js';
 import type { Logger } from './log.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { RecentActivity } from './metrics/recent-activity.js';
-import { planReload, type ReloadPlan } from './service/reload.js';
+import type { ReloadPlan } from './service/reload.js';
 import type { StatusFigures } from './service/status-line.js';
 import { openDatabase, type SqliteDatabase } from './store/database.js';
 import { nextSession } from './store/gateway-meta.js';
@@ -30,74 +36,46 @@ import { SqliteJournal } from './store/sqlite-journal.js';
 import { SqliteLedger } from './store/sqlite-ledger.js';
 import { SqliteOutbox } from './store/sqlite-outbox.js';
 import { classifyTopic, commandFilters, topics } from './topics.js';
-import { builtinTransports, type Transport, type TransportConfig } from './transport/registry.js';
-import { Uplink, type CloudCommand, type LinkMessage } from './uplink/uplink.js';
+import { builtinTransports } from './transport/registry.js';
+import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
 
-const GATEWAY_STATE_INTERVAL_MS = 30_000;
-const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
-/** How long start waits for links to connect before trying safe states anyway (devices stay offline until reached). */
-const TRANSPORT_CONNECT_GRACE_MS = 3000;
+/** The kinds, drivers and transports gatehouse ships. */
+export const builtinRegistries: Registries = { transports: builtinTransports, kinds: { get: getKind }, drivers: { get: getDriver } };
 
-/** The command pipeline's policy from the `commands` section. */
-function commandPolicy(config: Readonly<GatehouseConfig>): { maxAgeMs: number; clockSkewMs: number; queueLimit: number } {
-  return { maxAgeMs: config.commands.max_age_ms, clockSkewMs: config.commands.clock_skew_ms, queueLimit: config.commands.queue_limit };
-}
-
-function waitUntilConnected(transport: Transport, graceMs: number): Promise<void> {
-  if (transport.connected) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, graceMs);
-    transport.on('up', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-interface PendingPublish {
-  topic: string;
-  payload: string | Buffer;
-  retain: boolean;
+/** What exists only while the gateway runs (from start() on). */
+interface Running {
+  db: SqliteDatabase;
+  commits: GroupCommit;
+  pipeline: CommandPipeline;
+  outlet: Outlet;
+  state: GatewayStatePublisher;
+  metrics: MetricsExtension;
+  /** Hear devices from their first report to their last: stopped after the devices. */
+  listeners: Extension[];
+  /** Act on their own (timers, links, a listener socket): stopped before the commands finish. */
+  actors: Extension[];
 }
 
 export class Gateway {
-  private db: SqliteDatabase | undefined;
-  private ledger: CommandLedger | undefined;
-  private journal: Journal | undefined;
-  private retention: JournalRetention | undefined;
-  private recordEvent: ((event: DeviceEvent) => void) | undefined;
-  private commits: GroupCommit | undefined;
+  private readonly bus: EventBus<GatewayEvents>;
+  private readonly devices: DeviceRegistry;
   private broker: Broker | undefined;
-  private pipeline: CommandPipeline | undefined;
   private uplink: Uplink | undefined;
-  private metrics: GatewayMetrics | undefined;
-  private links: LinkRunner | undefined;
-  private snapshotFiles: SnapshotFiles | undefined;
-  private snapshots: SnapshotPublisher<Device> | undefined;
-  private readonly transports = new Map<string, Transport>();
-  private readonly devices = new Map<string, Device>();
-  /** Every device instance is built with this sink (see currentDevicesOnly). */
-  private sink: DeviceSink | undefined;
-  /** The pipeline's policy object; a reload changes it in place. */
-  private policy: ReturnType<typeof commandPolicy> | undefined;
+  private running: Running | undefined;
   /** The reload under way, if any: reloads run one at a time, and a stop waits for the current one. */
   private reloading: Promise<unknown> = Promise.resolve();
-  private stopping = false;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private readonly early: PendingPublish[] = [];
-  /** The last device events and security refusals, for `gatehouse status` (/status.json). */
-  private readonly recent = new RecentActivity();
-  private session = 0;
-  private startedAt = 0;
-  /** Publishes wait in `early` while starting, flow while up, and are dropped once the broker is gone. */
-  private phase: 'starting' | 'up' | 'down' = 'starting';
+  private phase: 'starting' | 'up' | 'stopping' = 'starting';
 
   constructor(
     /** Replaced by reload(); its restart-only keys keep their values. */
     private config: Readonly<GatehouseConfig>,
     private readonly log: Logger,
-  ) {}
+    registries: Registries = builtinRegistries,
+  ) {
+    this.bus = new EventBus<GatewayEvents>(log.child({ component: 'events' }));
+    this.devices = new DeviceRegistry(registries, this.bus, log);
+  }
 
   get brokerPort(): number {
     if (!this.broker) throw new Error('gateway not started');
@@ -112,57 +90,162 @@ export class Gateway {
 
   /** The bound /metrics and /healthz port; undefined when metrics are disabled or could not listen. */
   get metricsPort(): number | undefined {
-    return this.metrics?.port;
+    return this.running?.metrics.metrics.port;
   }
 
   async start(): Promise<void> {
-    const { config, log } = this;
-    this.startedAt = Date.now();
-    this.db = openDatabase(config.data_dir);
-    this.ledger = new SqliteLedger(this.db);
-    this.journal = new SqliteJournal(this.db);
-    this.commits = new GroupCommit(this.db);
-    const journalLog = log.child({ component: 'journal' });
-    this.recordEvent = eventRecorder({ journal: this.journal, commit: this.commits.run, log: journalLog });
-    this.retention = new JournalRetention({ journal: this.journal, commit: this.commits.run, settings: () => this.config.journal, log: journalLog });
-    this.session = nextSession(this.db);
-    if (config.uplink.enabled) this.uplink = this.createUplink(this.db);
-    log.info({ site: config.site, gateway: config.gateway_id, session: this.session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
+    const { config, log, bus, devices } = this;
+    const startedAt = Date.now();
+    const db = openDatabase(config.data_dir);
+    const ledger = new SqliteLedger(db);
+    const journal = new SqliteJournal(db);
+    const commits = new GroupCommit(db);
+    const session = nextSession(db);
+    const uplink = (this.uplink = config.uplink.enabled ? this.createUplink(db) : undefined);
+    log.info({ site: config.site, gateway: config.gateway_id, session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
 
-    for (const [name, cfg] of Object.entries(config.transports)) this.transports.set(name, this.buildTransport(name, cfg));
-    const sink = (this.sink = this.currentDevicesOnly(this.deviceSink()));
-    for (const cfg of config.devices) this.devices.set(cfg.id, this.buildDevice(cfg, sink));
-
-    this.pipeline = new CommandPipeline({
-      findDevice: (kind, id) => {
-        const device = this.devices.get(id);
-        return device && device.kind.name === kind ? device : undefined;
-      },
-      describeDevice: (id) => this.devices.get(id)?.kind.name,
-      ledger: this.ledger,
-      journal: this.journal,
-      commit: this.commits.run,
-      publishResult: (result) => this.publishResult(result),
-      policy: (this.policy = commandPolicy(config)),
+    devices.build(config);
+    const outlet = new Outlet(uplink, log.child({ component: 'outlet' }));
+    const pipeline = new CommandPipeline({
+      findDevice: (kind, id) => devices.find(kind, id),
+      describeDevice: (id) => devices.get(id)?.kind.name,
+      ledger,
+      journal,
+      commit: commits.run,
+      publishResult: (result) => bus.emit('command.result', result),
+      policy: commandPolicy(config),
       log: log.child({ component: 'commands' }),
     });
-    this.links = this.buildLinks(config);
-    this.snapshotFiles = new SnapshotFiles({ dir: join(config.data_dir, 'snapshots'), keep: config.snapshots.keep, maxBytes: config.snapshots.max_bytes, log: log.child({ component: 'snapshots' }) });
-    this.snapshots = new SnapshotPublisher<Device>({
-      site: config.site,
-      dataDir: config.data_dir,
-      files: this.snapshotFiles,
-      publish: (topic, payload, retain) => void this.publish(topic, payload, retain),
-      event: (device, type, details) => sink.event(device, type, details),
-    });
-    await this.snapshotFiles.start();
+    const state = new GatewayStatePublisher(bus, outlet, devices, uplink, { site: config.site, gatewayId: config.gateway_id, session, startedAt });
+    const recent = new RecentActivity();
+    const metrics = new MetricsExtension(
+      bus,
+      new GatewayMetrics(
+        config.metrics,
+        {
+          version: VERSION,
+          startedAt,
+          devices: () => devices.values(),
+          broker: () => this.broker,
+          uplink: () => uplink?.stateFields(),
+          database: () => db,
+          identity: () => ({ site: this.config.site, gateway_id: this.config.gateway_id, session }),
+          recent,
+        },
+        log.child({ component: 'metrics' }),
+      ),
+    );
+    const links = new LinksExtension(bus, config.links, (input) => pipeline.submit(input), log.child({ component: 'links' }));
+    const snapshots = new SnapshotsExtension(bus, outlet, config, (device, type, details) => devices.event(device, type, details), log.child({ component: 'snapshots' }));
+    const journalLog = log.child({ component: 'journal' });
+    const running: Running = (this.running = { db, commits, pipeline, outlet, state, metrics, listeners: [], actors: [] });
 
-    for (const transport of this.transports.values()) await transport.start();
-    await Promise.all([...this.transports.values()].map((t) => waitUntilConnected(t, TRANSPORT_CONNECT_GRACE_MS)));
+    // What hears devices from their first report on: publishing (held until the broker listens), the journal, status' ring, snapshots.
+    running.listeners.push(new DevicePublisher(bus, outlet, config.site, log), new JournalExtension({ bus, journal, commit: commits.run, log: journalLog }), new RecentActivityExtension(bus, recent), snapshots);
+    for (const extension of running.listeners) await extension.start();
     // Safe state before anything can command a device: each device's first attempt completes here.
-    await Promise.all([...this.devices.values()].map((d) => d.start()));
+    await devices.start();
 
-    this.broker = new Broker(
+    const broker = (this.broker = this.createBroker(pipeline));
+    await broker.start();
+    await this.startActors(running, [metrics, state]);
+    await outlet.open(broker);
+    this.phase = 'up';
+    for (const device of devices.values()) await this.announce(device);
+    // Before the first pruning: an interrupted command gets its result however old its id is.
+    const interrupted = await pipeline.recoverInterrupted();
+    if (interrupted.length > 0) log.warn({ count: interrupted.length }, 'answered commands interrupted by the previous stop');
+    // Links start once every device has had its safe state: events of the start-up are published, not linked.
+    await this.startActors(running, [links, new HousekeepingExtension({ bus, journal, ledger, commit: commits.run, config: () => this.config, log: journalLog })]);
+    await state.publish();
+    await outlet.publish(topics.gatewayAvailability(config.site, config.gateway_id), 'online', true);
+    // After the local announcement: the birth on the cloud link reads the same current picture.
+    await uplink?.start();
+    log.info({ port: broker.port, devices: devices.size, online: devices.onlineCount() }, 'gatehouse online');
+  }
+
+  /** `progress` hears each step (for the service manager's status line). */
+  async stop(progress: (step: string) => void = () => undefined): Promise<void> {
+    this.phase = 'stopping';
+    await this.reloading;
+    const running = this.running;
+    const { site, gateway_id } = this.config;
+    // Metrics, the state timer, links and housekeeping end first: no new link runs, no new prune batches.
+    for (const actor of [...(running?.actors ?? [])].reverse()) await actor.stop();
+    // New commands are answered `offline`; accepted ones finish (each within its timeout).
+    progress('finishing commands');
+    await running?.pipeline.close();
+    progress('stopping devices');
+    await this.devices.stopDevices();
+    this.uplink?.send(topics.gatewayAvailability(site, gateway_id), 'offline', true);
+    if (this.uplink) progress('flushing outbox');
+    await this.uplink?.stop();
+    if (this.broker) {
+      await running?.outlet.lastWord(topics.gatewayAvailability(site, gateway_id), 'offline', true);
+      await this.broker.stop();
+    }
+    await this.devices.stopTransports();
+    for (const listener of [...(running?.listeners ?? [])].reverse()) await listener.stop();
+    progress('closing the database');
+    running?.commits.flush();
+    running?.db.close();
+    this.log.info({}, 'gatehouse stopped');
+  }
+
+  /** Devices, clients and outbox at a glance: the service's STATUS= line. */
+  statusFigures(): StatusFigures {
+    return {
+      devices: { total: this.devices.size, online: this.devices.onlineCount() },
+      clients: this.broker?.connectedClients() ?? 0,
+      outbox: this.uplink ? this.uplink.stateFields().outbox.depth : null,
+    };
+  }
+
+  /** Applies a new, validated config while running (SIGHUP); see src/gateway/reload-coordinator.ts. Reloads run one at a time. */
+  reload(next: Readonly<GatehouseConfig>): Promise<ReloadPlan> {
+    const run = this.reloading.then(async () => {
+      const running = this.running;
+      if (this.phase !== 'up' || !this.broker || !running) throw new Error('gatehouse is not running');
+      const previous = this.config;
+      const plan = await applyReload(
+        {
+          bus: this.bus,
+          devices: this.devices,
+          broker: this.broker,
+          pipeline: running.pipeline,
+          announce: (device) => this.announce(device),
+          publishGatewayState: () => running.state.publish(),
+          log: this.log,
+        },
+        previous,
+        next,
+      );
+      this.config = plan.effective;
+      return plan;
+    });
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startActors(running: Running, actors: Extension[]): Promise<void> {
+    for (const actor of actors) {
+      await actor.start();
+      running.actors.push(actor);
+    }
+  }
+
+  /** A device's current state and availability, retained. */
+  private async announce(device: Device): Promise<void> {
+    const { site } = this.config;
+    const outlet = this.running!.outlet;
+    await outlet.publish(topics.state(site, device.kind.name, device.id), JSON.stringify(device.state()), true);
+    await outlet.publish(topics.availability(site, device.kind.name, device.id), device.availability, true);
+  }
+
+  private createBroker(pipeline: CommandPipeline): Broker {
+    const { config, uplink, bus } = this;
+    const { tls } = config.broker;
+    return new Broker(
       {
         host: config.broker.host,
         port: config.broker.port,
@@ -172,266 +255,19 @@ export class Gateway {
         login: loginLimitsFromConfig(config.broker.login),
         listeners: {
           tcp: { enabled: config.broker.tcp_enabled },
-          tls: { enabled: config.broker.tls.enabled, host: config.broker.tls.host, port: config.broker.tls.port },
+          tls: { enabled: tls.enabled, host: tls.host, port: tls.port },
           ws: { ...config.broker.ws },
-          certificates: {
-            cert: config.broker.tls.cert,
-            key: config.broker.tls.key,
-            ca: config.broker.tls.ca || undefined,
-            clientCertificates: config.broker.tls.client_certificates,
-            identityFrom: config.broker.tls.identity_from,
-          },
+          certificates: { cert: tls.cert, key: tls.key, ca: tls.ca || undefined, clientCertificates: tls.client_certificates, identityFrom: tls.identity_from },
         },
       },
       {
         classify: (topic) => classifyTopic(config.site, topic),
-        onCommand: (cmd) => this.onLocalCommand(cmd),
-        onSecurityEvent: (e) => this.onSecurityEvent(e),
-        ...(this.uplink ? { onPublished: (topic: string, payload: Buffer, retain: boolean) => this.uplink?.forward(topic, payload, retain) } : {}),
+        onCommand: (cmd) => void pipeline.submit(localCommand(cmd)),
+        onSecurityEvent: (e) => bus.emit('security', e),
+        ...(uplink ? { onPublished: (topic: string, payload: Buffer, retain: boolean) => uplink.forward(topic, payload, retain) } : {}),
       },
-      log.child({ component: 'broker' }),
+      this.log.child({ component: 'broker' }),
     );
-    await this.broker.start();
-    // Never throws: a metrics port that cannot be bound is logged and the gateway runs on.
-    this.metrics = new GatewayMetrics(
-      config.metrics,
-      {
-        version: VERSION, startedAt: this.startedAt, devices: () => this.devices.values(), broker: () => this.broker, uplink: () => this.uplink?.stateFields(), database: () => this.db,
-        identity: () => ({ site: this.config.site, gateway_id: this.config.gateway_id, session: this.session }),
-        recent: this.recent,
-      },
-      log.child({ component: 'metrics' }),
-    );
-    await this.metrics.start();
-    this.phase = 'up';
-
-    for (const pending of this.early.splice(0)) await this.publish(pending.topic, pending.payload, pending.retain);
-    for (const device of this.devices.values()) {
-      await this.publish(topics.state(config.site, device.kind.name, device.id), JSON.stringify(device.state()), true);
-      await this.publish(topics.availability(config.site, device.kind.name, device.id), device.availability, true);
-    }
-    // Before the first pruning: an interrupted command gets its result however old its id is.
-    const interrupted = await this.pipeline.recoverInterrupted();
-    if (interrupted.length > 0) log.warn({ count: interrupted.length }, 'answered commands interrupted by the previous stop');
-    // Links start once every device has had its safe state: events of the start-up are published, not linked.
-    this.links.start();
-    this.housekeeping();
-    await this.publishGatewayState();
-    await this.publish(topics.gatewayAvailability(config.site, config.gateway_id), 'online', true);
-    this.timers.push(setInterval(() => void this.publishGatewayState(), GATEWAY_STATE_INTERVAL_MS));
-    this.timers.push(setInterval(() => this.housekeeping(), HOUSEKEEPING_INTERVAL_MS));
-    // After the local announcement: the birth on the cloud link reads the same current picture.
-    await this.uplink?.start();
-    const online = [...this.devices.values()].filter((d) => d.availability === 'online').length;
-    log.info({ port: this.broker.port, devices: this.devices.size, online }, 'gatehouse online');
-  }
-
-  /** `progress` hears each step (for the service manager's status line). */
-  async stop(progress: (step: string) => void = () => undefined): Promise<void> {
-    this.stopping = true;
-    await this.reloading;
-    await this.metrics?.stop();
-    for (const timer of this.timers.splice(0)) clearInterval(timer);
-    // No new link runs; the steps under way end first (later steps are skipped).
-    await this.links?.stop();
-    // New commands are answered `offline`; accepted ones finish (each within its timeout).
-    progress('finishing commands');
-    await this.pipeline?.close();
-    progress('stopping devices');
-    // Devices first: a gate released mid-pulse is relocked while its transport is still up.
-    await Promise.all([...this.devices.values()].map((d) => d.stop()));
-    await this.snapshotFiles?.stop();
-    this.uplink?.send(topics.gatewayAvailability(this.config.site, this.config.gateway_id), 'offline', true);
-    if (this.uplink) progress('flushing outbox');
-    await this.uplink?.stop();
-    if (this.broker) {
-      await this.broker.publish(topics.gatewayAvailability(this.config.site, this.config.gateway_id), 'offline', { qos: 1, retain: true }).catch(() => undefined);
-      this.phase = 'down';
-      await this.broker.stop();
-    }
-    for (const transport of this.transports.values()) await transport.stop();
-    progress('closing the database');
-    await this.retention?.stop();
-    this.commits?.flush();
-    this.db?.close();
-    this.log.info({}, 'gatehouse stopped');
-  }
-
-  /** Devices, clients and outbox at a glance: the service's STATUS= line. */
-  statusFigures(): StatusFigures {
-    const devices = [...this.devices.values()];
-    return {
-      devices: { total: devices.length, online: devices.filter((d) => d.availability === 'online').length },
-      clients: this.broker?.connectedClients() ?? 0,
-      outbox: this.uplink ? this.uplink.stateFields().outbox.depth : null,
-    };
-  }
-
-  /**
-   * Applies a new, validated config while running (SIGHUP). Devices, transports, links, users,
-   * anonymous access, the commands and journal settings and the TLS files take effect; any other changed key is listed in
-   * the plan's `needsRestart` and keeps its running value. Devices whose entry and transport are
-   * unchanged are not touched: their queues, pulses and availability go on. Reloads run one at a time.
-   */
-  reload(next: Readonly<GatehouseConfig>): Promise<ReloadPlan> {
-    const run = this.reloading.then(() => this.applyReload(next));
-    this.reloading = run.catch(() => undefined);
-    return run;
-  }
-
-  private async applyReload(next: Readonly<GatehouseConfig>): Promise<ReloadPlan> {
-    if (this.phase !== 'up' || this.stopping || !this.broker) throw new Error('gatehouse is not running');
-    const { log } = this;
-    const previous = this.config;
-    const plan = planReload(previous, next);
-    const { effective } = plan;
-    const outgoing = [...plan.devices.removed, ...plan.devices.changed].flatMap((id) => this.devices.get(id) ?? []);
-    const retiredLinks = [...plan.transports.removed, ...plan.transports.changed].flatMap((name) => this.transports.get(name) ?? []);
-    this.config = effective;
-
-    // From here on a command for a removed device is `unknown_device`, and one for a changed device
-    // meets its new instance, which answers `offline` until its safe state is applied.
-    for (const id of plan.devices.removed) this.devices.delete(id);
-    for (const name of plan.transports.removed) this.transports.delete(name);
-    const newLinks = [...plan.transports.added, ...plan.transports.changed].map((name) => {
-      const transport = this.buildTransport(name, effective.transports[name]);
-      this.transports.set(name, transport);
-      return transport;
-    });
-    const sink = (this.sink ??= this.currentDevicesOnly(this.deviceSink()));
-    const incoming: Device[] = [];
-    for (const id of [...plan.devices.added, ...plan.devices.changed]) {
-      const cfg = effective.devices.find((d) => d.id === id)!;
-      try {
-        const device = this.buildDevice(cfg, sink);
-        this.devices.set(id, device);
-        incoming.push(device);
-      } catch (err) {
-        this.devices.delete(id);
-        log.error({ err, device: id }, 'could not build a device from the reloaded config; it is left out');
-      }
-    }
-
-    // The old instances end as at a stop (a gate released mid-pulse is relocked) while their links
-    // are still up; only then do the new instances reach the same hardware.
-    await Promise.allSettled(outgoing.map((d) => d.stop()));
-    for (const link of retiredLinks) await link.stop().catch((err) => log.error({ err }, 'could not stop a transport'));
-    for (const link of newLinks) await link.start().catch((err) => log.error({ err }, 'could not start a transport'));
-    await Promise.all(newLinks.map((t) => waitUntilConnected(t, TRANSPORT_CONNECT_GRACE_MS)));
-    await Promise.all(incoming.map((d) => d.start()));
-    const site = effective.site;
-    for (const device of incoming) {
-      await this.publish(topics.state(site, device.kind.name, device.id), JSON.stringify(device.state()), true);
-      await this.publish(topics.availability(site, device.kind.name, device.id), device.availability, true);
-    }
-    // A device that is gone, or lives on under another kind, leaves no retained topics (nor metric series) behind.
-    for (const old of outgoing) {
-      if (this.devices.get(old.id)?.kind.name === old.kind.name) continue;
-      await this.retireDeviceTopics(old);
-      await this.metrics?.deviceRemoved(old.kind.name, old.id);
-    }
-
-    // New links take over once the devices they name exist; runs of the old ones finish on their own.
-    if (plan.links) {
-      const retired = this.links;
-      this.links = this.buildLinks(effective);
-      this.links.start();
-      void retired?.stop();
-    }
-    let access: { disconnected: number; updated: number } | undefined;
-    if (plan.access) access = this.broker.updateAccess(effective.users.map((u) => ({ ...u })), { ...effective.broker.anonymous });
-    if (plan.settings && this.policy) Object.assign(this.policy, commandPolicy(effective));
-    if (plan.settings) void this.retention?.prune();
-    // Renewed certificate files at the same paths; files that cannot be used leave the old ones in use.
-    await this.broker.reloadCertificates().catch((err) => log.error({ err }, 'tls certificates not reloaded; the previous ones stay in use'));
-    await this.publishGatewayState();
-    log.info(
-      {
-        devices: { added: plan.devices.added, removed: plan.devices.removed, changed: plan.devices.changed },
-        transports: plan.transports,
-        ...(plan.links ? { links: effective.links.length } : {}),
-        ...(access ? { clients: access } : {}),
-        needs_restart: plan.needsRestart,
-      },
-      'configuration reloaded',
-    );
-    return plan;
-  }
-
-  private buildLinks(config: Readonly<GatehouseConfig>): LinkRunner {
-    return new LinkRunner({ links: config.links, submit: (input) => this.pipeline!.submit(input), log: this.log.child({ component: 'links' }) });
-  }
-
-  private buildTransport(name: string, cfg: TransportConfig): Transport {
-    return builtinTransports[cfg.type].create(name, cfg, this.log.child({ transport: name }));
-  }
-
-  private buildDevice(cfg: DeviceConfig, sink: DeviceSink): Device {
-    const deviceLog = this.log.child({ device: cfg.id });
-    let device: Device | undefined;
-    const driver = getDriver(cfg.driver)!.create({
-      deviceId: cfg.id,
-      kind: cfg.kind,
-      options: cfg.options,
-      transport: this.transports.get(cfg.transport)!.access,
-      log: deviceLog,
-      emitEvent: (type, details) => {
-        if (device !== undefined) sink.event(device, type, details);
-      },
-    });
-    device = new Device(cfg, getKind(cfg.kind)!, driver, sink, deviceLog);
-    return device;
-  }
-
-  /**
-   * A sink that passes on news only from the device instance currently configured under its id:
-   * an instance replaced or removed by a reload (still relocking, or a driver still listening on a
-   * shared serial line) must not publish over its successor or revive a removed device's topics.
-   */
-  private currentDevicesOnly(sink: DeviceSink): DeviceSink {
-    const guarded: Record<string, unknown> = {};
-    for (const [name, method] of Object.entries(sink) as [string, (device: Device, ...rest: unknown[]) => void][]) {
-      guarded[name] = (device: Device, ...rest: unknown[]) => {
-        if (this.devices.get(device.id) === device) method(device, ...rest);
-      };
-    }
-    return guarded as unknown as DeviceSink;
-  }
-
-  /** `offline` for live subscribers, then the retained state and availability are deleted (MQTT-3.3.1-10: a zero-byte retained message). */
-  private async retireDeviceTopics(device: Device): Promise<void> {
-    const site = this.config.site;
-    await this.publish(topics.availability(site, device.kind.name, device.id), 'offline', true);
-    await this.publish(topics.state(site, device.kind.name, device.id), '', true);
-    await this.publish(topics.availability(site, device.kind.name, device.id), '', true);
-  }
-
-  private onLocalCommand(cmd: IncomingCommand): void {
-    void this.pipeline!.submit({
-      kind: cmd.kind,
-      device: cmd.device,
-      command: cmd.command,
-      payload: cmd.payload,
-      source: 'local',
-      authorized: cmd.authorized,
-      clientId: cmd.clientId,
-      username: cmd.username,
-      peer: cmd.peer,
-      delivery: cmd.messageId !== undefined ? { clientId: cmd.clientId, messageId: cmd.messageId, dup: cmd.dup } : undefined,
-    });
-  }
-
-  private onCloudCommand(cmd: CloudCommand): void {
-    void this.pipeline!.submit({
-      kind: cmd.kind,
-      device: cmd.device,
-      command: cmd.command,
-      payload: cmd.payload,
-      source: 'cloud',
-      authorized: cmd.authorized,
-      clientId: cmd.clientId,
-      delivery: cmd.delivery,
-    });
   }
 
   private createUplink(db: SqliteDatabase): Uplink {
@@ -446,109 +282,9 @@ export class Gateway {
       gatewayId: config.gateway_id,
       outbox,
       commandFilters: commandFilters(config.site, commandCatalog()),
-      retainedPicture: () => this.retainedPicture(),
-      onCommand: (cmd) => this.onCloudCommand(cmd),
+      retainedPicture: () => this.running?.state.picture() ?? [],
+      onCommand: (cmd) => void this.running?.pipeline.submit(cloudCommand(cmd)),
       log: this.log.child({ component: 'uplink' }),
     });
-  }
-
-  /** Gateway online and state, then every device's state and availability: the birth on the cloud link. */
-  private retainedPicture(): LinkMessage[] {
-    const { site, gateway_id } = this.config;
-    const picture: LinkMessage[] = [
-      { topic: topics.gatewayAvailability(site, gateway_id), payload: 'online', retain: true },
-      { topic: topics.gatewayState(site, gateway_id), payload: JSON.stringify(this.gatewayState()), retain: true },
-    ];
-    for (const device of this.devices.values()) {
-      picture.push({ topic: topics.state(site, device.kind.name, device.id), payload: JSON.stringify(device.state()), retain: true });
-      picture.push({ topic: topics.availability(site, device.kind.name, device.id), payload: device.availability, retain: true });
-    }
-    return picture;
-  }
-
-  private onSecurityEvent(e: SecurityEvent): void {
-    this.recent.refusal(e);
-    const journal = this.journal;
-    if (!journal || !this.commits) return;
-    const entry: JournalEntry = {
-      at: Date.now(),
-      type: e.type,
-      client_id: e.clientId,
-      username: e.username,
-      peer: e.peer,
-      payload: e.topic,
-      status: 'error',
-      code: 'forbidden',
-      message: e.reason,
-    };
-    this.commits.run(() => journal.append(entry)).catch((err) => this.log.warn({ err: String(err) }, 'could not journal a security event'));
-  }
-
-  private deviceSink(): DeviceSink {
-    const site = this.config.site;
-    return {
-      state: (device, state) => void this.publish(topics.state(site, device.kind.name, device.id), JSON.stringify(state), true),
-      event: (device, type, details) => {
-        const event = { event: type, kind: device.kind.name, device: device.id, at: Date.now(), ...details };
-        this.log.info({ device: device.id, event: type, ...details }, 'device event');
-        this.recent.event(device.kind.name, device.id, type, details, typeof event.at === 'number' ? event.at : undefined);
-        void this.publish(topics.event(site, device.kind.name, device.id), JSON.stringify(event), false);
-        const at = typeof event.at === 'number' ? event.at : Date.now();
-        this.links?.onEvent({ device: device.id, kind: device.kind.name, type, details, at });
-        this.recordEvent?.({ kind: device.kind.name, device: device.id, type, at, details });
-      },
-      availability: (device, availability: Availability) => {
-        this.metrics?.availabilityChanged(device.kind.name, device.id, availability);
-        void this.publish(topics.availability(site, device.kind.name, device.id), availability, true);
-        void this.publishGatewayState();
-      },
-      pollFailed: (device, code) => this.metrics?.pollFailed(device.kind.name, device.id, code),
-      // A camera's snapshot: image topic and uplink, a file under data_dir/snapshots, a `snapshot` event.
-      image: (device, bytes, meta) => void this.snapshots?.publish(device, bytes, { at: meta.at }),
-    };
-  }
-
-  private publishResult(result: CommandResult): void {
-    this.metrics?.commandResult(result);
-    void this.publish(topics.result(this.config.site, result.kind, result.device), JSON.stringify(result), false);
-  }
-
-  private async publish(topic: string, payload: string | Buffer, retain: boolean): Promise<void> {
-    if (this.phase === 'starting') {
-      this.early.push({ topic, payload, retain });
-      return;
-    }
-    if (this.phase === 'down' || !this.broker) return;
-    this.uplink?.send(topic, payload, retain);
-    try {
-      await this.broker.publish(topic, payload, { qos: 1, retain });
-    } catch (err) {
-      this.log.error({ err, topic }, 'publish failed');
-    }
-  }
-
-  private gatewayState(): Record<string, unknown> {
-    const devices = [...this.devices.values()];
-    const online = devices.filter((d) => d.availability === 'online').length;
-    return {
-      version: VERSION,
-      session: this.session,
-      started_at: this.startedAt,
-      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-      devices: { total: devices.length, online, offline: devices.length - online },
-      ...this.uplink?.stateFields(),
-    };
-  }
-
-  private async publishGatewayState(): Promise<void> {
-    await this.publish(topics.gatewayState(this.config.site, this.config.gateway_id), JSON.stringify(this.gatewayState()), true);
-  }
-
-  private housekeeping(): void {
-    const now = Date.now();
-    const forgotten = this.ledger?.prune(now - this.config.commands.dedupe_window_ms) ?? 0;
-    if (forgotten) this.log.info({ command_ids: forgotten }, 'housekeeping');
-    // In batches over many turns of the event loop (src/commands/journal-retention.ts); logs what it removed.
-    void this.retention?.prune();
   }
 }

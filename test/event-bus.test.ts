@@ -73,3 +73,20 @@ test('unsubscribing stops delivery; a listener removed during an emit still gets
   assert.deepEqual(heard, ['a', 'b', 'a']);
   assert.equal(bus.listenerCount('tick'), 0);
 });
+
+test('emitSettled waits for every listener, a failing one included', async () => {
+  const { log, errors } = recordingLog();
+  const bus = new EventBus<Events>(log);
+  const done: string[] = [];
+  bus.on('tick', 'slow', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    done.push('slow');
+  });
+  bus.on('tick', 'failing', async () => {
+    throw new Error('nope');
+  });
+  bus.on('tick', 'sync', () => void done.push('sync'));
+  await bus.emitSettled('tick', { n: 1 });
+  assert.deepEqual(done.sort(), ['slow', 'sync']);
+  assert.equal(errors.length, 1);
+});

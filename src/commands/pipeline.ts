@@ -83,10 +83,17 @@ export class CommandPipeline {
   private readonly now: () => number;
   private readonly commit: Commit;
   private closed = false;
+  private policy: PipelineDeps['policy'];
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? Date.now;
     this.commit = deps.commit ?? immediateCommit;
+    this.policy = deps.policy;
+  }
+
+  /** A reload's command settings: every check from now on uses them, for commands already queued too. */
+  setPolicy(policy: PipelineDeps['policy']): void {
+    this.policy = policy;
   }
 
   /** Take a command in. Never throws; resolves with the terminal result that was published. */
@@ -115,7 +122,7 @@ export class CommandPipeline {
     const { values, problems } = target.parseArgs(input.command, parsed.envelope.args);
     if (problems.length > 0) return reject('bad_request', problems.map((p) => `${p.key} ${p.message}`).join('; '));
     try {
-      checkClock(parsed.envelope, receivedAt, this.deps.policy);
+      checkClock(parsed.envelope, receivedAt, this.policy);
     } catch (err) {
       return reject('bad_request', (err as Error).message);
     }
@@ -170,13 +177,13 @@ export class CommandPipeline {
       const fail = (err: unknown) => finish(toRejection(err));
 
       try {
-        checkExpiry(a.envelope, a.receivedAt, this.now(), this.deps.policy);
+        checkExpiry(a.envelope, a.receivedAt, this.now(), this.policy);
         if (a.target.availability === 'offline') throw new CommandRejection('offline', `${a.input.kind} ${a.target.id} is offline`);
       } catch (err) {
         return fail(err);
       }
       const queue = this.queueFor(a.input.kind, a.target.id);
-      if (queue.depth >= this.deps.policy.queueLimit) {
+      if (queue.depth >= this.policy.queueLimit) {
         return finish({ code: 'busy', message: `${queue.depth} commands already queued for ${a.target.id}; try again later` });
       }
 
@@ -195,7 +202,7 @@ export class CommandPipeline {
       const ticket = queue.push(async () => {
         if (finished) return;
         try {
-          checkExpiry(a.envelope, a.receivedAt, this.now(), this.deps.policy);
+          checkExpiry(a.envelope, a.receivedAt, this.now(), this.policy);
         } catch (err) {
           return fail(err);
         }
