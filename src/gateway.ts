@@ -406,8 +406,8 @@ export class Gateway {
     });
   }
 
-  private onCloudCommand(cmd: CloudCommand): void {
-    void this.pipeline!.submit({
+  private onCloudCommand(cmd: CloudCommand): Promise<CommandResult> {
+    return this.pipeline!.submit({
       kind: cmd.kind,
       device: cmd.device,
       command: cmd.command,
@@ -416,6 +416,8 @@ export class Gateway {
       authorized: cmd.authorized,
       clientId: cmd.clientId,
       delivery: cmd.delivery,
+      expiresAt: cmd.expiresAt,
+      deliveryProblem: cmd.deliveryProblem,
     });
   }
 
@@ -429,6 +431,7 @@ export class Gateway {
       config: config.uplink,
       site: config.site,
       gatewayId: config.gateway_id,
+      session: this.session,
       outbox,
       commandFilters: commandFilters(config.site, commandCatalog()),
       retainedPicture: () => this.retainedPicture(),
