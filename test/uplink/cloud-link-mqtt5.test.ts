@@ -168,6 +168,29 @@ test('user properties: gateway, session and class on every message, the will inc
   await until('the link back', () => link.stats().connections >= 2 && link.stats().state === 'up', WAIT_MS);
 });
 
+test('a response produced while the link is down goes out after the next birth, ahead of the backlog, with its correlation data', async (t) => {
+  const prefix = uniqueId('later');
+  // A persistent session: it outlives the broker's restart and gets what was published meanwhile.
+  const sub = await cloudSubscriber({ url: limited.url, filters: [`${prefix}/#`], clientId: uniqueId('watch'), clean: false, protocol: 5 });
+  t.after(() => sub.close());
+  const box = outbox();
+  const { link } = startLink(t, { url: limited.url, prefix, outbox: box, birth: [{ topic: `${prefix}/birth`, payload: 'online', retain: false }] });
+  await until('the link up', () => link.stats().state === 'up', WAIT_MS);
+  await limited.stop();
+  t.after(() => limited.start());
+  await until('the link down', () => link.stats().state !== 'up', WAIT_MS);
+  box.append([msg(`${prefix}/backlog`, 'queued')]);
+  link.respond({ topic: `${prefix}/reply`, payload: '{"id":"r-1"}', retain: false, class: 'result', correlationData: Buffer.from('corr-1') });
+  await limited.start();
+  await sub.waitFor('the response and the backlog', (ms) => ms.some((m) => m.topic === `${prefix}/backlog`), WAIT_MS);
+  const afterRestart = sub.messages.map((m) => m.topic.slice(prefix.length + 1)).slice(-3);
+  assert.deepEqual(afterRestart, ['birth', 'reply', 'backlog'], 'birth, then the response, then the backlog');
+  const reply = sub.on(`${prefix}/reply`)[0];
+  assert.equal(reply.text, '{"id":"r-1"}');
+  assert.equal(Buffer.from(reply.properties!.correlationData!).toString(), 'corr-1');
+  assert.deepEqual({ ...reply.properties?.userProperties }, { ...USER_PROPERTIES, class: 'result' });
+});
+
 test("a message larger than the broker's maximum packet size is dropped, logged and counted; the rest flow on the same connection", async (t) => {
   const prefix = uniqueId('big');
   const sub = await watcher(t, limited, [`${prefix}/#`]);
