@@ -372,7 +372,7 @@ export class CloudLink {
         const codes = suback?.granted.map((g) => (typeof g === 'number' ? g : 0x80));
         if (!codes || codes.length !== filters.length) return err ? reject(err) : resolve();
         const refused = filters.map((filter, i) => ({ filter, code: codes[i] })).filter((g) => g.code >= 0x80);
-        for (const { filter, code } of refused) this.recordReason('suback', code, { topic: filter, detail: suback?.properties?.reasonString });
+        for (const { filter, code } of refused) this.recordReason('suback', code, { topic: filter, detail: suback?.properties?.reasonString }, false);
         if (refused.length > 0) {
           this.log.warn(
             { refused: refused.map((r) => `${r.filter} (${hex(r.code)} ${reasonName(r.code, this.protocol, 'suback')})`) },
@@ -453,11 +453,13 @@ export class CloudLink {
     return true;
   }
 
-  private recordReason(packet: BrokerReason['packet'], code: number, about: { topic?: string; detail?: string | undefined }): void {
+  /** Keeps the reason as the last one and logs it (unless `log` is false: the caller logs a summary). */
+  private recordReason(packet: BrokerReason['packet'], code: number, about: { topic?: string; detail?: string | undefined }, log = true): void {
     const at = Date.now();
     const reason = reasonName(code, this.protocol, packet);
     this.lastReason = { packet, code, reason, ...(about.detail ? { detail: about.detail } : {}), ...(about.topic !== undefined ? { topic: about.topic } : {}), at };
     if (packet === 'connack' || packet === 'disconnect') this.lastError = `${packet.toUpperCase()} ${hex(code)} ${reason}${about.detail ? `: ${about.detail}` : ''}`;
+    if (!log) return;
     const fields = { packet, code: hex(code), reason, ...(about.detail ? { detail: about.detail } : {}), ...(about.topic !== undefined ? { topic: about.topic } : {}) };
     const key = `${packet}:${code}`;
     const seen = this.reasonLogs.get(key);
@@ -471,7 +473,7 @@ export class CloudLink {
       connack: 'cloud broker refused the connection',
       disconnect: 'cloud broker closed the connection with a reason code',
       puback: 'cloud broker refused a message (PUBACK reason code); it is deleted from the outbox, not sent again',
-      suback: 'cloud broker refused a subscription',
+      suback: 'cloud broker refused a subscription; commands on it will not arrive',
     }[packet];
     this.log.warn({ ...fields, ...(seen ? { same_since_last_log: seen.since } : {}) }, msg);
   }
