@@ -90,6 +90,8 @@ export interface GatehouseConfig {
 export interface UplinkConfig {
   enabled: boolean;
   url: string;
+  /** MQTT 3.1.1 (the default) or MQTT 5. */
+  protocol: '3.1.1' | '5';
   /** `gatehouse-{site}-{gateway_id}` when not configured. */
   client_id: string;
   username: string;
@@ -122,6 +124,15 @@ convict.addFormat({
     if (!Array.isArray(value)) throw new Error('must be a list of MQTT topic filters');
     const bad = value.map((f) => (typeof f === 'string' ? validateTopicFilter(f) : 'not a string')).findIndex((e) => e);
     if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not a valid MQTT topic filter`);
+  },
+});
+
+convict.addFormat({
+  name: 'uplink-protocol',
+  validate(value: unknown) {
+    // A bare 5 is what YAML makes of `protocol: 5`; 3.1.1 is only ever a string.
+    // convict appends ": value was ..." itself, but only for truthy values.
+    if (value !== '3.1.1' && value !== '5' && value !== 5) throw new Error(`must be "3.1.1" or "5"${value ? '' : `, not ${JSON.stringify(value)}`}`);
   },
 });
 
@@ -202,6 +213,7 @@ function schema() {
     uplink: {
       enabled: { doc: 'Connect to the operator\'s cloud broker.', format: BOOLEAN, default: false, env: env('uplink.enabled') },
       url: { doc: 'mqtt://host:port or mqtts://host:port of the cloud broker.', format: String, default: '', env: env('uplink.url') },
+      protocol: { doc: 'MQTT version of the cloud link: "3.1.1" or "5".', format: 'uplink-protocol', default: '3.1.1' as '3.1.1' | '5', env: env('uplink.protocol') },
       client_id: { doc: 'MQTT client id on the cloud broker (default gatehouse-{site}-{gateway_id}).', format: String, default: '', env: env('uplink.client_id') },
       username: { doc: 'MQTT username on the cloud broker.', format: String, default: '', env: env('uplink.username') },
       password: { doc: 'MQTT password on the cloud broker.', format: String, default: '', sensitive: true, env: env('uplink.password') },
@@ -296,7 +308,7 @@ function validateBrokerListeners(broker: GatehouseConfig['broker'], issues: Conf
 
 /** Rules across uplink keys; files are checked only when the uplink is enabled. */
 function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, issues: ConfigIssue[]): UplinkConfig {
-  const result: UplinkConfig = { ...uplink, client_id: uplink.client_id || `gatehouse-${site}-${gatewayId}` };
+  const result: UplinkConfig = { ...uplink, protocol: String(uplink.protocol) as UplinkConfig['protocol'], client_id: uplink.client_id || `gatehouse-${site}-${gatewayId}` };
   let secure = false;
   if (uplink.url === '') {
     if (uplink.enabled) issues.push({ path: 'uplink.url', message: 'required when uplink.enabled is true (mqtt://host:port or mqtts://host:port)' });

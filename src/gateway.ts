@@ -101,7 +101,7 @@ export class Gateway {
     const journal = new SqliteJournal(db);
     const commits = new GroupCommit(db);
     const session = nextSession(db);
-    const uplink = (this.uplink = config.uplink.enabled ? this.createUplink(db) : undefined);
+    const uplink = (this.uplink = config.uplink.enabled ? this.createUplink(db, session) : undefined);
     log.info({ site: config.site, gateway: config.gateway_id, session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
 
     devices.build(config);
@@ -201,6 +201,16 @@ export class Gateway {
     };
   }
 
+  /** The gateway's state as site/{site}/gateway/{id}/state carries it now. */
+  gatewayState(): Record<string, unknown> {
+    return this.running?.state.state() ?? {};
+  }
+
+  /** Publishes the gateway state now (it also goes out every 30 s and when a device's availability changes). */
+  publishGatewayState(): Promise<void> {
+    return this.running?.state.publish() ?? Promise.resolve();
+  }
+
   /** Applies a new, validated config while running (SIGHUP); see src/gateway/reload-coordinator.ts. Reloads run one at a time. */
   reload(next: Readonly<GatehouseConfig>): Promise<ReloadPlan> {
     const run = this.reloading.then(async () => {
@@ -270,7 +280,7 @@ export class Gateway {
     );
   }
 
-  private createUplink(db: SqliteDatabase): Uplink {
+  private createUplink(db: SqliteDatabase, session: number): Uplink {
     const { config } = this;
     const outbox = new SqliteOutbox(db, {
       limits: { maxMessages: config.uplink.max_messages, maxBytes: config.uplink.max_bytes },
@@ -280,10 +290,11 @@ export class Gateway {
       config: config.uplink,
       site: config.site,
       gatewayId: config.gateway_id,
+      session,
       outbox,
       commandFilters: commandFilters(config.site, commandCatalog()),
       retainedPicture: () => this.running?.state.picture() ?? [],
-      onCommand: (cmd) => void this.running?.pipeline.submit(cloudCommand(cmd)),
+      onCommand: (cmd) => this.running?.pipeline.submit(cloudCommand(cmd)),
       log: this.log.child({ component: 'uplink' }),
     });
   }

@@ -11,9 +11,13 @@ export interface ExpiryPolicy {
 /**
  * A command that waited somewhere (a cloud broker, a slow link, our own queue) must not act late.
  * With `sent_at` its age is measured from the client's clock, with `ttl_ms` alone from receipt.
- * Throws CommandRejection('expired' | 'bad_request').
+ * `expiresAt` is a deadline the command's carrier gave it (an MQTT 5 Message Expiry Interval, on
+ * our clock), checked in addition. Throws CommandRejection('expired' | 'bad_request').
  */
-export function checkExpiry(envelope: CommandEnvelope, receivedAt: number, now: number, policy: ExpiryPolicy): void {
+export function checkExpiry(envelope: CommandEnvelope, receivedAt: number, now: number, policy: ExpiryPolicy, expiresAt?: number): void {
+  if (expiresAt !== undefined && now > expiresAt) {
+    throw new CommandRejection('expired', `command waited ${now - receivedAt} ms in the gateway; the expiry its sender gave it ran out ${now - expiresAt} ms ago`);
+  }
   if (envelope.sent_at !== undefined) {
     checkClock(envelope, now, policy);
     const ttl = envelope.ttl_ms ?? policy.maxAgeMs;

@@ -34,6 +34,10 @@ export interface CommandInput {
   peer?: string;
   /** MQTT delivery identity; lets a QoS 1 retransmission (DUP=1) of a command without `id` be recognised. */
   delivery?: { clientId: string; messageId: number; dup: boolean };
+  /** A deadline from the carrier (e.g. MQTT 5 message expiry), epoch ms: refused `expired` once passed. */
+  expiresAt?: number;
+  /** The carrier found the delivery unusable (e.g. a forbidden MQTT 5 response topic): refused `bad_request`. */
+  deliveryProblem?: string;
 }
 
 /** What the pipeline needs of a device. */
@@ -109,6 +113,7 @@ export class CommandPipeline {
     if (!input.authorized) {
       return reject('forbidden', `${input.username ? `user ${JSON.stringify(input.username)}` : 'this client'} may not send ${input.command} to ${input.kind}/${input.device}`);
     }
+    if (input.deliveryProblem) return reject('bad_request', input.deliveryProblem);
     if (!parsed.ok) return reject('bad_request', parsed.message);
     const target = this.deps.findDevice(input.kind, input.device);
     if (!target) {
@@ -177,7 +182,7 @@ export class CommandPipeline {
       const fail = (err: unknown) => finish(toRejection(err));
 
       try {
-        checkExpiry(a.envelope, a.receivedAt, this.now(), this.policy);
+        checkExpiry(a.envelope, a.receivedAt, this.now(), this.policy, a.input.expiresAt);
         if (a.target.availability === 'offline') throw new CommandRejection('offline', `${a.input.kind} ${a.target.id} is offline`);
       } catch (err) {
         return fail(err);
@@ -202,7 +207,7 @@ export class CommandPipeline {
       const ticket = queue.push(async () => {
         if (finished) return;
         try {
-          checkExpiry(a.envelope, a.receivedAt, this.now(), this.policy);
+          checkExpiry(a.envelope, a.receivedAt, this.now(), this.policy, a.input.expiresAt);
         } catch (err) {
           return fail(err);
         }

@@ -11,6 +11,6 @@ export function localCommand(cmd: IncomingCommand): CommandInput {
 }
 
 export function cloudCommand(cmd: CloudCommand): CommandInput {
-  const { kind, device, command, payload, authorized, clientId, delivery } = cmd;
-  return { kind, device, command, payload, source: 'cloud', authorized, clientId, delivery };
+  const { kind, device, command, payload, authorized, clientId, delivery, expiresAt, deliveryProblem } = cmd;
+  return { kind, device, command, payload, source: 'cloud', authorized, clientId, delivery, expiresAt, deliveryProblem };
 }

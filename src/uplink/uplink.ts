@@ -4,14 +4,17 @@
 
 import { readFile } from 'node:fs/promises';
 import { topicMatches } from '../broker/acl.js';
+import type { CommandResult } from '../commands/result.js';
 import type { UplinkConfig } from '../config.js';
 import { classifyTopic, GATEWAY_KIND, topics } from '../topics.js';
 import { CommandAllowList } from './allow-list.js';
-import { CloudLink, type LinkLogger, type LinkMessage, type LinkState } from './cloud-link.js';
+import { CloudLink, type CloudCommandMessage, type LinkLogger, type LinkMessage, type LinkState, type UplinkProtocol } from './cloud-link.js';
 import { UplinkError } from './errors.js';
 import { messageClass } from './message-class.js';
+import { hex } from './mqtt5.js';
 import { MESSAGE_CLASSES, type Outbox, type OverflowReport } from './outbox.js';
 import { OutboxWriter } from './outbox-writer.js';
+import { responseTopicProblem } from './response-topic.js';
 
 export type { LinkMessage } from './cloud-link.js';
 
@@ -24,12 +27,18 @@ export interface CloudCommand {
   authorized: boolean;
   clientId: string;
   delivery?: { clientId: string; messageId: number; dup: boolean };
+  /** MQTT 5: when what was left of its Message Expiry Interval on arrival runs out, epoch ms. */
+  expiresAt?: number;
+  /** Set when the delivery itself is unusable (a refused Response Topic): the command is refused `bad_request`. */
+  deliveryProblem?: string;
 }
 
 export interface UplinkDeps {
   config: Readonly<UplinkConfig>;
   site: string;
   gatewayId: string;
+  /** The gateway's session number: a user property of every message under MQTT 5. */
+  session: number;
   outbox: Outbox;
   /**
    * The current retained picture, in order: gateway availability `online`, gateway state, then
@@ -38,7 +47,8 @@ export interface UplinkDeps {
   retainedPicture(): LinkMessage[];
   /** Subscribed on the cloud broker: one per kind and command (topics.ts commandFilters). */
   commandFilters: string[];
-  onCommand(command: CloudCommand): void;
+  /** Resolves with the command's one result; under MQTT 5 it also answers the command's Response Topic. */
+  onCommand(command: CloudCommand): Promise<CommandResult> | void;
   log: LinkLogger;
   /** Every how often the outbox figures are logged while it holds messages (default 60 s). */
   statsLogIntervalMs?: number;
@@ -54,9 +64,23 @@ export interface UplinkStateFields {
     dropped: number;
     dropped_by_class: Record<string, number>;
     unstored: number;
+    /** Deleted unsent: the broker refused them with a PUBACK reason code >= 0x80 (MQTT 5). */
+    refused: number;
+    /** Deleted unsent: larger than the broker's Maximum Packet Size (MQTT 5). */
+    too_large: number;
     sent_per_s: number;
   };
-  uplink: { state: LinkState; connection: number; connected_since: number | null; last_error: string | null };
+  uplink: {
+    state: LinkState;
+    connection: number;
+    connected_since: number | null;
+    last_error: string | null;
+    protocol: UplinkProtocol;
+    /** What the broker's CONNACK limits on this connection (MQTT 5); null while not connected or under 3.1.1. */
+    broker_limits: { receive_maximum: number | null; maximum_packet_size: number | null } | null;
+    /** The last refusal or DISCONNECT reason code from the broker (CONNACK, SUBACK, PUBACK, DISCONNECT). */
+    last_reason: { packet: string; reason_code: string; reason: string; detail?: string; topic?: string; at: number } | null;
+  };
 }
 
 const STATS_LOG_INTERVAL_MS = 60_000;
@@ -94,6 +118,8 @@ export class Uplink {
     this.link = new CloudLink(
       {
         url: config.url,
+        protocol: config.protocol,
+        userProperties: { gateway: this.deps.gatewayId, session: String(this.deps.session) },
         clientId: config.client_id,
         ...(config.username ? { username: config.username } : {}),
         ...(password ? { password: Buffer.from(password, 'utf8') } : {}),
@@ -108,7 +134,7 @@ export class Uplink {
       this.deps.outbox,
       {
         birth: () => this.birth(),
-        onCommand: (m) => this.onCloudCommand(m.topic, m.payload, m.dup, m.messageId),
+        onCommand: (m) => this.onCloudCommand(m),
         onStateChange: (state, detail) => this.onStateChange(state, detail.error),
       },
       log,
@@ -167,6 +193,8 @@ export class Uplink {
         dropped,
         dropped_by_class: outbox ? { ...outbox.dropped } : {},
         unstored: writer.unstored,
+        refused: link?.refused ?? 0,
+        too_large: link?.tooLarge ?? 0,
         sent_per_s: link?.sentPerSecond ?? 0,
       },
       uplink: {
@@ -174,6 +202,20 @@ export class Uplink {
         connection: link?.connections ?? 0,
         connected_since: link?.connectedSince ?? null,
         last_error: link?.lastError ?? writer.lastError?.message ?? null,
+        protocol: this.deps.config.protocol,
+        broker_limits: link?.brokerLimits
+          ? { receive_maximum: link.brokerLimits.receiveMaximum ?? null, maximum_packet_size: link.brokerLimits.maximumPacketSize ?? null }
+          : null,
+        last_reason: link?.lastReason
+          ? {
+              packet: link.lastReason.packet,
+              reason_code: hex(link.lastReason.code),
+              reason: link.lastReason.reason,
+              ...(link.lastReason.detail !== undefined ? { detail: link.lastReason.detail } : {}),
+              ...(link.lastReason.topic !== undefined ? { topic: link.lastReason.topic } : {}),
+              at: link.lastReason.at,
+            }
+          : null,
       },
     };
   }
@@ -210,10 +252,13 @@ export class Uplink {
         unstored,
       };
       log.warn(event, 'outbox overflowed while the cloud was unreachable; announcing it');
+      const topic = topics.event(site, GATEWAY_KIND, gatewayId);
+      const payload = JSON.stringify(event);
       messages.push({
-        topic: topics.event(site, GATEWAY_KIND, gatewayId),
-        payload: JSON.stringify(event),
+        topic,
+        payload,
         retain: false,
+        class: messageClass(site, topic, Buffer.from(payload), false),
         onAcked: () => {
           this.unstoredToReport -= unstored;
           try {
@@ -228,22 +273,45 @@ export class Uplink {
     return messages;
   }
 
-  private onCloudCommand(topic: string, payload: Buffer, dup: boolean, messageId: number | undefined): void {
-    const target = classifyTopic(this.deps.site, topic);
+  private onCloudCommand(m: CloudCommandMessage): void {
+    const { site, log } = this.deps;
+    const target = classifyTopic(site, m.topic);
     if (target.type !== 'command') {
-      this.deps.log.debug({ topic }, 'ignored a cloud message that is not a command topic');
+      log.debug({ topic: m.topic }, 'ignored a cloud message that is not a command topic');
       return;
     }
     const clientId = `cloud:${this.deps.config.client_id}`;
-    this.deps.onCommand({
+    // The broker already took off the time the message waited there (MQTT 5 section 3.3.2.3.3), so
+    // what is left counts from its arrival here; waiting in our device queue uses it up too.
+    const expiresAt = m.expiryIntervalS !== undefined ? m.receivedAt + m.expiryIntervalS * 1000 : undefined;
+    const problem = m.responseTopic !== undefined ? responseTopicProblem(site, m.responseTopic) : undefined;
+    if (problem) log.warn({ topic: m.topic, response_topic: m.responseTopic, problem }, 'cloud command names a response topic gatehouse will not publish to; refused');
+    const outcome = this.deps.onCommand({
       kind: target.kind,
       device: target.device,
       command: target.command,
-      payload,
+      payload: m.payload,
       authorized: this.allowList.allows(target.kind, target.command),
       clientId,
-      ...(messageId !== undefined ? { delivery: { clientId, messageId, dup } } : {}),
+      ...(m.messageId !== undefined ? { delivery: { clientId, messageId: m.messageId, dup: m.dup } } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(problem ? { deliveryProblem: `response topic ${JSON.stringify(m.responseTopic)} refused: ${problem}` } : {}),
     });
+    const responseTopic = m.responseTopic;
+    if (responseTopic === undefined || problem || !outcome) return;
+    // MQTT 5 section 4.10: the result, with the request's Correlation Data, to its Response Topic
+    // (as well as to the result topic, through the outbox).
+    void outcome.then(
+      (result) =>
+        this.link?.respond({
+          topic: responseTopic,
+          payload: JSON.stringify(result),
+          retain: false,
+          class: 'result',
+          ...(m.correlationData ? { correlationData: m.correlationData } : {}),
+        }),
+      (err: unknown) => log.error({ err: String(err), topic: m.topic }, 'no result to answer the response topic with'),
+    );
   }
 
   private onStateChange(state: LinkState, error: string | undefined): void {

@@ -82,6 +82,12 @@ describe('checkExpiry', () => {
     assert.equal(code(() => checkExpiry({ ttl_ms: 1000, args: {} }, now - 999, now, policy)), 'accepted');
     assert.equal(code(() => checkExpiry({ ttl_ms: 1000, args: {} }, now - 1001, now, policy)), 'expired');
   });
+  it("checks a carrier's deadline (MQTT 5 message expiry) as well, with no clock skew allowance (it is on our clock)", () => {
+    assert.equal(code(() => checkExpiry({ args: {} }, now - 500, now, policy, now)), 'accepted');
+    assert.equal(code(() => checkExpiry({ args: {} }, now - 500, now, policy, now - 1)), 'expired');
+    assert.equal(code(() => checkExpiry({ sent_at: now, ttl_ms: 60_000, args: {} }, now - 500, now, policy, now - 1)), 'expired', 'whichever runs out first');
+    assert.equal(code(() => checkExpiry({ ttl_ms: 100, args: {} }, now - 500, now, policy, now + 60_000)), 'expired');
+  });
   it('rejects a sent_at in the future beyond the skew allowance as a bad request', () => {
     assert.equal(code(() => checkExpiry({ sent_at: now + 1999, args: {} }, now, now, policy)), 'accepted');
     assert.equal(code(() => checkExpiry({ sent_at: now + 2001, args: {} }, now, now, policy)), 'bad_request');

@@ -1,8 +1,10 @@
 // The cloud broker for uplink tests: a real mosquitto on 127.0.0.1 with persistence on, so that a
 // subscriber's persistent session (and the messages queued for it) and retained messages survive
-// the restarts the tests put it through. Optionally a mutual-TLS listener and password logins.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// the restarts the tests put it through. Optionally a mutual-TLS listener and password logins, or
+// the dynamic-security plugin (per-client ACLs, refusals with MQTT 5 reason codes, kicking a
+// client). Mosquitto 2 takes MQTT 3.1.1 and MQTT 5 clients on the same listener.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +21,21 @@ export interface CloudBrokerOptions {
   users?: { username: string; password: string }[];
   /** Serve MQTT over TLS with these PEM files, requiring a client certificate signed by `ca`. */
   tls?: { ca: string; cert: string; key: string };
+  /**
+   * Logins and ACLs by mosquitto's dynamic-security plugin instead of `users`; set clients and roles
+   * with dynsec() once it runs. Its admin is DYNSEC_ADMIN.
+   */
+  dynsec?: boolean;
+  /** max_inflight_messages: also the Receive Maximum its CONNACK gives MQTT 5 clients (default 0, none). */
+  maxInflight?: number;
+  /**
+   * max_queued_messages (default 0: unlimited, for persistent subscribers across long outages).
+   * Mosquitto 2.0.11 with 0 closes a client's connection right after refusing one of its QoS 1
+   * PUBLISHes (PUBACK 0x87), so tests of refusals give a bound.
+   */
+  maxQueued?: number;
+  /** max_packet_size: also the Maximum Packet Size its CONNACK gives MQTT 5 clients. */
+  maxPacketSize?: number;
 }
 
 export interface CloudBroker {
@@ -117,6 +134,30 @@ class MosquittoCloud implements CloudBroker {
   }
 }
 
+export const DYNSEC_ADMIN = { username: 'dynsec-admin', password: 'dynsec-admin-secret-1' };
+
+function dynsecPlugin(): string {
+  const name = 'mosquitto_dynamic_security.so';
+  const dirs = ['/usr/lib', '/usr/local/lib', ...readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')).map((d) => join('/usr/lib', d))];
+  const found = dirs.map((d) => join(d, name)).find((path) => existsSync(path));
+  if (!found) throw new Error(`${name} (mosquitto's dynamic-security plugin) not found in ${dirs.join(', ')}; install it with: apt-get install -y mosquitto`);
+  return found;
+}
+
+/** Runs `mosquitto_ctrl dynsec ARGS...` against a broker started with `dynsec: true`. */
+export function dynsec(broker: CloudBroker, ...args: string[]): Promise<void> {
+  const ctrl = requireTool('mosquitto_ctrl', 'mosquitto');
+  const connect = ['-h', '127.0.0.1', '-p', String(broker.port), '-u', DYNSEC_ADMIN.username, '-P', DYNSEC_ADMIN.password];
+  return new Promise((resolve, reject) => {
+    execFile(ctrl, [...connect, 'dynsec', ...args], (err, stdout, stderr) => {
+      // mosquitto_ctrl exits 0 even when the plugin answers with an error.
+      const answer = `${stdout}${stderr}`.replace(/Warning: You are running mosquitto_ctrl without encryption\.\s*This means[^\n]*\n?/g, '').trim();
+      if (err || /error/i.test(answer)) reject(new Error(`mosquitto_ctrl dynsec ${args.join(' ')}: ${err?.message ?? ''} ${answer}`));
+      else resolve();
+    });
+  });
+}
+
 /** Starts mosquitto with persistence on a free loopback port; dispose() it after the test. */
 export async function startCloudBroker(opts: CloudBrokerOptions = {}): Promise<CloudBroker> {
   const binary = requireTool('mosquitto', 'mosquitto');
@@ -130,12 +171,15 @@ export async function startCloudBroker(opts: CloudBrokerOptions = {}): Promise<C
     `persistence_location ${dir}/`,
     'autosave_interval 1',
     // Keep everything queued for a persistent subscriber, however long the outage.
-    'max_queued_messages 0',
-    'max_inflight_messages 0',
+    `max_queued_messages ${opts.maxQueued ?? 0}`,
+    `max_inflight_messages ${opts.maxInflight ?? 0}`,
+    ...(opts.maxPacketSize !== undefined ? [`max_packet_size ${opts.maxPacketSize}`] : []),
     'log_dest stderr',
     'log_type error',
     'log_type warning',
     'log_type notice',
+    // Every packet, with GATEHOUSE_TEST_DEBUG set.
+    ...(debug ? ['log_type all'] : []),
   ];
   if (opts.users) {
     const passwd = requireTool('mosquitto_passwd', 'mosquitto');
@@ -145,6 +189,11 @@ export async function startCloudBroker(opts: CloudBrokerOptions = {}): Promise<C
     conf.push('allow_anonymous false', `password_file ${file}`);
   } else {
     conf.push('allow_anonymous true');
+  }
+  if (opts.dynsec) {
+    const file = join(dir, 'dynsec.json');
+    execFileSync(requireTool('mosquitto_ctrl', 'mosquitto'), ['dynsec', 'init', file, DYNSEC_ADMIN.username, DYNSEC_ADMIN.password], { stdio: 'pipe' });
+    conf.push('allow_anonymous false', `plugin ${dynsecPlugin()}`, `plugin_opt_config_file ${file}`);
   }
   if (opts.tls) {
     conf.push(`cafile ${opts.tls.ca}`, `certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`, 'require_certificate true');

@@ -1,6 +1,7 @@
 // A consumer at the cloud: an MQTT.js client with a persistent session (clean=false, QoS 1), so
 // messages published while it is away (mosquitto restarting) are queued for it and arrive later.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+// With `protocol: 5` it speaks MQTT 5 and keeps each message's properties.
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 
 const DEFAULT_WAIT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -10,6 +11,8 @@ export interface Received {
   text: string;
   retain: boolean;
   dup: boolean;
+  /** MQTT 5 properties of the PUBLISH (user properties, correlation data ...). */
+  properties?: IPublishPacket['properties'];
 }
 
 export interface CloudSubscriber {
@@ -29,13 +32,17 @@ export interface SubscriberOptions {
   tls?: { ca: Buffer; cert: Buffer; key: Buffer };
   username?: string;
   password?: string;
+  /** MQTT 3.1.1 (4, default) or 5. */
+  protocol?: 4 | 5;
 }
 
 export async function cloudSubscriber(opts: SubscriberOptions): Promise<CloudSubscriber> {
   const options: IClientOptions = {
-    protocolVersion: 4,
+    protocolVersion: opts.protocol ?? 4,
     clientId: opts.clientId,
     clean: opts.clean ?? false,
+    // A persistent MQTT 5 session must say how long it outlives the connection (MQTT 5 section 3.1.2.11.2).
+    ...(opts.protocol === 5 && !(opts.clean ?? false) ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     reconnectPeriod: 100,
     connectTimeout: CONNECT_TIMEOUT_MS,
     ...(opts.tls ? { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key } : {}),
@@ -45,8 +52,12 @@ export async function cloudSubscriber(opts: SubscriberOptions): Promise<CloudSub
   const messages: Received[] = [];
   const waiters = new Set<() => void>();
   client.on('error', () => undefined);
+  client.once('connect', () => {
+    // MQTT.js turns Nagle's algorithm on; the replies of a test must not wait for it.
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  });
   client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, text: payload.toString('utf8'), retain: packet.retain, dup: packet.dup });
+    messages.push({ topic, text: payload.toString('utf8'), retain: packet.retain, dup: packet.dup, ...(packet.properties ? { properties: packet.properties } : {}) });
     for (const wake of [...waiters]) wake();
   });
   await new Promise<void>((resolve, reject) => {

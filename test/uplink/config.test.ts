@@ -34,6 +34,7 @@ describe('uplink config', () => {
     assert.deepEqual(result.config.uplink, {
       enabled: false,
       url: '',
+      protocol: '3.1.1',
       client_id: 'gatehouse-tower-edge-1',
       username: '',
       password: '',
@@ -103,6 +104,22 @@ describe('uplink config', () => {
     assert.match(issueAt(list, 'uplink.allow_commands[2]'), /a gate has no command "pass"/);
     assert.match(issueAt(list, 'uplink.allow_commands[3]'), /no kind has a command "fly"/);
     assert.match(issueAt(issues({ allow_commands: ['gate'] }), 'uplink.allow_commands'), /is not "kind\/command"/);
+  });
+
+  it('speaks MQTT 3.1.1 unless told "5"; anything else is named with its value', () => {
+    for (const spelling of ['5', 5]) {
+      const result = load({ protocol: spelling });
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
+      assert.equal(result.config.uplink.protocol, '5', `protocol: ${JSON.stringify(spelling)}`);
+    }
+    const fromEnv = load({}, { GATEHOUSE_UPLINK_PROTOCOL: '5' });
+    assert.ok(fromEnv.ok);
+    assert.equal(fromEnv.config.uplink.protocol, '5');
+    for (const wrong of [4, '4', 3.1, '5.0', 'v5', 'mqtt5', '', null]) {
+      const message = issueAt(issues({ protocol: wrong }), 'uplink.protocol');
+      assert.match(message, /must be "3\.1\.1" or "5"/, `protocol: ${JSON.stringify(wrong)}`);
+      assert.ok(message.includes(JSON.stringify(wrong)), `the message names the value ${JSON.stringify(wrong)}: ${message}`);
+    }
   });
 
   it('checks bounds, backoff, durability and forward filters', () => {

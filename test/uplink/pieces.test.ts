@@ -1,8 +1,11 @@
-// The small parts of the uplink: message classes, the command allow-list, group commit.
+// The small parts of the uplink: message classes, the command allow-list, group commit, the MQTT 5
+// response topic policy and packet sizes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CommandAllowList } from '../../src/uplink/allow-list.js';
 import { messageClass } from '../../src/uplink/message-class.js';
+import { publishPacketSize, reasonName } from '../../src/uplink/mqtt5.js';
+import { responseTopicProblem } from '../../src/uplink/response-topic.js';
 import { MemoryOutbox, type OutboxMessage } from '../../src/uplink/outbox.js';
 import { OutboxWriter } from '../../src/uplink/outbox-writer.js';
 import { RateMeter } from '../../src/uplink/rate-meter.js';
@@ -21,6 +24,57 @@ describe('messageClass', () => {
     assert.equal(messageClass('s', 'site/s/gate/g/event', Buffer.from('not json'), false), 'telemetry');
     assert.equal(messageClass('s', 'site/s/app/feed', json({ event: 'door_forced' }), false), 'telemetry', 'only the gateway\'s event topics carry security events');
     assert.equal(messageClass('s', 'site/other/gate/g/result', json({}), false), 'telemetry', 'another site\'s topic is ordinary traffic');
+  });
+});
+
+describe('responseTopicProblem', () => {
+  const problem = (topic: string) => responseTopicProblem('hq', topic);
+  it('allows ordinary topics of the site and topics outside every site', () => {
+    for (const topic of ['replies/console-1', 'site/hq/app/replies/console/42', 'ops/hq/gate-a', 'site', 'a']) assert.equal(problem(topic), undefined, topic);
+  });
+  it('refuses what is not a topic name, the broker\'s topics, command and reserved topics, and other sites', () => {
+    const cases: [string, RegExp][] = [
+      ['', /must not be empty/],
+      ['replies/+', /wildcards/],
+      ['replies/#', /wildcards/],
+      ['a\u0000b', /U\+0000/],
+      ['$SYS/broker/load', /belong to the broker/],
+      ['site/hq/gate/gate-a/unlock', /command topic/],
+      ['site/hq/gate/gate-a/lock', /command topic/],
+      ['site/hq/app/replies/42', /command topic/],
+      ['site/hq/gate/gate-a/result', /only gatehouse publishes/],
+      ['site/hq/camera/cam-1/image', /only gatehouse publishes/],
+      ['site/hq/gateway/gw/state', /only gatehouse publishes/],
+      ['site/hq/gateway/gw/status', /only gatehouse publishes/],
+      ['site/tower/gate/main/unlock', /another site's namespace/],
+      ['site/tower/app/replies', /another site's namespace/],
+      ['site/tower', /another site's namespace/],
+    ];
+    for (const [topic, why] of cases) assert.match(problem(topic) ?? 'allowed', why, JSON.stringify(topic));
+  });
+});
+
+describe('publishPacketSize', () => {
+  it('counts fixed header, topic, packet identifier, properties and payload', () => {
+    // 0x32, remaining length 1 byte; topic "a/b" (2+3), packet id 2, payload 4.
+    assert.equal(publishPacketSize('3.1.1', 'a/b', 4), 1 + 1 + 5 + 2 + 4);
+    // MQTT 5 adds the property length (1 byte for 0) ...
+    assert.equal(publishPacketSize('5', 'a/b', 4), 1 + 1 + 5 + 2 + 1 + 4);
+    // ... and each user property (1 + 2+len + 2+len) and correlation data (1 + 2+len).
+    assert.equal(publishPacketSize('5', 'a/b', 4, { userProperties: { k: 'vv' }, correlationData: Buffer.from('xyz') }), 1 + 1 + 5 + 2 + 1 + (1 + 3 + 4) + (1 + 5) + 4);
+    // The remaining length takes 2 bytes from 128 on (MQTT 5 section 1.5.5).
+    assert.equal(publishPacketSize('3.1.1', 'a/b', 121), 1 + 2 + 5 + 2 + 121);
+    assert.equal(publishPacketSize('3.1.1', 'a/b', 120), 1 + 1 + 5 + 2 + 120);
+  });
+});
+
+describe('reasonName', () => {
+  it('names MQTT 5 reason codes and MQTT 3.1.1 CONNACK return codes', () => {
+    assert.equal(reasonName(0x87, '5', 'puback'), 'Not authorized');
+    assert.equal(reasonName(0x98, '5', 'disconnect'), 'Administrative action');
+    assert.equal(reasonName(4, '3.1.1', 'connack'), 'Bad user name or password');
+    assert.equal(reasonName(0x80, '3.1.1', 'suback'), 'Failure');
+    assert.equal(reasonName(0xfe, '5', 'puback'), 'reason code 0xfe');
   });
 });
 
