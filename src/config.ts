@@ -7,16 +7,15 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import type { ConfigIssue } from './driver-api.js';
-import { isValidId } from './topics.js';
+import { isValidId, parseCommandPattern } from './topics.js';
 import { MAX_TTL_MS } from './commands/envelope.js';
-import { commandCatalog, getKind, kinds } from './devices/kinds/index.js';
-import { parseFields, type FieldValues } from './devices/fields.js';
-import { drivers, getDriver } from '../drivers/index.js';
+import { parseFields, type FieldValues } from './config/fields.js';
 import { isPasswordHash } from './broker/password.js';
-import { validateTopicFilter } from './broker/acl.js';
+import { validateTopicFilter } from './mqtt-topic.js';
 import type { BrokerLimitsConfig, BrokerLoginConfig } from './broker/client-limits.js';
 import { brokerLimitsSchema, brokerLoginSchema } from './broker/limits-config.js';
-import { builtinTransports, type TransportConfig, type TransportRegistry } from './transport/registry.js';
+import type { TransportConfig } from './transport/registry.js';
+import { builtinRegistries, commandCatalogOf, entryOf, type Registries } from './registries.js';
 import { IDENTITY_SOURCES, type IdentitySource } from './broker/client-identity.js';
 import { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy } from './broker/listeners/certificates.js';
 import { validateLinks, type LinkConfig } from './links/link-config.js';
@@ -136,13 +135,12 @@ convict.addFormat({
   },
 });
 
-const ALLOW_ENTRY = /^([a-z0-9_-]{1,64}|\*)\/([a-z0-9_-]{1,64}|\*)$/;
 
 convict.addFormat({
   name: 'command-allow-list',
   validate(value: unknown) {
     if (!Array.isArray(value)) throw new Error('must be a list of "kind/command" entries ("*" for any kind or command)');
-    const bad = value.findIndex((e) => typeof e !== 'string' || !ALLOW_ENTRY.test(e));
+    const bad = value.findIndex((e) => typeof e !== 'string' || !parseCommandPattern(e));
     if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not "kind/command" ("gate/unlock", "turnstile/*", "*/lock")`);
   },
 });
@@ -307,7 +305,7 @@ function validateBrokerListeners(broker: GatehouseConfig['broker'], issues: Conf
 }
 
 /** Rules across uplink keys; files are checked only when the uplink is enabled. */
-function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, issues: ConfigIssue[]): UplinkConfig {
+function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, kindRegistry: Registries['kinds'], issues: ConfigIssue[]): UplinkConfig {
   const result: UplinkConfig = { ...uplink, protocol: String(uplink.protocol) as UplinkConfig['protocol'], client_id: uplink.client_id || `gatehouse-${site}-${gatewayId}` };
   let secure = false;
   if (uplink.url === '') {
@@ -340,9 +338,9 @@ function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, i
   if (uplink.backoff.max_ms < uplink.backoff.initial_ms) issues.push({ path: 'uplink.backoff.max_ms', message: `must be at least uplink.backoff.initial_ms (${uplink.backoff.initial_ms})` });
   // MQTT 3.1.1 section 2.3.1: 65535 packet identifiers at most can be in use.
   if (uplink.inflight > 65_535) issues.push({ path: 'uplink.inflight', message: 'must be at most 65535 (MQTT packet identifiers)' });
-  const catalog = commandCatalog();
+  const catalog = commandCatalogOf(kindRegistry);
   uplink.allow_commands.forEach((entry, i) => {
-    const [kind, command] = entry.split('/');
+    const { kind, command } = parseCommandPattern(entry)!;
     if (kind !== '*' && !Object.hasOwn(catalog, kind)) {
       issues.push({ path: `uplink.allow_commands[${i}]`, message: `unknown kind ${JSON.stringify(kind)} (known: ${Object.keys(catalog).join(', ')})` });
     } else if (command !== '*') {
@@ -450,7 +448,7 @@ function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig[] {
 }
 
 /** `transports.<name>`: each entry validated by the definition its `type` names. */
-function validateTransports(raw: Record<string, unknown>, registry: TransportRegistry, issues: ConfigIssue[]): Record<string, TransportConfig> {
+function validateTransports(raw: Record<string, unknown>, registry: Registries['transports'], issues: ConfigIssue[]): Record<string, TransportConfig> {
   const transports: Record<string, TransportConfig> = {};
   for (const [name, entry] of Object.entries(raw)) {
     const path = `transports.${name}`;
@@ -484,7 +482,7 @@ const DEVICE_COMMON = ['id', 'kind', 'name', 'driver', 'transport', 'poll_ms', '
 
 function validateDevices(
   raw: unknown[],
-  transportRegistry: TransportRegistry,
+  registries: Registries,
   transports: Record<string, TransportConfig>,
   rawTransports: Record<string, unknown>,
   defaultTimeoutMs: number,
@@ -502,10 +500,10 @@ function validateDevices(
     else seen.set(id, i);
     if (name !== undefined && typeof name !== 'string') issues.push({ path: `${path}.name`, message: 'must be a string' });
 
-    const kind = typeof kindName === 'string' ? getKind(kindName) : undefined;
-    if (!kind) issues.push({ path: `${path}.kind`, message: unknownName('kind', kindName, Object.keys(kinds)) });
-    const driver = typeof driverName === 'string' ? getDriver(driverName) : undefined;
-    if (!driver) issues.push({ path: `${path}.driver`, message: unknownName('driver', driverName, Object.keys(drivers)) });
+    const kind = entryOf(registries.kinds, kindName);
+    if (!kind) issues.push({ path: `${path}.kind`, message: unknownName('kind', kindName, Object.keys(registries.kinds)) });
+    const driver = entryOf(registries.drivers, driverName);
+    if (!driver) issues.push({ path: `${path}.driver`, message: unknownName('driver', driverName, Object.keys(registries.drivers)) });
     if (typeof transport !== 'string' || !Object.hasOwn(rawTransports, transport)) {
       const defined = Object.keys(rawTransports);
       const hint = typeof transport === 'string' ? suggestionFor(transport, defined) : '';
@@ -551,7 +549,7 @@ function validateDevices(
     }
     const transportConfig = typeof transport === 'string' ? transports[transport] : undefined;
     if (transportConfig && parsedOptions !== undefined) {
-      for (const problem of transportRegistry[transportConfig.type].checkDevice?.(transportConfig, parsedOptions) ?? []) {
+      for (const problem of registries.transports[transportConfig.type].checkDevice?.(transportConfig, parsedOptions) ?? []) {
         issues.push({ path: `${path}.${problem.key}`, message: problem.message });
       }
     }
@@ -579,8 +577,8 @@ export interface LoadOptions {
   /** Values that win over the file and the environment, e.g. from --data-dir. */
   overrides?: { data_dir?: string };
   env?: NodeJS.ProcessEnv;
-  /** The transport definitions `transports.<name>.type` may name (the shipped ones by default). */
-  transports?: TransportRegistry;
+  /** The kinds, drivers and transports a config may name (the shipped ones by default). */
+  registries?: Registries;
 }
 
 export type LoadResult = { ok: true; config: Readonly<GatehouseConfig> } | { ok: false; issues: ConfigIssue[] };
@@ -631,13 +629,13 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const transportMap = isPlainObject(rawTransports) ? rawTransports : (issues.push({ path: 'transports', message: 'must be a mapping of name to transport' }), {});
   const deviceList = Array.isArray(rawDevices) ? rawDevices : (issues.push({ path: 'devices', message: 'must be a list' }), []);
   const users = validateUsers(userList, issues);
-  const registry = opts.transports ?? builtinTransports;
-  const transports = validateTransports(transportMap, registry, issues);
-  const devices = validateDevices(deviceList, registry, transports, transportMap, commands.timeout_ms, issues);
-  const links = validateLinks(rawLinks, devices, issues);
+  const registries = opts.registries ?? builtinRegistries;
+  const transports = validateTransports(transportMap, registries.transports, issues);
+  const devices = validateDevices(deviceList, registries, transports, transportMap, commands.timeout_ms, issues);
+  const links = validateLinks(rawLinks, devices, registries.kinds, issues);
   // Rules across fixed keys only make sense over valid values: a refused `enabled: no` must not
   // also be read as "enabled" and ask for the files an enabled listener or uplink needs.
-  const uplink = fixedSectionsValid ? validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, issues) : (raw.uplink as UplinkConfig);
+  const uplink = fixedSectionsValid ? validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, registries.kinds, issues) : (raw.uplink as UplinkConfig);
   if (fixedSectionsValid) validateBrokerListeners(raw.broker as GatehouseConfig['broker'], issues);
   // An id forgotten while a copy of its command can still be valid would let that copy run again.
   const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;

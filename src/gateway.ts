@@ -8,8 +8,6 @@ import { brokerLimitsFromConfig, loginLimitsFromConfig } from './broker/client-l
 import { CommandPipeline } from './commands/pipeline.js';
 import type { GatehouseConfig } from './config.js';
 import type { Device } from './devices/device.js';
-import { commandCatalog, getKind } from './devices/kinds/index.js';
-import { getDriver } from '../drivers/index.js';
 import { EventBus, type Extension } from './event-bus.js';
 import { DevicePublisher } from './extensions/device-publisher.js';
 import { GatewayStatePublisher } from './extensions/gateway-state.js';
@@ -20,7 +18,7 @@ import { RecentActivityExtension } from './extensions/recent-activity.js';
 import { SnapshotsExtension } from './extensions/snapshots.js';
 import { cloudCommand, localCommand } from './gateway/command-sources.js';
 import { commandPolicy } from './gateway/command-policy.js';
-import { DeviceRegistry, type Registries } from './gateway/device-registry.js';
+import { DeviceRegistry } from './gateway/device-registry.js';
 import type { GatewayEvents } from './gateway/events.js';
 import { Outlet } from './gateway/outlet.js';
 import { applyReload } from './gateway/reload-coordinator.js';
@@ -36,12 +34,9 @@ import { SqliteJournal } from './store/sqlite-journal.js';
 import { SqliteLedger } from './store/sqlite-ledger.js';
 import { SqliteOutbox } from './store/sqlite-outbox.js';
 import { classifyTopic, commandFilters, topics } from './topics.js';
-import { builtinTransports } from './transport/registry.js';
+import { builtinRegistries, commandCatalogOf, type Registries } from './registries.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
-
-/** The kinds, drivers and transports gatehouse ships. */
-export const builtinRegistries: Registries = { transports: builtinTransports, kinds: { get: getKind }, drivers: { get: getDriver } };
 
 /** What exists only while the gateway runs (from start() on). */
 interface Running {
@@ -71,7 +66,7 @@ export class Gateway {
     /** Replaced by reload(); its restart-only keys keep their values. */
     private config: Readonly<GatehouseConfig>,
     private readonly log: Logger,
-    registries: Registries = builtinRegistries,
+    private readonly registries: Registries = builtinRegistries,
   ) {
     this.bus = new EventBus<GatewayEvents>(log.child({ component: 'events' }));
     this.devices = new DeviceRegistry(registries, this.bus, log);
@@ -292,7 +287,7 @@ export class Gateway {
       gatewayId: config.gateway_id,
       session,
       outbox,
-      commandFilters: commandFilters(config.site, commandCatalog()),
+      commandFilters: commandFilters(config.site, commandCatalogOf(this.registries.kinds)),
       retainedPicture: () => this.running?.state.picture() ?? [],
       onCommand: (cmd) => this.running?.pipeline.submit(cloudCommand(cmd)),
       log: this.log.child({ component: 'uplink' }),

@@ -30,7 +30,29 @@ export const topics = {
   gatewayState: (site: string, gateway: string) => deviceTopic(site, GATEWAY_KIND, gateway, 'state'),
   /** The whole tree of one site, as a subscription filter. */
   siteTree: (site: string) => `site/${site}/#`,
+  /** Every camera's image topic of a site, as a filter (e.g. to leave the JPEG bytes out of a watch). */
+  imageFilter: (site: string) => deviceTopic(site, 'camera', '+', 'image'),
 };
+
+/** `kind/device`: one device across the gateway (the ledger's scope, a queue, a log or journal line). */
+export function deviceKey(kind: string, device: string): string {
+  return `${kind}/${device}`;
+}
+
+/** The kind and device of a `kind/device` key. */
+export function parseDeviceKey(key: string): { kind: string; device: string } {
+  const at = key.indexOf('/');
+  return { kind: key.slice(0, at), device: key.slice(at + 1) };
+}
+
+/** `kind/command` entries of `uplink.allow_commands`; either side may be `*`. */
+export const COMMAND_PATTERN_SYNTAX = /^([a-z0-9_-]{1,64}|\*)\/([a-z0-9_-]{1,64}|\*)$/;
+
+/** The kind and command of a `kind/command` entry (either may be `*`), or undefined when it is not one. */
+export function parseCommandPattern(entry: string): { kind: string; command: string } | undefined {
+  const match = COMMAND_PATTERN_SYNTAX.exec(entry);
+  return match ? { kind: match[1], command: match[2] } : undefined;
+}
 
 /** One subscription filter per known (kind, command) pair; never a wildcard that also matches reserved topics. */
 export function commandFilters(site: string, catalog: Record<string, readonly string[]>): string[] {

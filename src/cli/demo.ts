@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseConfigDocument } from '../config.js';
 import { createLogger } from '../log.js';
 import { packageRoot } from '../paths.js';
+import { topics } from '../topics.js';
 import { TestOnvifCamera } from '../simulator/onvif-camera/camera.js';
 import { SiteSimulator, type SimulatedDevice } from '../simulator/site-simulator.js';
 import type { CliCommand } from './index.js';
@@ -31,18 +32,19 @@ interface BannerFacts {
 
 function banner({ site, port, cameraXaddr, metricsBase }: BannerFacts): string {
   const metrics = metricsBase === undefined ? '' : `  Prometheus metrics: curl ${metricsBase}/metrics\n`;
+  const guard = `-u guard -P guard-demo -q 1`;
   return `
-  gatehouse demo: site "${site}", MQTT on 127.0.0.1:${port}, simulated gates, a turnstile and a camera.
+  gatehouse demo: site "${site}", MQTT on 127.0.0.1:${port}, simulated gates, a turnstile, a barrier and a camera.
   simulated ONVIF camera lobby-cam: ${cameraXaddr}
 ${metrics}
   watch everything but the camera's JPEG bytes (anonymous, read-only):
-    mosquitto_sub -p ${port} -t 'site/${site}/#' -T 'site/${site}/camera/+/image' -v
+    mosquitto_sub -p ${port} -t '${topics.siteTree(site)}' -T '${topics.imageFilter(site)}' -v
   open the main gate for 3 s as the guard (users: guard / guard-demo, display / display-demo):
-    mosquitto_pub -p ${port} -u guard -P guard-demo -q 1 -t site/${site}/gate/main-gate/unlock -m '{"duration_ms":3000}'
+    mosquitto_pub -p ${port} ${guard} -t ${topics.command(site, 'gate', 'main-gate', 'unlock')} -m '{"duration_ms":3000}'
   the lobby camera takes a picture each time the main gate opens (a link); save the next one:
-    mosquitto_sub -p ${port} -C 1 -N -t site/${site}/camera/lobby-cam/image > snapshot.jpg
+    mosquitto_sub -p ${port} -C 1 -N -t ${topics.image(site, 'lobby-cam')} > snapshot.jpg
   or take one now (run the mosquitto_sub above first, in another terminal):
-    mosquitto_pub -p ${port} -u guard -P guard-demo -q 1 -t site/${site}/camera/lobby-cam/snapshot -n
+    mosquitto_pub -p ${port} ${guard} -t ${topics.command(site, 'camera', 'lobby-cam', 'snapshot')} -n
 
 `;
 }

@@ -1,4 +1,5 @@
 import type { CommandResult } from './result.js';
+import { deviceKey } from '../topics.js';
 
 // The memory of command ids, for de-duplication (DESIGN.md section 2): a repeated id is never
 // executed twice. Scoped per device, so two apps choosing the same id for different devices do
@@ -34,7 +35,7 @@ export interface CommandLedger {
 }
 
 export function ledgerScope(kind: string, device: string): string {
-  return `${kind}/${device}`;
+  return deviceKey(kind, device);
 }
 
 export class MemoryLedger implements CommandLedger {

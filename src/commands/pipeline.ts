@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DeviceError } from '../driver-api.js';
-import type { FieldValues } from '../devices/fields.js';
+import type { FieldValues } from '../config/fields.js';
 import type { KindDefinition } from '../devices/kinds/types.js';
 import { immediateCommit, type Commit } from './commit.js';
 import { DeliveryIds } from './delivery-ids.js';
@@ -10,6 +10,7 @@ import { checkClock, checkExpiry, type ExpiryPolicy } from './expiry.js';
 import { payloadForJournal, type Journal, type JournalEntry } from './journal.js';
 import { ledgerScope, type CommandLedger } from './ledger.js';
 import { COMMAND_SOURCES, CommandRejection, type CommandResult, type CommandSource, type CommandTrigger, type ResultCode } from './result.js';
+import { deviceKey, parseDeviceKey } from '../topics.js';
 
 // The one path every command takes, whatever its source (DESIGN.md sections 2 and 3):
 // authorize, parse, find device and command, validate arguments, de-duplicate, check expiry,
@@ -313,7 +314,7 @@ export class CommandPipeline {
   }
 
   private queueFor(kind: string, device: string): DeviceQueue {
-    const key = `${kind}/${device}`;
+    const key = deviceKey(kind, device);
     let queue = this.queues.get(key);
     if (!queue) this.queues.set(key, (queue = new DeviceQueue()));
     return queue;
@@ -326,7 +327,7 @@ export class CommandPipeline {
   async recoverInterrupted(): Promise<CommandResult[]> {
     const results: CommandResult[] = [];
     for (const record of this.deps.ledger.unfinished()) {
-      const [kind, device] = record.scope.split('/');
+      const { kind, device } = parseDeviceKey(record.scope);
       const input: CommandInput = {
         kind,
         device,

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { DeviceError, type DriverInstance, type DriverLogger } from '../driver-api.js';
-import { parseFields, type FieldProblem, type FieldValues } from './fields.js';
+import { parseFields, type FieldProblem, type FieldValues } from '../config/fields.js';
 import type { Behaviour, ImageMeta, KindDefinition } from './kinds/types.js';
 
 export type Availability = 'online' | 'offline';

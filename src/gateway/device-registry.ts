@@ -2,21 +2,14 @@
 // one place that knows which device instance is current under an id.
 import type { DeviceConfig, GatehouseConfig } from '../config.js';
 import { Device, type DeviceSink } from '../devices/device.js';
-import type { KindDefinition } from '../devices/kinds/types.js';
-import type { DriverDefinition } from '../driver-api.js';
 import type { EventBus } from '../event-bus.js';
 import type { Logger } from '../log.js';
-import type { Transport, TransportConfig, TransportRegistry } from '../transport/registry.js';
+import { entryOf, type Registries } from '../registries.js';
+import type { Transport, TransportConfig } from '../transport/registry.js';
 import type { GatewayEvents } from './events.js';
 
 /** How long start waits for links to connect before trying safe states anyway (devices stay offline until reached). */
 export const TRANSPORT_CONNECT_GRACE_MS = 3000;
-
-export interface Registries {
-  transports: TransportRegistry;
-  kinds: { get(name: string): KindDefinition | undefined };
-  drivers: { get(name: string): DriverDefinition | undefined };
-}
 
 export function waitUntilConnected(transport: Transport, graceMs = TRANSPORT_CONNECT_GRACE_MS): Promise<void> {
   if (transport.connected) return Promise.resolve();
@@ -129,7 +122,7 @@ export class DeviceRegistry {
   private buildDevice(cfg: DeviceConfig): Device {
     const deviceLog = this.log.child({ device: cfg.id });
     let device: Device | undefined;
-    const driver = this.registries.drivers.get(cfg.driver)!.create({
+    const driver = entryOf(this.registries.drivers, cfg.driver)!.create({
       deviceId: cfg.id,
       kind: cfg.kind,
       options: cfg.options,
@@ -139,7 +132,7 @@ export class DeviceRegistry {
         if (device !== undefined) this.sink.event(device, type, details);
       },
     });
-    device = new Device(cfg, this.registries.kinds.get(cfg.kind)!, driver, this.sink, deviceLog);
+    device = new Device(cfg, entryOf(this.registries.kinds, cfg.kind)!, driver, this.sink, deviceLog);
     return device;
   }
 

@@ -12,8 +12,7 @@
 // with arguments its spec accepts, and no set of links forms a loop.
 
 import type { ConfigIssue } from '../driver-api.js';
-import { parseFields, type FieldValues } from '../devices/fields.js';
-import { getKind } from '../devices/kinds/index.js';
+import { parseFields, type FieldValues } from '../config/fields.js';
 import type { KindDefinition } from '../devices/kinds/types.js';
 import { isValidId } from '../topics.js';
 import { findLoops, type LinkEdge } from './link-graph.js';
@@ -81,7 +80,8 @@ export function parseCommandArgs(kind: KindDefinition, settings: FieldValues, co
   return parseFields(args, specs, definition.required);
 }
 
-export function validateLinks(raw: unknown, devices: readonly LinkDeviceInfo[], issues: ConfigIssue[]): LinkConfig[] {
+export function validateLinks(raw: unknown, devices: readonly LinkDeviceInfo[], kinds: Readonly<Record<string, KindDefinition>>, issues: ConfigIssue[]): LinkConfig[] {
+  const getKind = (name: string) => (Object.hasOwn(kinds, name) ? kinds[name] : undefined);
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
     issues.push({ path: 'links', message: 'must be a list of {on: {device, event}, run: [{device, command, args?}]}' });

@@ -1,7 +1,7 @@
 // Config pieces that several transports share: reconnect backoff, serial line settings, and the
 // "did you mean" hint on unknown keys.
 import type { ConfigIssue } from '../driver-api.js';
-import { parseFields, type FieldProblem, type FieldSpecs } from '../devices/fields.js';
+import { parseFields, type FieldProblem, type FieldSpecs } from '../config/fields.js';
 import { suggestionFor } from '../config/suggest.js';
 import type { BackoffOptions } from './backoff.js';
 import type { KeyDoc } from './definition.js';

@@ -3,7 +3,7 @@
 // (checkDevice), a one-line description, its documentation table, and its factory (create).
 // config loading and the gateway loop over a registry of these; neither knows any one transport.
 import type { ConfigIssue, DriverLogger, TransportAccess } from '../driver-api.js';
-import type { FieldSpecs } from '../devices/fields.js';
+import type { FieldSpecs } from '../config/fields.js';
 
 export interface Transport {
   /** What drivers are handed. */

@@ -1,5 +1,5 @@
 // `type: modbus-rtu`: a shared RS-485 serial bus speaking Modbus RTU; its devices differ by unit id.
-import type { FieldSpecs } from '../devices/fields.js';
+import type { FieldSpecs } from '../config/fields.js';
 import {
   BACKOFF_KEY, backoffOptions, checkSerialPath, describeSerialPort, parseBackoff, parseTransportFields, SERIAL_PATH_KEY, SERIAL_PORT_FIELDS,
   serialPortOptions, type BackoffConfig, type SerialPortConfig,

@@ -1,5 +1,5 @@
 // `type: modbus-tcp`: one Modbus TCP connection to a PLC or I/O module, shared by its devices.
-import type { FieldSpecs } from '../devices/fields.js';
+import type { FieldSpecs } from '../config/fields.js';
 import { BACKOFF_KEY, backoffOptions, parseBackoff, parseTransportFields, type BackoffConfig } from './config-pieces.js';
 import { asTransport, type KeyDoc, type TransportDefinition } from './definition.js';
 import { ModbusTcpLink } from './modbus-tcp.js';

@@ -1,7 +1,7 @@
 // `type: onvif`: an ONVIF camera: where it is, how to log in, the limits.
 import { readFileSync } from 'node:fs';
 import type { ConfigIssue } from '../driver-api.js';
-import type { FieldSpecs } from '../devices/fields.js';
+import type { FieldSpecs } from '../config/fields.js';
 import { BACKOFF_KEY, backoffOptions, parseBackoff, parseTransportFields, type BackoffConfig } from './config-pieces.js';
 import { asTransport, type KeyDoc, type TransportDefinition } from './definition.js';
 import { OnvifCamera } from './onvif.js';

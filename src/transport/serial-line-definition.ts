@@ -1,5 +1,5 @@
 // `type: serial-line`: a serial port speaking text lines (turnstile and barrier controllers).
-import type { FieldSpecs } from '../devices/fields.js';
+import type { FieldSpecs } from '../config/fields.js';
 import {
   BACKOFF_KEY, backoffOptions, checkSerialPath, describeSerialPort, parseBackoff, parseTransportFields, SERIAL_PATH_KEY, SERIAL_PORT_FIELDS,
   serialPortOptions, type BackoffConfig, type SerialPortConfig,

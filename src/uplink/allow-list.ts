@@ -1,14 +1,13 @@
 // Which commands the cloud may send: `uplink.allow_commands`, entries "kind/command" where either
 // side may be "*". Nothing is allowed unless listed.
+import { parseCommandPattern } from '../topics.js';
 
 export class CommandAllowList {
   private readonly entries: { kind: string; command: string }[];
 
   constructor(entries: readonly string[]) {
-    this.entries = entries.map((entry) => {
-      const [kind, command] = entry.split('/');
-      return { kind, command };
-    });
+    // Config validation has refused anything else; an unparsable entry allows nothing.
+    this.entries = entries.flatMap((entry) => parseCommandPattern(entry) ?? []);
   }
 
   allows(kind: string, command: string): boolean {

@@ -5,7 +5,7 @@
 // Ordinary topics of our own site and topics outside every site's tree are allowed; whether the
 // gateway may publish there is the cloud ACL's decision (a refusal comes back as PUBACK 0x87).
 
-import { topicMatches, validateTopicName } from '../broker/acl.js';
+import { topicMatches, validateTopicName } from '../mqtt-topic.js';
 import { classifyTopic, topics } from '../topics.js';
 
 /** Why this Response Topic is refused, or undefined when results may go there. */

@@ -3,7 +3,7 @@
 // link drains the outbox to the cloud broker and brings cloud commands back.
 
 import { readFile } from 'node:fs/promises';
-import { topicMatches } from '../broker/acl.js';
+import { topicMatches } from '../mqtt-topic.js';
 import type { CommandResult } from '../commands/result.js';
 import type { UplinkConfig } from '../config.js';
 import { classifyTopic, GATEWAY_KIND, topics } from '../topics.js';

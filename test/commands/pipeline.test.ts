@@ -8,7 +8,7 @@ import { MemoryLedger } from '../../src/commands/ledger.js';
 import { CommandPipeline, type CommandInput, type CommandTarget } from '../../src/commands/pipeline.js';
 import type { CommandResult } from '../../src/commands/result.js';
 import { DeviceError } from '../../src/driver-api.js';
-import { parseFields } from '../../src/devices/fields.js';
+import { parseFields } from '../../src/config/fields.js';
 import { gateKind } from '../../src/devices/kinds/gate.js';
 
 const settings = { on_start: 'lock', unlock_ms: 5000, max_unlock_ms: 60_000, held_open_ms: 30_000, relock_grace_ms: 1500 };

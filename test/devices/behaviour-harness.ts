@@ -1,7 +1,7 @@
 // A recording output port for behaviour tests: it stands where the driver's writes go.
 import type { Readings } from '../../src/driver-api.js';
 import type { Behaviour, BehaviourContext, KindDefinition } from '../../src/devices/kinds/types.js';
-import { parseFields, type FieldValues } from '../../src/devices/fields.js';
+import { parseFields, type FieldValues } from '../../src/config/fields.js';
 
 export interface Write {
   output: string;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { onvifDriver, type OnvifOptions } from '../../drivers/onvif/index.js';
 import { DeviceError } from '../../src/driver-api.js';
 import { Device, type Availability, type DeviceSink } from '../../src/devices/device.js';
-import { parseFields, type FieldValues } from '../../src/devices/fields.js';
+import { parseFields, type FieldValues } from '../../src/config/fields.js';
 import { cameraKind } from '../../src/devices/kinds/camera.js';
 import type { ImageMeta } from '../../src/devices/kinds/types.js';
 import type { TestCameraOptions, TestOnvifCamera } from '../../src/simulator/onvif-camera/camera.js';

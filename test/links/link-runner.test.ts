@@ -7,7 +7,7 @@ import { MemoryJournal } from '../../src/commands/journal.js';
 import { MemoryLedger } from '../../src/commands/ledger.js';
 import { CommandPipeline, type CommandInput, type CommandTarget } from '../../src/commands/pipeline.js';
 import type { CommandResult } from '../../src/commands/result.js';
-import { parseFields } from '../../src/devices/fields.js';
+import { parseFields } from '../../src/config/fields.js';
 import { gateKind } from '../../src/devices/kinds/gate.js';
 import { turnstileKind } from '../../src/devices/kinds/turnstile.js';
 import type { KindDefinition } from '../../src/devices/kinds/types.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConfigIssue } from '../../src/driver-api.js';
 import { loadConfig } from '../../src/config.js';
+import { builtinRegistries } from '../../src/registries.js';
 import { transportRegistry, type TransportDefinition } from '../../src/transport/definition.js';
 import { builtinTransports, type TransportConfig } from '../../src/transport/registry.js';
 import { startModbusDevice } from '../support/modbus-device.js';
@@ -116,10 +117,10 @@ test('config loading takes the registry it is handed: a new transport is its def
     },
   };
   const document = { site: 'lab', transports: { lo: { type: 'loopback', label: 'here' } } };
-  const withIt = loadConfig({ document, env: {}, transports: transportRegistry([...Object.values(builtinTransports), loopback]) });
+  const withIt = loadConfig({ document, env: {}, registries: { ...builtinRegistries, transports: transportRegistry([...Object.values(builtinTransports), loopback]) } });
   assert.ok(withIt.ok, JSON.stringify(withIt));
   assert.deepEqual(withIt.config.transports.lo, { type: 'loopback', label: 'here' });
-  const without = loadConfig({ document: { ...document, transports: { lo: { type: 'loopbak', label: 'here' } } }, env: {}, transports: transportRegistry([...Object.values(builtinTransports), loopback]) });
+  const without = loadConfig({ document: { ...document, transports: { lo: { type: 'loopbak', label: 'here' } } }, env: {}, registries: { ...builtinRegistries, transports: transportRegistry([...Object.values(builtinTransports), loopback]) } });
   assert.equal(without.ok, false);
   assert.match((without as { issues: ConfigIssue[] }).issues[0].message, /unknown transport type "loopbak" \(did you mean "loopback"\?\)/);
 });

@@ -2,7 +2,7 @@
 // state, actions) is the union of its pieces', and each command is defined once, with its argument
 // schema and its run function over the device's running pieces.
 import type { Readings } from '../../driver-api.js';
-import type { FieldProblem, FieldSpecs, FieldValues } from '../fields.js';
+import type { FieldProblem, FieldSpecs, FieldValues } from '../../config/fields.js';
 import type { Behaviour, BehaviourContext, CommandDefinition, KindDefinition } from '../kinds/types.js';
 import { OutputLane } from './output-lane.js';
 import type { Piece, PieceContext, PieceRuntime, PiecePoints, RuntimeOf } from './piece.js';

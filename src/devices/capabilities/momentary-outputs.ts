@@ -2,7 +2,7 @@
 // each), taking the device's output lane for the whole pulse. The pulse ends even when the command
 // is cancelled or its first end-write fails; every start rests them off.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FieldSpec } from '../fields.js';
+import type { FieldSpec } from '../../config/fields.js';
 import type { Piece, PieceContext, PieceRuntime } from './piece.js';
 
 export interface MomentaryOutputsOptions {

@@ -4,7 +4,7 @@
 // plus `create`, which makes its running part for one device; a kind composes pieces
 // (compose.ts) and defines its commands over their running parts.
 import type { Readings } from '../../driver-api.js';
-import type { FieldProblem, FieldSpecs, FieldValues } from '../fields.js';
+import type { FieldProblem, FieldSpecs, FieldValues } from '../../config/fields.js';
 import type { BehaviourContext, EventDefinition } from '../kinds/types.js';
 import type { OutputLane } from './output-lane.js';
 

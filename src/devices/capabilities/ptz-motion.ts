@@ -3,7 +3,7 @@
 // once. A Stop that fails is retried with backoff a few times; the camera's own move timeout
 // (sent with every move) is the last resort. Moves of one device never overtake each other.
 import { DeviceError } from '../../driver-api.js';
-import type { FieldValues } from '../fields.js';
+import type { FieldValues } from '../../config/fields.js';
 import { OutputMutex } from '../output-mutex.js';
 import { actionsOf } from './action-port.js';
 import type { Piece, PieceContext, PieceRuntime } from './piece.js';

@@ -4,7 +4,7 @@
 // until the output is off, whatever fails meanwhile; an optional interlock (a barrier's safety
 // loop) holds every switch-off until it is clear.
 import { DeviceError, type Readings } from '../../driver-api.js';
-import type { FieldSpecs, FieldValues } from '../fields.js';
+import type { FieldSpecs, FieldValues } from '../../config/fields.js';
 import type { Piece, PieceContext, PieceRuntime } from './piece.js';
 
 const RETRY_MIN_MS = 250;

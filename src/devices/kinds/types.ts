@@ -1,5 +1,5 @@
 import type { ActionOutcome, PointSpec, Readings } from '../../driver-api.js';
-import type { FieldProblem, FieldSpecs, FieldValues } from '../fields.js';
+import type { FieldProblem, FieldSpecs, FieldValues } from '../../config/fields.js';
 
 export type SafeState = 'lock' | 'unlock' | 'leave';
 

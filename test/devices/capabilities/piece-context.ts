@@ -1,7 +1,7 @@
 // A PieceContext for testing one capability piece alone: writes, events and touches are recorded.
 import { OutputLane } from '../../../src/devices/capabilities/output-lane.js';
 import type { PieceContext } from '../../../src/devices/capabilities/piece.js';
-import type { FieldValues } from '../../../src/devices/fields.js';
+import type { FieldValues } from '../../../src/config/fields.js';
 import type { Readings } from '../../../src/driver-api.js';
 
 export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => Readings } = {}) {

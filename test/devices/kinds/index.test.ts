@@ -2,7 +2,7 @@
 // index test loops over every device definition): a kind added tomorrow is held to them unread.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseFields, type FieldSpecs } from '../../../src/devices/fields.js';
+import { parseFields, type FieldSpecs } from '../../../src/config/fields.js';
 import { commandCatalog, getKind, kinds } from '../../../src/devices/kinds/index.js';
 import type { KindDefinition } from '../../../src/devices/kinds/types.js';
 import type { Readings } from '../../../src/driver-api.js';
