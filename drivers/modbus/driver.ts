@@ -5,8 +5,7 @@ import {
   type DriverInstance,
   type ModbusAccess,
   type Readings,
-  type RequestOptions,
-} from '../../src/driver-api.js';
+  type RequestOptions, isAccessOf } from '../../src/driver-api.js';
 import type { ModbusOptions } from './options.js';
 import type { OutputPoint } from './points.js';
 import { planReads, type PlannedRead } from './read-plan.js';
@@ -21,7 +20,7 @@ export class ModbusDriverInstance implements DriverInstance {
 
   constructor(ctx: DriverContext<ModbusOptions>) {
     const transport = ctx.transport;
-    if (transport.kind !== 'modbus') {
+    if (!isAccessOf<ModbusAccess>(transport, 'modbus')) {
       throw new Error(`device ${ctx.deviceId}: the modbus driver needs a Modbus transport, got ${transport.kind}`);
     }
     this.modbus = transport;

@@ -1,17 +1,7 @@
 // A camera on an ONVIF transport. read() is the availability probe; actions run on the configured
 // media profile: info (no I/O), snapshot, ptz (ContinuousMove), stop, preset (by token or name).
-import {
-  DeviceError,
-  OnvifError,
-  type ActionOutcome,
-  type DriverContext,
-  type DriverInstance,
-  type OnvifAccess,
-  type OnvifPreset,
-  type OnvifProfile,
-  type Readings,
-  type RequestOptions,
-} from '../../src/driver-api.js';
+import { DeviceError, type ActionOutcome, type DriverContext, type DriverInstance, type Readings, type RequestOptions, isAccessOf } from '../../src/driver-api.js';
+import { OnvifError, type OnvifAccess, type OnvifPreset, type OnvifProfile } from '../../src/transport/onvif/access.js';
 import type { OnvifOptions } from './options.js';
 
 export const CAMERA_ACTIONS = ['info', 'snapshot', 'ptz', 'stop', 'preset'] as const;
@@ -27,10 +17,11 @@ export class OnvifDriverInstance implements DriverInstance {
   private readonly camera: OnvifAccess;
 
   constructor(private readonly ctx: DriverContext<OnvifOptions>) {
-    if (ctx.transport.kind !== 'onvif') {
-      throw new Error(`device ${ctx.deviceId}: the onvif driver needs an onvif transport, got ${ctx.transport.kind}`);
+    const transport = ctx.transport;
+    if (!isAccessOf<OnvifAccess>(transport, 'onvif')) {
+      throw new Error(`device ${ctx.deviceId}: the onvif driver needs an onvif transport, got ${transport.kind}`);
     }
-    this.camera = ctx.transport;
+    this.camera = transport;
   }
 
   /** Readings for the camera behaviour: the session (it changes when the camera was set up afresh) and the clock offset. */

@@ -7,8 +7,7 @@ import {
   type DriverLogger,
   type Readings,
   type RequestOptions,
-  type SerialLineAccess,
-} from '../../src/driver-api.js';
+  type SerialLineAccess, isAccessOf } from '../../src/driver-api.js';
 import type { LinePoll, SerialLineOptions } from './options.js';
 
 export class SerialLineDriverInstance implements DriverInstance {
@@ -23,7 +22,7 @@ export class SerialLineDriverInstance implements DriverInstance {
 
   constructor(ctx: DriverContext<SerialLineOptions>) {
     const transport = ctx.transport;
-    if (transport.kind !== 'serial-line') {
+    if (!isAccessOf<SerialLineAccess>(transport, 'serial-line')) {
       throw new Error(`device ${ctx.deviceId}: the serial-line driver needs a serial-line transport, got ${transport.kind}`);
     }
     this.line = transport;

@@ -3,7 +3,7 @@
 import { transportRegistry, type TransportRegistry } from './definition.js';
 import { modbusRtu, type ModbusRtuTransportConfig } from './modbus-rtu-definition.js';
 import { modbusTcp, type ModbusTcpTransportConfig } from './modbus-tcp-definition.js';
-import { onvif, type OnvifTransportConfig } from './onvif-definition.js';
+import { onvif, type OnvifTransportConfig } from './onvif/definition.js';
 import { serialLine, type SerialLineTransportConfig } from './serial-line-definition.js';
 
 export type { Transport, TransportDefinition, TransportRegistry } from './definition.js';

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DriverLogger } from '../../src/driver-api.js';
-import { OnvifCamera, type OnvifCameraConfig } from '../../src/transport/onvif.js';
+import { OnvifCamera, type OnvifCameraConfig } from '../../src/transport/onvif/camera.js';
 import { TestOnvifCamera, type TestCameraOptions } from '../../src/simulator/onvif-camera/camera.js';
 
 export const WAIT_MS = 15_000;

@@ -8,11 +8,11 @@ import https from 'node:https';
 import { describe, it, type TestContext } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
 import { onvifDriver } from '../../drivers/onvif/index.js';
-import { OnvifError } from '../../src/driver-api.js';
+import { OnvifError } from '../../src/transport/onvif/access.js';
 import { HttpAuthCheck } from '../../src/simulator/onvif-camera/auth.js';
-import { authorization, parseChallenges } from '../../src/transport/http-auth.js';
-import { httpExchange } from '../../src/transport/onvif-http.js';
-import { withoutCredentials } from '../../src/transport/uri-redact.js';
+import { authorization, parseChallenges } from '../../src/transport/onvif/http-auth.js';
+import { httpExchange } from '../../src/transport/onvif/http.js';
+import { withoutCredentials } from '../../src/transport/onvif/uri-redact.js';
 import { nextEvent, noUnhandledRejections, recordingLog, rejection, startCamera, startTransport, within } from '../peers/onvif-camera-fixture.js';
 
 const TIMEOUT = { timeout: 60_000 };

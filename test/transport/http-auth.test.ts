@@ -2,7 +2,7 @@
 // Digest (RFC 7616, checked against its section 3.9.1 example) and Basic (RFC 7617).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authorization, parseChallenges, pickChallenge } from '../../src/transport/http-auth.js';
+import { authorization, parseChallenges, pickChallenge } from '../../src/transport/onvif/http-auth.js';
 
 // RFC 7616 section 3.9.1.
 const EXAMPLE =

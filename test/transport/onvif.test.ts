@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import onvif from 'node-onvif';
-import { OnvifError } from '../../src/driver-api.js';
-import { installSoapLayer } from '../../src/transport/onvif-soap.js';
+import { OnvifError } from '../../src/transport/onvif/access.js';
+import { installSoapLayer } from '../../src/transport/onvif/soap.js';
 import type { TestCameraOptions } from '../../src/simulator/onvif-camera/camera.js';
 import { nextEvent, noUnhandledRejections, rejection, startCamera, startTransport, until, within } from '../peers/onvif-camera-fixture.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ConfigIssue } from '../../src/driver-api.js';
+import type { ConfigIssue, ModbusAccess } from '../../src/driver-api.js';
 import { loadConfig } from '../../src/config.js';
 import { builtinRegistries } from '../../src/registries.js';
 import { transportRegistry, type TransportDefinition } from '../../src/transport/definition.js';
@@ -55,7 +55,7 @@ test('a modbus-tcp config from the user file builds a working transport', async 
   await within("'up' event", up);
   assert.equal(transport.connected, true);
   await dev.set(1, 'ir', 0, [99]);
-  assert.deepEqual(await transport.access.readInputRegisters(1, 0, 1, { priority: 'poll' }), [99]);
+  assert.deepEqual(await (transport.access as ModbusAccess).readInputRegisters(1, 0, 1, { priority: 'poll' }), [99]);
 
   await dev.kill();
   await within("'down' event", down);

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { onvifDriver, type OnvifOptions } from '../../../drivers/onvif/index.js';
-import { DeviceError, OnvifError, type DriverInstance } from '../../../src/driver-api.js';
+import { DeviceError, type DriverInstance } from '../../../src/driver-api.js';
+import { OnvifError } from '../../../src/transport/onvif/access.js';
 import type { TestCameraOptions, TestOnvifCamera } from '../../../src/simulator/onvif-camera/camera.js';
 import { nextEvent, noUnhandledRejections, recordingLog, rejection, startCamera, startTransport } from '../../peers/onvif-camera-fixture.js';
 

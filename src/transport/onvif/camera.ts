@@ -8,23 +8,14 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import onvif, { type OnvifDevice } from 'node-onvif';
-import {
-  OnvifError,
-  type DriverLogger,
-  type OnvifAccess,
-  type OnvifCameraInfo,
-  type OnvifPreset,
-  type OnvifProfile,
-  type OnvifRequestOptions,
-  type OnvifSnapshot,
-  type PtzVelocity,
-} from '../driver-api.js';
-import { ExclusiveQueue } from './exclusive-queue.js';
-import { raceRevoked } from './race-revoked.js';
-import { ReconnectLoop } from './reconnect-loop.js';
+import { type DriverLogger } from '../../driver-api.js';
+import { OnvifError, type OnvifAccess, type OnvifCameraInfo, type OnvifPreset, type OnvifProfile, type OnvifRequestOptions, type OnvifSnapshot, type PtzVelocity } from './access.js';
+import { ExclusiveQueue } from '../exclusive-queue.js';
+import { raceRevoked } from '../race-revoked.js';
+import { ReconnectLoop } from '../reconnect-loop.js';
 import type { Credentials } from './http-auth.js';
-import { httpExchange, type HttpAgents } from './onvif-http.js';
-import { inSoapScope, installSoapLayer, isRecord, text, type SoapScope } from './onvif-soap.js';
+import { httpExchange, type HttpAgents } from './http.js';
+import { inSoapScope, installSoapLayer, isRecord, text, type SoapScope } from './soap.js';
 import { withoutCredentials } from './uri-redact.js';
 
 export interface OnvifCameraConfig {

@@ -1,10 +1,10 @@
 // `type: onvif`: an ONVIF camera: where it is, how to log in, the limits.
 import { readFileSync } from 'node:fs';
-import type { ConfigIssue } from '../driver-api.js';
-import type { FieldSpecs } from '../config/fields.js';
-import { BACKOFF_KEY, backoffOptions, parseBackoff, parseTransportFields, type BackoffConfig } from './config-pieces.js';
-import { asTransport, type KeyDoc, type TransportDefinition } from './definition.js';
-import { OnvifCamera } from './onvif.js';
+import type { ConfigIssue } from '../../driver-api.js';
+import type { FieldSpecs } from '../../config/fields.js';
+import { BACKOFF_KEY, backoffOptions, parseBackoff, parseTransportFields, type BackoffConfig } from '../config-pieces.js';
+import { asTransport, type KeyDoc, type TransportDefinition } from '../definition.js';
+import { OnvifCamera } from './camera.js';
 import { withoutCredentials } from './uri-redact.js';
 
 /** An ONVIF camera; a password_file is read into `password`. */

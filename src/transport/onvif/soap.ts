@@ -15,9 +15,10 @@ import { createRequire } from 'node:module';
 import type { UrlWithStringQuery } from 'node:url';
 import type { OnvifSoapResult } from 'node-onvif';
 import soap from 'node-onvif/lib/modules/soap.js';
-import { DeviceError, OnvifError } from '../driver-api.js';
+import { DeviceError } from '../../driver-api.js';
+import { OnvifError } from './access.js';
 import type { Credentials } from './http-auth.js';
-import { httpExchange, type HttpAgents } from './onvif-http.js';
+import { httpExchange, type HttpAgents } from './http.js';
 
 export interface SoapScope {
   /** Ends every request of the scope (deadline, link revoked, transport stopped). */

@@ -3,7 +3,7 @@
 // credentials as the camera asks. Every failure is an OnvifError; nothing is left pending.
 import http from 'node:http';
 import https from 'node:https';
-import { OnvifError } from '../driver-api.js';
+import { OnvifError } from './access.js';
 import { authorization, parseChallenges, pickChallenge, type Credentials } from './http-auth.js';
 
 export interface HttpAgents {
