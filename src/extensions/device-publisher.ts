@@ -22,9 +22,10 @@ export class DevicePublisher implements Extension {
     this.unsubscribe.push(
       bus.on('device.state', this.name, ({ device, state }) => outlet.publish(topics.state(site, device.kind.name, device.id), JSON.stringify(state), true)),
       bus.on('device.availability', this.name, ({ device, availability }) => outlet.publish(topics.availability(site, device.kind.name, device.id), availability, true)),
-      bus.on('device.event', this.name, ({ device, type, details }) => {
+      bus.on('device.event', this.name, ({ device, type, details, at }) => {
         this.log.info({ device: device.id, event: type, ...details }, 'device event');
-        const event = { event: type, kind: device.kind.name, device: device.id, at: Date.now(), ...details };
+        // One time for the event everywhere: its topic, the journal, links and status.
+        const event = { event: type, kind: device.kind.name, device: device.id, at, ...details };
         return outlet.publish(topics.event(site, device.kind.name, device.id), JSON.stringify(event), false);
       }),
       bus.on('command.result', this.name, (result) => outlet.publish(topics.result(site, result.kind, result.device), JSON.stringify(result), false)),
