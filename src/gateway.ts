@@ -4,7 +4,7 @@
 // itself online.
 
 import { Broker } from './broker/broker.js';
-import { brokerLimitsFromConfig, loginLimitsFromConfig } from './broker/client-limits.js';
+import { brokerOptionsFromConfig } from './broker/options-from-config.js';
 import { CommandPipeline } from './commands/pipeline.js';
 import type { GatehouseConfig } from './config.js';
 import type { Device } from './devices/device.js';
@@ -249,22 +249,8 @@ export class Gateway {
 
   private createBroker(pipeline: CommandPipeline): Broker {
     const { config, uplink, bus } = this;
-    const { tls } = config.broker;
     return new Broker(
-      {
-        host: config.broker.host,
-        port: config.broker.port,
-        anonymous: { ...config.broker.anonymous },
-        users: config.users.map((u) => ({ ...u })),
-        limits: brokerLimitsFromConfig(config.broker.limits),
-        login: loginLimitsFromConfig(config.broker.login),
-        listeners: {
-          tcp: { enabled: config.broker.tcp_enabled },
-          tls: { enabled: tls.enabled, host: tls.host, port: tls.port },
-          ws: { ...config.broker.ws },
-          certificates: { cert: tls.cert, key: tls.key, ca: tls.ca || undefined, clientCertificates: tls.client_certificates, identityFrom: tls.identity_from },
-        },
-      },
+      brokerOptionsFromConfig(config),
       {
         classify: (topic) => classifyTopic(config.site, topic),
         onCommand: (cmd) => void pipeline.submit(localCommand(cmd)),
