@@ -255,7 +255,8 @@ export class Gateway {
         classify: (topic) => classifyTopic(config.site, topic),
         onCommand: (cmd) => void pipeline.submit(localCommand(cmd)),
         onSecurityEvent: (e) => bus.emit('security', e),
-        ...(uplink ? { onPublished: (topic: string, payload: Buffer, retain: boolean) => uplink.forward(topic, payload, retain) } : {}),
+        // A message the cloud gets is in the outbox before its publisher's PUBACK (issue 13).
+        ...(uplink ? { keep: (topic: string, payload: Buffer, retain: boolean) => uplink.forward(topic, payload, retain) } : {}),
       },
       this.log.child({ component: 'broker' }),
     );

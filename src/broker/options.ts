@@ -70,6 +70,13 @@ export interface BrokerHooks {
   /** Called synchronously from the publish path; must not throw. */
   onCommand(cmd: IncomingCommand): void;
   onSecurityEvent(e: SecurityEvent): void;
-  /** Optional: each client PUBLISH after aedes routed it (the cloud uplink's forward filters). Must not throw. */
+  /** Optional: each client PUBLISH after aedes routed it. Must not throw. */
   onPublished?(topic: string, payload: Buffer, retain: boolean, clientId: string): void;
+  /**
+   * Optional: a client PUBLISH (or will) the ACL allows, before it is routed or acknowledged. A
+   * message gatehouse keeps beyond routing (the uplink's outbox) returns the promise of its commit:
+   * the PUBACK (QoS 1) or PUBREC (QoS 2) waits for it, so an acknowledged message is on disk.
+   * Must not throw; the promise must not reject.
+   */
+  keep?(topic: string, payload: Buffer, retain: boolean, clientId: string): Promise<void> | undefined;
 }

@@ -1,5 +1,5 @@
 // Every message the gateway itself publishes goes through here: to the cloud outbox (when the
-// uplink is on) and to the local broker at QoS 1. Before the broker listens, publishes are held in
+// uplink is on), and once that row is committed, to the local broker at QoS 1. Before the broker listens, publishes are held in
 // an explicit start-up queue (safe states and first polls report before anyone can hear them) and
 // released, in order, by open(); after close() they are dropped: nobody is listening any more.
 import type { Broker } from '../broker/broker.js';
@@ -33,7 +33,8 @@ export class Outlet {
       if (this.droppedAfterClose++ === 0) this.log.debug({ topic }, 'publish after the broker stopped: dropped (and any more)');
       return;
     }
-    this.uplink?.send(topic, payload, retain);
+    // What a local subscriber hears, the cloud hears too: the outbox row is committed first.
+    await this.uplink?.send(topic, payload, retain);
     try {
       await this.broker.publish(topic, payload, { qos: 1, retain });
     } catch (err) {

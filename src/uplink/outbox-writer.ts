@@ -31,11 +31,19 @@ export interface WriterStats {
 }
 
 const DEFAULT_MAX_BATCH = 2000;
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 const DEFAULT_ERROR_LOG_INTERVAL_MS = 10_000;
 
 export class OutboxWriter {
   private queue: OutboxMessage[] = [];
   private scheduled: NodeJS.Immediate | undefined;
+  /** Settles when the messages queued so far have been through their transaction. */
+  private pending: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly counters: WriterStats = { queued: 0, committed: 0, unstored: 0, dropped: 0 };
   private unstoredSinceReport = 0;
   private lastErrorLogAt = -Infinity;
@@ -52,16 +60,25 @@ export class OutboxWriter {
     this.now = opts.now ?? Date.now;
   }
 
-  enqueue(message: OutboxMessage): void {
+  /**
+   * Queues a message for the next group commit. The promise settles (never rejects) once the
+   * transaction holding it has ended: committed, or failed and counted as unstored. Every message
+   * of one turn shares one promise, as it shares one fsync.
+   */
+  enqueue(message: OutboxMessage): Promise<void> {
     this.queue.push(message);
+    const settled = (this.pending ??= deferred()).promise;
     if (this.queue.length >= this.maxBatch) this.flush();
     else this.scheduled ??= setImmediate(() => this.flush());
+    return settled;
   }
 
   /** Commit everything queued now. Never throws: storage failures are logged and counted. */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
+    const pending = this.pending;
+    this.pending = undefined;
     let committed = false;
     while (this.queue.length > 0) {
       const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
@@ -76,6 +93,7 @@ export class OutboxWriter {
       }
     }
     if (committed) this.opts.onCommitted?.();
+    pending?.resolve();
   }
 
   stats(): WriterStats {

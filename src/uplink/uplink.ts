@@ -145,22 +145,24 @@ export class Uplink {
   }
 
   /** A message the gateway publishes: to the cloud with the same topic and retain flag, at QoS 1. */
-  send(topic: string, payload: string | Buffer, retain: boolean): void {
+  /** Into the outbox with the next group commit; the promise settles once that commit has ended (never rejects). */
+  send(topic: string, payload: string | Buffer, retain: boolean): Promise<void> {
     const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-    this.writer.enqueue({ topic, payload: bytes, class: messageClass(this.deps.site, topic, bytes, retain), createdAt: Date.now() });
+    return this.writer.enqueue({ topic, payload: bytes, class: messageClass(this.deps.site, topic, bytes, retain), createdAt: Date.now() });
   }
 
   /**
    * A message a local client published: sent up when a forward filter matches it. Commands are
    * consumed by the gateway and reserved topics are the gateway's own (already sent), so only
    * ordinary topics qualify; none of them can match our command subscriptions, so nothing
-   * forwarded comes back down.
+   * forwarded comes back down. Returns the commit's promise when the message was taken, so the
+   * client's acknowledgement can wait for it; undefined when no forward filter wants it.
    */
-  forward(topic: string, payload: Buffer, retain: boolean): void {
+  forward(topic: string, payload: Buffer, retain: boolean): Promise<void> | undefined {
     const filters = this.deps.config.forward;
-    if (filters.length === 0 || !filters.some((f) => topicMatches(f, topic))) return;
-    if (classifyTopic(this.deps.site, topic).type !== 'other') return;
-    this.send(topic, payload, retain);
+    if (filters.length === 0 || !filters.some((f) => topicMatches(f, topic))) return undefined;
+    if (classifyTopic(this.deps.site, topic).type !== 'other') return undefined;
+    return this.send(topic, payload, retain);
   }
 
   /** Commits what is queued, waits up to `uplink.flush_on_stop_ms` for the outbox to drain, then disconnects. */

@@ -79,6 +79,22 @@ function isQos2Retransmission(session: ClientSession, packet: Pick<PublishPacket
   return policy.awaitingPubrel(packet.messageId) || session.recentQos2.has(packet.messageId);
 }
 
+/** Hands an allowed message to the keep hook; the acknowledgement (done) waits for what it returns. */
+function keepThen(ctx: HookContext, client: { id: string }, packet: PublishPacket, done: () => void): void {
+  let kept: Promise<void> | undefined;
+  try {
+    const payload = packet.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    kept = ctx.hooks.keep?.(packet.topic, payload, packet.retain, client.id);
+  } catch (err) {
+    ctx.log.error({ err, topic: packet.topic }, 'keep hook threw');
+  }
+  if (kept === undefined) return done();
+  kept.then(done, (err: unknown) => {
+    ctx.log.error({ err, topic: packet.topic }, 'keep hook rejected');
+    done();
+  });
+}
+
 export function authorizePublishHook(ctx: HookContext): NonNullable<AedesOptions['authorizePublish']> {
   return (client, packet, done) => {
     const session = ctx.sessions.get(client);
@@ -91,7 +107,7 @@ export function authorizePublishHook(ctx: HookContext): NonNullable<AedesOptions
       case 'refuse':
         return done(policyError(decision.error));
       case 'allow':
-        return done(null);
+        return keepThen(ctx, client!, packet, () => done(null));
       case 'deny':
         ctx.security(decision.event, decision.message);
         // MQTT-3.3.5-2: the server may close the connection instead of acknowledging.
