@@ -371,8 +371,9 @@ function convictIssues(message: string, env: NodeJS.ProcessEnv): ConfigIssue[] {
       const at = line.indexOf(': ');
       if (at <= 0) return { path: '(config)', message: line };
       const path = line.slice(0, at);
-      // Our formats name the value themselves; convict appends it once more.
-      const text = line.slice(at + 2).replace(/: value was .*$/, '');
+      // Our formats name the value themselves (", got ..."); convict appends it once more.
+      const full = line.slice(at + 2);
+      const text = /, got /.test(full) ? full.replace(/: value was .*$/, '') : full;
       const variable = envName(path);
       return { path, message: env[variable] !== undefined ? `${text} (from the environment variable ${variable})` : text };
     });
@@ -613,14 +614,24 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const { users: rawUsers = [], transports: rawTransports = {}, devices: rawDevices = [], links: rawLinks = [], ...fixed } = document;
   const environment = opts.env ?? process.env;
   const c = convict(schema(), { env: environment, args: [] });
-  let fixedSectionsValid = true;
   try {
     c.load(fixed);
     if (opts.overrides?.data_dir) c.set('data_dir', opts.overrides.data_dir);
     c.validate({ allowed: 'strict' });
   } catch (err) {
-    fixedSectionsValid = false;
-    issues.push(...uniqueIssues(convictIssues((err as Error).message, environment)));
+    const refused = uniqueIssues(convictIssues((err as Error).message, environment));
+    issues.push(...refused);
+    // Rules across keys only make sense over valid values: a refused value is read as its default
+    // by them (a refused `enabled: no` must not count as on and ask for what an enabled uplink needs).
+    const settable = c as unknown as { default(path: string): unknown; set(path: string, value: unknown): void };
+    for (const { path, message } of refused) {
+      if (message.startsWith('unknown key')) continue;
+      try {
+        settable.set(path, settable.default(path));
+      } catch {
+        // not a key of the schema: nothing to read as default
+      }
+    }
   }
   const raw = c.getProperties() as unknown as Record<string, unknown>;
   const commands = raw.commands as GatehouseConfig['commands'];
@@ -633,13 +644,11 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const transports = validateTransports(transportMap, registries.transports, issues);
   const devices = validateDevices(deviceList, registries, transports, transportMap, commands.timeout_ms, issues);
   const links = validateLinks(rawLinks, devices, registries.kinds, issues);
-  // Rules across fixed keys only make sense over valid values: a refused `enabled: no` must not
-  // also be read as "enabled" and ask for the files an enabled listener or uplink needs.
-  const uplink = fixedSectionsValid ? validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, registries.kinds, issues) : (raw.uplink as UplinkConfig);
-  if (fixedSectionsValid) validateBrokerListeners(raw.broker as GatehouseConfig['broker'], issues);
+  const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, registries.kinds, issues);
+  validateBrokerListeners(raw.broker as GatehouseConfig['broker'], issues);
   // An id forgotten while a copy of its command can still be valid would let that copy run again.
   const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;
-  if (fixedSectionsValid && commands.dedupe_window_ms <= longestValidity) {
+  if (commands.dedupe_window_ms <= longestValidity) {
     issues.push({
       path: 'commands.dedupe_window_ms',
       message: `must be longer than any command stays valid (max(max_age_ms, ${MAX_TTL_MS} ms ttl) + clock_skew_ms = ${longestValidity} ms)`,

@@ -121,3 +121,14 @@ describe('lists', () => {
     expectIssue(issuesOf(doc), 'uplink.allow_commands', /must be a list of "kind\/command" entries/);
   });
 });
+
+describe('refused values and the rules across keys', () => {
+  it('a refused value is not read as on by the cross-key rules, and the other problems are still all reported', () => {
+    const doc = demo();
+    doc.uplink = { enabled: 'no', backoff: { initial_ms: 5000, max_ms: 1000 } };
+    const issues = issuesOf(doc);
+    expectIssue(issues, 'uplink.enabled', /must be true or false, got "no"/);
+    expectIssue(issues, 'uplink.backoff.max_ms', /must be at least uplink\.backoff\.initial_ms/);
+    assert.equal(issues.some((i) => i.path === 'uplink.url'), false, 'no "url required when enabled" for a refused enabled');
+  });
+});
