@@ -3,7 +3,8 @@
 // both run the shared conformance suite in test/commands/journal-conformance.ts.
 
 // lockout: a failed-login lockout started (src/broker/login-limiter.ts); its message says what was locked.
-export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout'] as const;
+// session_expired: a persistent MQTT session removed by broker.limits.session_expiry_s.
+export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'session_expired'] as const;
 export type JournalType = (typeof JOURNAL_TYPES)[number];
 
 export interface JournalEntry {

@@ -54,6 +54,47 @@ const MIGRATIONS: string[] = [
      first_at    INTEGER,
      last_at     INTEGER
    );`,
+  // 3: the journal's migration (issue 11, another branch) takes this place when the branches meet;
+  // until then it changes nothing, so that the broker state below is migration 4 on both.
+  `-- reserved for migration 3`,
+  // The embedded broker's state (src/store/sqlite-broker-state.ts): persistent sessions, their
+  // subscriptions and stored messages, QoS 2 packets awaiting PUBREL, retained messages, wills.
+  // Packets are v8-serialized (src/store/packet-blob.ts). broker_outgoing.seq is the order in which
+  // a session receives its messages; the broker assigns it.
+  `CREATE TABLE broker_sessions (
+     client_id  TEXT PRIMARY KEY,
+     username   TEXT,
+     last_seen  INTEGER NOT NULL,
+     connected  INTEGER NOT NULL
+   );
+   CREATE TABLE broker_subscriptions (
+     client_id  TEXT NOT NULL,
+     topic      TEXT NOT NULL,
+     qos        INTEGER NOT NULL,
+     options    TEXT,
+     UNIQUE (client_id, topic)
+   );
+   CREATE TABLE broker_outgoing (
+     seq        INTEGER PRIMARY KEY,
+     client_id  TEXT NOT NULL,
+     packet     BLOB NOT NULL
+   );
+   CREATE INDEX broker_outgoing_client ON broker_outgoing (client_id, seq);
+   CREATE TABLE broker_incoming (
+     client_id  TEXT NOT NULL,
+     message_id INTEGER NOT NULL,
+     packet     BLOB NOT NULL,
+     PRIMARY KEY (client_id, message_id)
+   );
+   CREATE TABLE broker_retained (
+     topic      TEXT PRIMARY KEY,
+     packet     BLOB NOT NULL
+   );
+   CREATE TABLE broker_wills (
+     client_id  TEXT PRIMARY KEY,
+     username   TEXT,
+     packet     BLOB NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
