@@ -25,6 +25,7 @@ import { nextSession } from './store/gateway-meta.js';
 import { GroupCommit } from './store/group-commit.js';
 import { SqliteJournal } from './store/sqlite-journal.js';
 import { SqliteLedger } from './store/sqlite-ledger.js';
+import { SqliteBrokerState } from './store/sqlite-broker-state.js';
 import { SqliteOutbox } from './store/sqlite-outbox.js';
 import { classifyTopic, commandFilters, topics } from './topics.js';
 import { builtinTransports, type Transport, type TransportConfig } from './transport/registry.js';
@@ -161,6 +162,7 @@ export class Gateway {
         users: config.users.map((u) => ({ ...u })),
         limits: brokerLimitsFromConfig(config.broker.limits),
         login: loginLimitsFromConfig(config.broker.login),
+        ...(config.broker.persistence === 'sqlite' ? { state: new SqliteBrokerState(this.db, this.commits.run, log.child({ component: 'broker-state' })) } : {}),
         listeners: {
           tcp: { enabled: config.broker.tcp_enabled },
           tls: { enabled: config.broker.tls.enabled, host: config.broker.tls.host, port: config.broker.tls.port },
@@ -462,7 +464,7 @@ export class Gateway {
       peer: e.peer,
       payload: e.topic,
       status: 'error',
-      code: 'forbidden',
+      code: e.type === 'session_expired' ? 'expired' : 'forbidden',
       message: e.reason,
     };
     this.commits.run(() => journal.append(entry)).catch((err) => this.log.warn({ err: String(err) }, 'could not journal a security event'));

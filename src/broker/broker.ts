@@ -18,7 +18,7 @@ import { BrokerError } from './errors.js';
 import type { OfflineQueueLimiter } from './guards/offline-queue.js';
 import type { GatehousePersistence } from './persistence/gatehouse-persistence.js';
 import type { SessionExpiry } from './persistence/session-expiry.js';
-import { GuardedConnection, SessionRegistry, type ProtocolViolation } from './guards/protocol-guard.js';
+import { GuardedConnection, type ProtocolViolation, type SessionLookup } from './guards/protocol-guard.js';
 import { PublishSequencer } from './guards/publish-order.js';
 import { buildListeners, type ConnectionInfo, type Listener, type ListenerKind, type TlsSecurity } from './listeners.js';
 import { LoginGuard } from './login-guard.js';
@@ -43,8 +43,8 @@ export class Broker {
   private readonly tlsSecurity: TlsSecurity | null;
   private readonly authenticator: Authenticator;
   private readonly sessions = new ClientSessions<Client>();
-  /** Client ids seen by the protocol guard (guards/protocol-guard.ts). */
-  private sessionRegistry = new SessionRegistry();
+  /** Whether a CleanSession=0 client resumes a session (guards/protocol-guard.ts); from the persistence once started. */
+  private sessionLookup: SessionLookup = { accepted: () => false };
   /** Counts updateAccess() calls; a login that spans one is checked again. */
   private accessGeneration = 0;
   private sequencer = new PublishSequencer();
@@ -162,7 +162,8 @@ export class Broker {
     this.offlineQueue = started.offlineQueue;
     this.persistence = started.persistence;
     this.expiry = started.expiry;
-    this.sessionRegistry = new SessionRegistry();
+    const persistence = started.persistence;
+    this.sessionLookup = { accepted: (connect) => !connect.cleanSession && persistence.hasSession(connect.clientId) };
     this.compat = compat;
     this.aedes = started.aedes;
   }
@@ -213,7 +214,7 @@ export class Broker {
     const guarded = new GuardedConnection(stream, {
       maxPacketBytes: this.limits.maxPacketBytes,
       maxClientIdBytes: this.limits.maxClientIdLength,
-      sessions: this.sessionRegistry,
+      sessions: this.sessionLookup,
       // Reported on a later 'data' event, once `client` below exists.
       onViolation: (violation) => this.onViolation(violation, client, info.peer),
     });

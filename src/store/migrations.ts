@@ -60,7 +60,7 @@ const MIGRATIONS: string[] = [
   // The embedded broker's state (src/store/sqlite-broker-state.ts): persistent sessions, their
   // subscriptions and stored messages, QoS 2 packets awaiting PUBREL, retained messages, wills.
   // Packets are v8-serialized (src/store/packet-blob.ts). broker_outgoing.seq is the order in which
-  // a session receives its messages; the broker assigns it.
+  // a session receives its messages (the broker assigns it); message_id, once the message was sent.
   `CREATE TABLE broker_sessions (
      client_id  TEXT PRIMARY KEY,
      username   TEXT,
@@ -77,6 +77,7 @@ const MIGRATIONS: string[] = [
    CREATE TABLE broker_outgoing (
      seq        INTEGER PRIMARY KEY,
      client_id  TEXT NOT NULL,
+     message_id INTEGER,
      packet     BLOB NOT NULL
    );
    CREATE INDEX broker_outgoing_client ON broker_outgoing (client_id, seq);

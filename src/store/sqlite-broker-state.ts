@@ -64,7 +64,8 @@ export class SqliteBrokerState implements DurableBrokerState {
       unsubscribe: prepare('DELETE FROM broker_subscriptions WHERE client_id = ? AND topic = ?'),
       unsubscribeAll: prepare('DELETE FROM broker_subscriptions WHERE client_id = ?'),
       enqueue: prepare('INSERT INTO broker_outgoing (seq, client_id, packet) VALUES (?, ?, ?)'),
-      update: prepare('UPDATE broker_outgoing SET packet = ? WHERE seq = ?'),
+      sent: prepare('UPDATE broker_outgoing SET message_id = ? WHERE seq = ?'),
+      released: prepare('UPDATE broker_outgoing SET message_id = ?, packet = ? WHERE seq = ?'),
       dequeue: prepare('DELETE FROM broker_outgoing WHERE seq = ?'),
       dequeueAll: prepare('DELETE FROM broker_outgoing WHERE client_id = ?'),
       incoming: prepare('INSERT OR REPLACE INTO broker_incoming (client_id, message_id, packet) VALUES (?, ?, ?)'),
@@ -96,9 +97,13 @@ export class SqliteBrokerState implements DurableBrokerState {
       .all()
       .map((row) => this.decode(row.packet, 'broker_retained', row.topic));
     const outgoing = this.db
-      .prepare<[], { seq: number; client_id: string; packet: Buffer }>('SELECT seq, client_id, packet FROM broker_outgoing ORDER BY seq')
+      .prepare<[], { seq: number; client_id: string; message_id: number | null; packet: Buffer }>('SELECT seq, client_id, message_id, packet FROM broker_outgoing ORDER BY seq')
       .all()
-      .map((row): QueuedMessage => ({ seq: row.seq, clientId: row.client_id, packet: this.decode(row.packet, 'broker_outgoing', `seq ${row.seq}`) }));
+      .map((row): QueuedMessage => {
+        const packet = this.decode(row.packet, 'broker_outgoing', `seq ${row.seq}`);
+        if (row.message_id !== null) packet.messageId = row.message_id;
+        return { seq: row.seq, clientId: row.client_id, packet };
+      });
     const incoming = this.db
       .prepare<[], { client_id: string; message_id: number; packet: Buffer }>('SELECT client_id, message_id, packet FROM broker_incoming ORDER BY rowid')
       .all()
@@ -165,8 +170,11 @@ export class SqliteBrokerState implements DurableBrokerState {
         for (const row of change.rows) sql.enqueue.run(row.seq, row.clientId, blob);
         return;
       }
-      case 'update':
-        sql.update.run(encodePacket(change.packet), change.seq);
+      case 'sent':
+        sql.sent.run(change.messageId, change.seq);
+        return;
+      case 'released':
+        sql.released.run(change.messageId, encodePacket({ cmd: 'pubrel', messageId: change.messageId }), change.seq);
         return;
       case 'dequeue':
         sql.dequeue.run(change.seq);

@@ -71,8 +71,10 @@ export type StateChange =
   | { type: 'end-session'; clientId: string }
   /** One packet stored for several sessions (one row each). */
   | { type: 'enqueue'; packet: StoredPacket; rows: { seq: number; clientId: string }[] }
-  /** A stored message got its packet identifier, or became a PUBREL. */
-  | { type: 'update'; seq: number; packet: StoredPacket }
+  /** A stored message was sent with this packet identifier. */
+  | { type: 'sent'; seq: number; messageId: number }
+  /** A stored QoS 2 message was received (PUBREC): a PUBREL with its identifier takes its place. */
+  | { type: 'released'; seq: number; messageId: number }
   | { type: 'dequeue'; seq: number }
   | { type: 'incoming'; clientId: string; messageId: number; packet: StoredPacket }
   | { type: 'incoming-done'; clientId: string; messageId: number }

@@ -194,6 +194,9 @@ export class GatehousePersistence {
   async outgoingEnqueueCombi(subs: { clientId: string }[], original: StoredPacket): Promise<void> {
     if (subs.length === 0) return;
     const packet = new this.Packet(original);
+    // Stored for established subscriptions only: MQTT-3.3.1-9, RETAIN 0 when it is sent (aedes
+    // would resend the publisher's flag from the queue).
+    packet.retain = false;
     const rows: { seq: number; clientId: string }[] = [];
     for (const { clientId } of subs) {
       if (this.options.queue && !this.options.queue.admit(clientId, this.queues.sizeOf(clientId))) continue;
@@ -213,11 +216,15 @@ export class GatehousePersistence {
   async outgoingUpdate(client: ClientArg, packet: StoredPacket): Promise<void> {
     const entry = this.queues.findForUpdate(client.id, packet);
     if (!entry) throw noSuchPacket();
-    const sentQos = Math.max(Number(entry.packet.qos ?? 0), Number(packet.qos ?? 0));
-    if (packet.cmd === 'pubrel') entry.packet = { cmd: 'pubrel', messageId: packet.messageId };
-    else entry.packet.messageId = packet.messageId;
-    const change: StateChange = { type: 'update', seq: entry.seq, packet: { ...entry.packet } };
-    if (packet.cmd === 'pubrel' || sentQos >= 2) await this.commit(change);
+    const messageId = Number(packet.messageId);
+    if (packet.cmd === 'pubrel') {
+      entry.packet = { cmd: 'pubrel', messageId };
+      await this.commit({ type: 'released', seq: entry.seq, messageId });
+      return;
+    }
+    entry.packet.messageId = messageId;
+    const change: StateChange = { type: 'sent', seq: entry.seq, messageId };
+    if (Math.max(Number(entry.packet.qos ?? 0), Number(packet.qos ?? 0)) >= 2) await this.commit(change);
     else this.defer(change);
   }
 
@@ -324,6 +331,11 @@ export class GatehousePersistence {
   /** Persistent sessions known now. */
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Whether a persistent session of this client id exists (MQTT-3.2.2-2: Session Present). */
+  hasSession(clientId: string): boolean {
+    return this.sessions.has(clientId);
   }
 
   /**
