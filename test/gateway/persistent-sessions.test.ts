@@ -12,6 +12,8 @@ import { after, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { hashPassword } from '../../src/broker/password.js';
 import { databasePath } from '../../src/store/database.js';
+import { runCli } from '../cli/cli-process.js';
+import { scrape, valueOf } from '../metrics/scrape.js';
 import { mosquittoSub } from '../support/mosquitto.js';
 import { connectClient, type MqttClient } from '../support/mqtt-client.js';
 import { runGatewayToExit, spawnGateway, writeConfig, type GatewayProcess } from '../uplink/gateway-process.js';
@@ -34,13 +36,13 @@ function dataDir(): string {
 }
 
 /** A gateway with no devices: only its broker, and the users of these tests. */
-async function configFile(dir: string, broker: Record<string, unknown> = {}): Promise<string> {
+async function configFile(dir: string, broker: Record<string, unknown> = {}, metrics: Record<string, unknown> = { enabled: false }): Promise<string> {
   return writeConfig(dir, {
     site: 'hq',
     gateway_id: 'gw',
     data_dir: dir,
     broker: { host: '127.0.0.1', port: 0, ...broker },
-    metrics: { enabled: false },
+    metrics,
     users: [
       { username: DESK.username, password_hash: await hashPassword(DESK.password), publish: [], subscribe: ['lobby/#'] },
       { username: WRITER.username, password_hash: await hashPassword(WRITER.password), publish: ['lobby/#'], subscribe: ['lobby/#'] },
@@ -221,4 +223,25 @@ test('a missing database file: a new one, an empty broker state; a damaged one o
   assert.equal(logged(fresh, 'broker state restored')?.persistence, databasePath(dir));
   assert.deepEqual(restoredFigures(fresh), { sessions: 0, subscriptions: 0, queued: 0, retained: 0, wills: 0 });
   assert.equal((await comeBack(t, fresh.port)).sessionPresent, false);
+});
+
+test('broker.limits.session_expiry_s: a session away too long is removed, journaled as session_expired (gatehouse journal) and counted in /metrics', async (t) => {
+  const dir = dataDir();
+  const config = await configFile(dir, { limits: { session_expiry_s: 1 } }, { enabled: true, host: '127.0.0.1', port: 0 });
+  const gateway = await spawnGateway(t, config);
+  await subscribeAndLeave(gateway.port);
+  await publishNumbered(gateway.port, 5);
+  await until('the session to expire', () => logged(gateway, 'mqtt persistent session expired') !== undefined);
+  assert.equal(storedFor(dir, 'desk'), 0);
+  const metricsPort = Number(logged(gateway, 'metrics listening')?.port);
+  assert.equal(valueOf(await scrape(metricsPort), 'gatehouse_broker_sessions_expired_total', {}), 1);
+  const journal = await runCli(['journal', '--data-dir', dir, '--type', 'session_expired', '--json']);
+  assert.equal(journal.code, 0, journal.stderr);
+  const entries = journal.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0].client_id, 'desk');
+  assert.equal(entries[0].username, 'desk');
+  assert.equal(entries[0].code, 'expired');
+  assert.match(String(entries[0].message), /over broker\.limits\.session_expiry_s 1 s .*; \d+ stored messages removed/);
+  assert.equal((await comeBack(t, gateway.port)).sessionPresent, false);
 });
