@@ -125,7 +125,7 @@ export class SqliteBrokerState implements DurableBrokerState {
 
   defer(change: StateChange): void {
     this.deferred.push(change);
-    this.deferTimer ??= setTimeout(() => this.writeDeferred(), DEFER_MS);
+    this.deferTimer ??= setTimeout(() => this.writeDeferred(), DEFER_MS).unref();
   }
 
   async flush(): Promise<void> {

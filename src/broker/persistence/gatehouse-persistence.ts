@@ -65,6 +65,11 @@ function persistent(client: ClientArg): boolean {
   return client.clean !== true;
 }
 
+/** aedes' Client (it has a connection), as opposed to the { id, brokerId } aedes passes to delete a will it published. */
+function isConnection(client: ClientRef): boolean {
+  return typeof client === 'object' && client !== null && 'conn' in client;
+}
+
 function noSuchPacket(): Error {
   return new Error('no such packet');
 }
@@ -299,6 +304,10 @@ export class GatehousePersistence {
   async delWill(client: ClientRef): Promise<StoredPacket | undefined> {
     const will = this.wills.get(client.id);
     if (!will) return undefined;
+    // Once it has published a will, aedes deletes it by client id ({ id, brokerId }). When the
+    // client took its own session over (MQTT-3.1.4-2), the will stored now is the new connection's,
+    // stored before the old one was closed: it stays (else a crash would leave no will for it).
+    if (!isConnection(client) && this.liveWillOwner(client.id)) return undefined;
     this.wills.delete(client.id);
     await this.commit({ type: 'will', clientId: client.id, will: null });
     return will.packet;
@@ -366,9 +375,10 @@ export class GatehousePersistence {
   async drain(): Promise<void> {
     for (;;) {
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-      await this.options.state.flush();
       // A completed step of aedes may start the next one (a will's publish, then its removal).
       await new Promise((resolve) => setImmediate(resolve));
+      if (this.pending.size > 0) continue;
+      await this.options.state.flush();
       if (this.pending.size === 0) return;
     }
   }
@@ -398,6 +408,12 @@ export class GatehousePersistence {
     const session: SessionRecord = { clientId, lastSeen: this.now(), connected: changes.connected, ...(username !== undefined ? { username } : {}) };
     this.sessions.set(clientId, session);
     return { type: 'session', session };
+  }
+
+  /** Whether aedes lists an open connection with this client id that has a will. */
+  private liveWillOwner(clientId: string): boolean {
+    const live = (this.brokerRef as { clients?: Record<string, { closed?: boolean; will?: unknown } | undefined> } | undefined)?.clients?.[clientId];
+    return live !== undefined && live.closed !== true && live.will !== null && live.will !== undefined;
   }
 
   private now(): number {

@@ -92,3 +92,24 @@ test('a clean stop publishes the will of each connected client itself and leaves
   await waitFor('the will published at the stop, queued for the session', () => queued.length >= 1);
   assert.deepEqual(queued, ['chat/panel/status offline']);
 });
+
+test('a client taking its own session over (MQTT-3.1.4-2): the old connection\'s will is published, the new one\'s stays stored', async (t) => {
+  const dir = tempDataDir(t);
+  const started = await startSqliteBroker(t, dir);
+  const watcher = await mqttClient(t, started.port, { ...OPERATOR, clientId: 'watcher' });
+  const seen: string[] = [];
+  watcher.on('message', (topic, payload) => void seen.push(`${topic} ${payload}`));
+  await watcher.subscribeAsync('chat/#', { qos: 1 });
+  const status = (payload: string) => ({ topic: 'chat/panel/status', payload: Buffer.from(payload), qos: 1 as const, retain: false });
+  await mqttClient(t, started.port, { ...OPERATOR, clientId: 'panel', will: status('old connection lost') });
+  await mqttClient(t, started.port, { ...OPERATOR, clientId: 'panel', will: status('new connection lost') });
+  await waitFor('the old connection\'s will', () => seen.length >= 1);
+  assert.deepEqual(seen, ['chat/panel/status old connection lost']);
+  // A SUBACK of a persistent session follows its commit; commits are in order, so every write
+  // aedes started for the old will (its deletion) is on disk by then.
+  const later = await connectPersistent(t, started.port, { ...OPERATOR, clientId: 'later' });
+  await later.client.subscribeAsync('chat/later', { qos: 1 });
+  const stored = started.sqlite.db.prepare('SELECT packet FROM broker_wills WHERE client_id = ?').pluck().all('panel') as Buffer[];
+  assert.equal(stored.length, 1);
+  assert.match(stored[0].toString('latin1'), /new connection lost/, 'the new connection\'s will is what a crash now would publish');
+});
