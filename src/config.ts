@@ -64,6 +64,8 @@ export interface GatehouseConfig {
     limits: BrokerLimitsConfig;
     /** Failed-login rate limit and lockout (src/broker/limits-config.ts). */
     login: BrokerLoginConfig;
+    /** Where persistent sessions, their queues and retained messages are kept (docs/broker-state.md). */
+    persistence: 'sqlite' | 'memory';
   };
   users: UserConfig[];
   commands: {
@@ -186,6 +188,12 @@ function schema() {
       },
       limits: brokerLimitsSchema(env),
       login: brokerLoginSchema(env),
+      persistence: {
+        doc: 'sqlite: persistent sessions, their queued messages, retained messages and wills survive a restart (in data_dir\'s database); memory: they are lost at every restart.',
+        format: ['sqlite', 'memory'],
+        default: 'sqlite',
+        env: env('broker.persistence'),
+      },
     },
     commands: {
       timeout_ms: { doc: 'Time from acceptance to a command\'s terminal result.', format: POSITIVE_INT, default: 5000, env: env('commands.timeout_ms') },

@@ -32,6 +32,7 @@ import { nextSession } from './store/gateway-meta.js';
 import { GroupCommit } from './store/group-commit.js';
 import { SqliteJournal } from './store/sqlite-journal.js';
 import { SqliteLedger } from './store/sqlite-ledger.js';
+import { SqliteBrokerState } from './store/sqlite-broker-state.js';
 import { SqliteOutbox } from './store/sqlite-outbox.js';
 import { classifyTopic, commandFilters, topics } from './topics.js';
 import { builtinRegistries, commandCatalogOf, type Registries } from './registries.js';
@@ -141,7 +142,7 @@ export class Gateway {
     // Safe state before anything can command a device: each device's first attempt completes here.
     await devices.start();
 
-    const broker = (this.broker = this.createBroker(pipeline));
+    const broker = (this.broker = this.createBroker(pipeline, db, commits));
     await broker.start();
     await this.startActors(running, [metrics, state]);
     await outlet.open(broker);
@@ -247,10 +248,12 @@ export class Gateway {
     await outlet.publish(topics.availability(site, device.kind.name, device.id), device.availability, true);
   }
 
-  private createBroker(pipeline: CommandPipeline): Broker {
+  private createBroker(pipeline: CommandPipeline, db: SqliteDatabase, commits: GroupCommit): Broker {
     const { config, uplink, bus } = this;
+    // Persistent sessions, their queues, retained messages and wills in the gateway's database (issue 13).
+    const state = config.broker.persistence === 'sqlite' ? new SqliteBrokerState(db, commits.run, this.log.child({ component: 'broker-state' })) : undefined;
     return new Broker(
-      brokerOptionsFromConfig(config),
+      { ...brokerOptionsFromConfig(config), ...(state ? { state } : {}) },
       {
         classify: (topic) => classifyTopic(config.site, topic),
         onCommand: (cmd) => void pipeline.submit(localCommand(cmd)),

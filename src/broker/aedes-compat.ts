@@ -2,18 +2,21 @@
 // their public API, behind one version check: the guards in guards/ patch their internals, and a
 // few reads below look at fields aedes does not document. The check refuses to start the broker
 // when the installed versions are not the ones these were written for, instead of running
-// unguarded (or broken) after an upgrade. Upgrading means reading each guard's comment against the
-// new code, then changing EXPECTED_VERSIONS and the pins in package.json (dependencies, overrides).
+// unguarded (or broken) after an upgrade. The broker's own persistence (persistence/) implements
+// aedes-persistence 11.0.0's interface as aedes 1.2.0 calls it, on top of that version's memory
+// store. Upgrading means reading each guard's comment against the new code (and running the
+// persistence conformance suite), then changing EXPECTED_VERSIONS and the pins in package.json
+// (dependencies, overrides).
 import type { Aedes, Client } from 'aedes';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BrokerError } from './errors.js';
 import { guardMqEmitterDepth } from './guards/mqemitter-depth.js';
-import type { OfflineQueueLimiter } from './guards/offline-queue.js';
 import { installPacketIdAllocator } from './guards/packet-id-allocator.js';
 import { markResentDup } from './guards/persistence-dup.js';
 import type { PublishSequencer } from './guards/publish-order.js';
+import { GatehousePersistence } from './persistence/gatehouse-persistence.js';
 
 export const EXPECTED_VERSIONS = { aedes: '1.2.0', mqemitter: '7.1.0', 'aedes-persistence': '11.0.0' } as const;
 
@@ -25,11 +28,15 @@ export type PackageVersions = Record<CompatPackage, string | null>;
 export interface AedesCompat {
   /** Right after `new Aedes()`: the mqemitter recursion-depth guard, and the publish sequencer on its emit. */
   guardEmitter(aedes: Aedes, sequencer: PublishSequencer): void;
-  /** Right after `aedes.listen()`: DUP on resent messages, and broker.limits.max_queued_messages. */
-  guardPersistence(aedes: Aedes, offlineQueue: OfflineQueueLimiter): void;
+  /** Right after `aedes.listen()`: DUP on resent messages. */
+  guardPersistence(aedes: Aedes): void;
   /** Right after `aedes.handle()`: outgoing packet identifiers skip those still in use. */
   guardClient(client: Client, inUse: (id: number) => boolean): void;
-  /** Whether aedes stored QoS 2 PUBLISH `messageId` from `client` and awaits its PUBREL (client._inboundInflight). */
+  /**
+   * Whether aedes stored QoS 2 PUBLISH `messageId` from `client` and awaits its PUBREL: on this
+   * connection (client._inboundInflight), or in the persistent session it resumed, before a
+   * reconnect or a restart (the persistence, as client.broker.persistence).
+   */
   awaitingPubrel(client: Client, messageId: number): boolean;
   /** The clients aedes lists: connected ones, and closed ones until their subscriptions are gone. */
   clients(aedes: Aedes): Client[];
@@ -109,15 +116,16 @@ const COMPAT: AedesCompat = Object.freeze({
     if (!guardMqEmitterDepth(mqOf(aedes))) throw changed('mqemitter internals: recursion-depth guard');
     if (!sequencer.install(mqOf(aedes))) throw changed('mqemitter internals: publish-order guard');
   },
-  guardPersistence(aedes: Aedes, offlineQueue: OfflineQueueLimiter): void {
+  guardPersistence(aedes: Aedes): void {
     if (!markResentDup(persistenceOf(aedes))) throw changed('aedes persistence internals: DUP-on-resend guard');
-    if (!offlineQueue.install(persistenceOf(aedes))) throw changed('aedes persistence internals: broker.limits.max_queued_messages');
   },
   guardClient(client: Client, inUse: (id: number) => boolean): void {
     if (!installPacketIdAllocator(client, inUse)) throw changed('aedes client internals: packet identifier guard');
   },
   awaitingPubrel(client: Client, messageId: number): boolean {
-    return (client as unknown as { _inboundInflight?: Set<number> })._inboundInflight?.has(messageId) === true;
+    if ((client as unknown as { _inboundInflight?: Set<number> })._inboundInflight?.has(messageId) === true) return true;
+    const persistence = (client as unknown as { broker?: { persistence?: unknown } }).broker?.persistence;
+    return persistence instanceof GatehousePersistence && persistence.awaitingPubrel(client.id, messageId);
   },
   clients(aedes: Aedes): Client[] {
     return Object.values(clientTable(aedes));

@@ -16,7 +16,9 @@ import { ClientSessions, newClientSession } from './client-session.js';
 import { BrokerCounters } from './counters.js';
 import { BrokerError } from './errors.js';
 import type { OfflineQueueLimiter } from './guards/offline-queue.js';
-import { GuardedConnection, SessionRegistry, type ProtocolViolation } from './guards/protocol-guard.js';
+import type { GatehousePersistence } from './persistence/gatehouse-persistence.js';
+import type { SessionExpiry } from './persistence/session-expiry.js';
+import { GuardedConnection, type ProtocolViolation, type SessionLookup } from './guards/protocol-guard.js';
 import { PublishSequencer } from './guards/publish-order.js';
 import { buildListeners, type ConnectionInfo, type Listener, type ListenerKind, type TlsSecurity } from './listeners.js';
 import { LoginGuard } from './login-guard.js';
@@ -41,8 +43,8 @@ export class Broker {
   private readonly tlsSecurity: TlsSecurity | null;
   private readonly authenticator: Authenticator;
   private readonly sessions = new ClientSessions<Client>();
-  /** Client ids seen by the protocol guard (guards/protocol-guard.ts). */
-  private sessionRegistry = new SessionRegistry();
+  /** Whether a CleanSession=0 client resumes a session (guards/protocol-guard.ts); from the persistence once started. */
+  private sessionLookup: SessionLookup = { accepted: () => false };
   /** Counts updateAccess() calls; a login that spans one is checked again. */
   private accessGeneration = 0;
   private sequencer = new PublishSequencer();
@@ -51,6 +53,9 @@ export class Broker {
   private readonly counters = new BrokerCounters();
   /** broker.limits.max_queued_messages; null until started. */
   private offlineQueue: OfflineQueueLimiter | null = null;
+  /** Sessions, queues, retained messages and wills (persistence/); null until started. */
+  private persistence: GatehousePersistence | null = null;
+  private expiry: SessionExpiry | null = null;
   private readonly security: SecurityReporter;
   /** Warnings any peer can cause once per connection (see log-bounds.ts). */
   private readonly violationWarnings: WarnThrottle;
@@ -116,8 +121,13 @@ export class Broker {
 
   /** Login failures and lockouts, and connections or clients stopped by a limit; for metrics. */
   securityCounters(): Record<string, number> {
-    const queues = this.offlineQueue?.counters() ?? { queuedMessagesDropped: 0, currentQueuedMessages: 0 };
+    const queues = { queuedMessagesDropped: this.offlineQueue?.dropped ?? 0, currentQueuedMessages: this.persistence?.queuedMessages ?? 0 };
     return this.counters.securityCounters(this.logins.counters(), queues, this.connections);
+  }
+
+  /** Persistent sessions removed by broker.limits.session_expiry_s since start; for metrics. */
+  sessionsExpired(): number {
+    return this.expiry?.expired ?? 0;
   }
 
   /** Refuses to start (BROKER_AEDES_INCOMPATIBLE) when aedes, mqemitter or aedes-persistence is not the version aedes-compat.ts expects. */
@@ -147,10 +157,13 @@ export class Broker {
     const { hooks, log, counters, security, sessions, authenticator, logins } = this;
     const classify = (topic: string) => hooks.classify(topic);
     const ctx = { sessions, hooks, classify, limits, compat, counters, security, log, authenticator, logins, accessGeneration: () => this.accessGeneration };
-    const started = await startAedesInstance(ctx, (fields, message) => this.clientErrorWarnings.warn(fields, message));
+    const started = await startAedesInstance(ctx, this.opts.state, (fields, message) => this.clientErrorWarnings.warn(fields, message));
     this.sequencer = started.sequencer;
     this.offlineQueue = started.offlineQueue;
-    this.sessionRegistry = new SessionRegistry();
+    this.persistence = started.persistence;
+    this.expiry = started.expiry;
+    const persistence = started.persistence;
+    this.sessionLookup = { accepted: (connect) => !connect.cleanSession && persistence.hasSession(connect.clientId) };
     this.compat = compat;
     this.aedes = started.aedes;
   }
@@ -177,12 +190,17 @@ export class Broker {
     }
   }
 
-  /** Disconnects every client (their wills are published as for any server-side close), then closes the listeners. */
+  /**
+   * Disconnects every client (their wills are published as for any server-side close), waits until
+   * everything the persistence was given is stored, then closes the listeners.
+   */
   async stop(): Promise<void> {
     const aedes = this.aedes;
     this.aedes = null;
     this.logins.close();
+    await this.expiry?.stop();
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await this.persistence?.drain().catch((err: unknown) => this.log.error({ err }, 'broker state not fully stored at stop'));
     for (const listener of this.listeners) await listener.close();
   }
 
@@ -196,7 +214,7 @@ export class Broker {
     const guarded = new GuardedConnection(stream, {
       maxPacketBytes: this.limits.maxPacketBytes,
       maxClientIdBytes: this.limits.maxClientIdLength,
-      sessions: this.sessionRegistry,
+      sessions: this.sessionLookup,
       // Reported on a later 'data' event, once `client` below exists.
       onViolation: (violation) => this.onViolation(violation, client, info.peer),
     });

@@ -20,6 +20,8 @@ export interface ClientLimits {
   maxQueuedMessages: number;
   /** Bytes of a client identifier; a longer one gets CONNACK 2 (MQTT-3.1.3-9). */
   maxClientIdLength: number;
+  /** Seconds a persistent session's client may stay away before the session is removed; 0 = never (persistence/session-expiry.ts). */
+  sessionExpirySeconds: number;
 }
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
@@ -36,6 +38,9 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // MQTT-3.1.3-5 guarantees 23 bytes; a UUID with a prefix fits easily. Client ids are kept for
   // the life of a persistent session and written to logs.
   maxClientIdLength: 128,
+  // A week: a guard desk closed over a long weekend keeps its session; a tablet thrown away does
+  // not collect messages (up to max_queued_messages) for ever.
+  sessionExpirySeconds: 7 * 24 * 3600,
 };
 
 /** Smallest values the config accepts: below them the topic contract itself would break. */
@@ -58,6 +63,7 @@ export interface BrokerLimitsConfig {
   max_subscriptions: number;
   max_queued_messages: number;
   max_client_id_length: number;
+  session_expiry_s: number;
 }
 
 /** broker.login in the config file. */
@@ -79,6 +85,7 @@ export function brokerLimitsFromConfig(c: BrokerLimitsConfig): ClientLimits & { 
     maxSubscriptions: c.max_subscriptions,
     maxQueuedMessages: c.max_queued_messages,
     maxClientIdLength: c.max_client_id_length,
+    sessionExpirySeconds: c.session_expiry_s,
   };
 }
 

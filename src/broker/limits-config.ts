@@ -17,6 +17,8 @@ const MQTT_MAX_STRING_BYTES = 65_535;
 // The subscription matcher aedes uses (qlobber) stops at 100 levels.
 const QLOBBER_MAX_LEVELS = 100;
 const DAY_MS = 86_400_000;
+// Ten years: longer is never meant.
+const MAX_SESSION_EXPIRY_S = 10 * 365 * 86_400;
 
 type EnvName = (path: string) => string;
 
@@ -64,6 +66,12 @@ export function brokerLimitsSchema(env: EnvName) {
       format: intFormat(0, 10_000_000),
       default: DEFAULT_CLIENT_LIMITS.maxQueuedMessages,
       env: env('broker.limits.max_queued_messages'),
+    },
+    session_expiry_s: {
+      doc: 'Seconds a disconnected persistent session (CleanSession=0) is kept; then it and its queued messages are removed; 0 = never.',
+      format: intFormat(0, MAX_SESSION_EXPIRY_S),
+      default: DEFAULT_CLIENT_LIMITS.sessionExpirySeconds,
+      env: env('broker.limits.session_expiry_s'),
     },
     max_client_id_length: {
       doc: 'Bytes of a client identifier; a longer one gets CONNACK 2 (identifier rejected).',

@@ -5,6 +5,7 @@ import type { AnonymousAccess, UserEntry } from './auth.js';
 import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './client-limits.js';
 import type { ListenerSettings } from './listeners.js';
 import type { LoginLimiterOptions } from './login-limiter.js';
+import type { DurableBrokerState } from './persistence/durable-state.js';
 import type { SecurityEvent } from './security-event.js';
 
 export const DEFAULT_BROKER_LIMITS = {
@@ -40,6 +41,11 @@ export interface BrokerOptions {
   login?: Partial<LoginLimiterOptions>;
   /** TLS and WebSocket listeners, and turning the TCP one (host, port) off; only TCP when absent. */
   listeners?: ListenerSettings;
+  /**
+   * Where persistent sessions, their queues, QoS 2 state, retained messages and wills are kept
+   * across restarts (src/store/sqlite-broker-state.ts); in memory only when absent.
+   */
+  state?: DurableBrokerState;
 }
 
 /** The configured limits over the defaults; a key given as undefined keeps its default. */

@@ -1,11 +1,12 @@
 // What the broker reports to the security journal: refused logins, lockouts, refused PUBLISH and
-// SUBSCRIBE packets. Its own module so that every part of the broker can report without
+// SUBSCRIBE packets (refused wills too), and persistent sessions removed by
+// broker.limits.session_expiry_s. Its own module so that every part of the broker can report without
 // importing broker.ts.
 import type { Logger } from 'pino';
 import { boundedText, MAX_LOGGED_NAME_CHARS, MAX_LOGGED_TOPIC_CHARS } from './log-bounds.js';
 
 export type SecurityEvent = {
-  type: 'auth_failed' | 'publish_denied' | 'subscribe_denied' | 'lockout';
+  type: 'auth_failed' | 'publish_denied' | 'subscribe_denied' | 'lockout' | 'session_expired';
   clientId: string;
   username?: string;
   peer: string;

@@ -4,7 +4,8 @@
 
 // lockout: a failed-login lockout started (src/broker/login-limiter.ts); its message says what was locked.
 // event: a device event (door_forced, passage, snapshot, ...): its name in `event`, its fields as JSON in `payload`.
-export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event'] as const;
+// session_expired: a persistent MQTT session removed by broker.limits.session_expiry_s.
+export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired'] as const;
 export type JournalType = (typeof JOURNAL_TYPES)[number];
 
 export interface JournalEntry {

@@ -24,7 +24,7 @@ export interface JournalExtensionDeps {
 }
 
 export function securityJournalEntry(e: SecurityEvent, at = Date.now()): JournalEntry {
-  return { at, type: e.type, client_id: e.clientId, username: e.username, peer: e.peer, payload: e.topic, status: 'error', code: 'forbidden', message: e.reason };
+  return { at, type: e.type, client_id: e.clientId, username: e.username, peer: e.peer, payload: e.topic, status: 'error', code: e.type === 'session_expired' ? 'expired' : 'forbidden', message: e.reason };
 }
 
 /** Device events and security decisions into the journal, from the first device report to the last. */

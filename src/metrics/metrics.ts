@@ -32,6 +32,8 @@ export interface BrokerView {
   messageCounts?(): { received: number; published: number };
   /** Security counters by type (shape decided by the broker; numbers are exported, nested maps flattened). */
   securityCounters?(): unknown;
+  /** Persistent sessions removed by broker.limits.session_expiry_s since start. */
+  sessionsExpired?(): number;
 }
 
 export type DeviceView = StatusDeviceView;
@@ -284,6 +286,7 @@ export class GatewayMetrics {
     const received = counter('gatehouse_broker_messages_received_total', 'PUBLISH packets from MQTT clients routed by the embedded broker.');
     const published = counter('gatehouse_broker_messages_published_total', 'Messages the gateway itself published on the embedded broker (results, state, availability, events).');
     const security = counter('gatehouse_security_events_total', 'Security counters of the broker (login failures, lockouts, connections refused, ...), by type.', ['type']);
+    const sessionsExpired = counter('gatehouse_broker_sessions_expired_total', 'Persistent MQTT sessions removed with their queued messages because their client stayed away longer than broker.limits.session_expiry_s.');
     const securityNow = gauge('gatehouse_security_current', 'Security figures of the broker that can go down (open_connections, active_lockouts), by type.', ['type']);
     const outboxMessages = gauge('gatehouse_outbox_messages', 'Messages waiting in the cloud outbox (SQLite) or about to be stored.');
     const outboxBytes = gauge('gatehouse_outbox_bytes', 'Bytes (topics and payloads) in the cloud outbox.');
@@ -319,6 +322,8 @@ export class GatewayMetrics {
         setTotal(published, counts?.published ?? 0);
         security.reset();
         securityNow.reset();
+        sessionsExpired.reset();
+        setTotal(sessionsExpired, broker?.sessionsExpired?.() ?? 0);
         for (const [type, value] of broker?.securityCounters ? flattenCounters(broker.securityCounters()) : []) {
           if (isCurrentValue(type)) securityNow.set({ type }, value);
           else setTotal(security, value, { type });

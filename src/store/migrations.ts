@@ -56,6 +56,45 @@ const MIGRATIONS: string[] = [
    );`,
   // Device events in the journal (type 'event'): the event's name; its fields go in payload.
   `ALTER TABLE journal ADD COLUMN event TEXT;`,
+  // The embedded broker's state (src/store/sqlite-broker-state.ts): persistent sessions, their
+  // subscriptions and stored messages, QoS 2 packets awaiting PUBREL, retained messages, wills.
+  // Packets are v8-serialized (src/store/packet-blob.ts). broker_outgoing.seq is the order in which
+  // a session receives its messages (the broker assigns it); message_id, once the message was sent.
+  `CREATE TABLE broker_sessions (
+     client_id  TEXT PRIMARY KEY,
+     username   TEXT,
+     last_seen  INTEGER NOT NULL,
+     connected  INTEGER NOT NULL
+   );
+   CREATE TABLE broker_subscriptions (
+     client_id  TEXT NOT NULL,
+     topic      TEXT NOT NULL,
+     qos        INTEGER NOT NULL,
+     options    TEXT,
+     UNIQUE (client_id, topic)
+   );
+   CREATE TABLE broker_outgoing (
+     seq        INTEGER PRIMARY KEY,
+     client_id  TEXT NOT NULL,
+     message_id INTEGER,
+     packet     BLOB NOT NULL
+   );
+   CREATE INDEX broker_outgoing_client ON broker_outgoing (client_id, seq);
+   CREATE TABLE broker_incoming (
+     client_id  TEXT NOT NULL,
+     message_id INTEGER NOT NULL,
+     packet     BLOB NOT NULL,
+     PRIMARY KEY (client_id, message_id)
+   );
+   CREATE TABLE broker_retained (
+     topic      TEXT PRIMARY KEY,
+     packet     BLOB NOT NULL
+   );
+   CREATE TABLE broker_wills (
+     client_id  TEXT PRIMARY KEY,
+     username   TEXT,
+     packet     BLOB NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -50,7 +50,7 @@ export function explainOpenError(err: unknown, file: string): Error {
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return new StoreError(
       'STORE_CORRUPT',
-      `${file} is damaged or not a gatehouse database (${code}: ${detail}). Stop gatehouse, move the file (and any -wal/-shm beside it) aside to keep it for analysis, and start again with an empty database; the outbox, remembered command ids and journal in it are lost.`,
+      `${file} is damaged or not a gatehouse database (${code}: ${detail}). Stop gatehouse, move the file (and any -wal/-shm beside it) aside to keep it for analysis, and start again with an empty database; the outbox, remembered command ids, journal and broker state (persistent sessions, their queued messages, retained messages) in it are lost.`,
       { cause: err },
     );
   }

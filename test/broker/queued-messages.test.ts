@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Broker } from '../../src/broker/broker.js';
-import { SessionRegistry } from '../../src/broker/guards/protocol-guard.js';
 import { brokerLimitsFromConfig } from '../../src/broker/client-limits.js';
 import { loadConfig } from '../../src/config.js';
 import { demo } from '../config/support.js';
@@ -206,21 +205,6 @@ test('max_client_id_length: a longer client id gets CONNACK 2 and one log line; 
   );
   assert.equal(viaMqttJs, 2, 'MQTT.js sees return code 2');
   assert.equal(broker.securityCounters().clientIdsRefused, 2);
-});
-
-test('the session registry forgets the client id that connected least recently beyond its size, and any id a clean session discards', () => {
-  const sessions = new SessionRegistry(2);
-  const persistent = (clientId: string) => sessions.accepted({ clientId, cleanSession: false });
-  assert.equal(persistent('a'), false);
-  assert.equal(persistent('b'), false);
-  assert.equal(persistent('a'), true, 'a connected again: now the most recent');
-  assert.equal(persistent('c'), false);
-  assert.equal(sessions.size, 2);
-  assert.equal(persistent('a'), true);
-  assert.equal(persistent('b'), false, 'b was forgotten');
-  assert.equal(sessions.accepted({ clientId: 'a', cleanSession: true }), false);
-  assert.equal(sessions.size, 1);
-  assert.equal(persistent('a'), false, 'a clean session discarded it');
 });
 
 test('broker.limits.max_queued_messages and max_client_id_length: defaults, environment overrides, ranges', () => {

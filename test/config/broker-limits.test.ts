@@ -30,6 +30,7 @@ test('without broker.limits and broker.login the broker gets exactly its built-i
     max_subscriptions: 256,
     max_queued_messages: 1000,
     max_client_id_length: 128,
+    session_expiry_s: 604_800,
   });
   assert.deepEqual(broker.login, { max_failures_per_address: 10, max_failures_per_username: 10, window_ms: 600_000, lockout_ms: 900_000, max_tracked: 10_000 });
 });
@@ -38,7 +39,7 @@ test('values from the file and from GATEHOUSE_BROKER_LIMITS_* / GATEHOUSE_BROKER
   const doc = demo();
   doc.broker.limits = { max_connections: 50, max_inflight: 200, max_topic_length: 512 };
   doc.broker.login = { max_failures_per_username: 0, lockout_ms: 60_000 };
-  const { broker } = load(doc, { GATEHOUSE_BROKER_LIMITS_MAX_SUBSCRIPTIONS: '40', GATEHOUSE_BROKER_LOGIN_MAX_FAILURES_PER_ADDRESS: '25' });
+  const { broker } = load(doc, { GATEHOUSE_BROKER_LIMITS_MAX_SUBSCRIPTIONS: '40', GATEHOUSE_BROKER_LOGIN_MAX_FAILURES_PER_ADDRESS: '25', GATEHOUSE_BROKER_LIMITS_SESSION_EXPIRY_S: '0' });
   assert.deepEqual(brokerLimitsFromConfig(broker.limits), {
     maxConnections: 50,
     maxPacketBytes: 1_048_576,
@@ -48,6 +49,7 @@ test('values from the file and from GATEHOUSE_BROKER_LIMITS_* / GATEHOUSE_BROKER
     maxSubscriptions: 40,
     maxQueuedMessages: 1000,
     maxClientIdLength: 128,
+    sessionExpirySeconds: 0,
   });
   assert.deepEqual(loginLimitsFromConfig(broker.login), {
     ...DEFAULT_LOGIN_LIMITS,
@@ -66,6 +68,7 @@ test('out-of-range values and unknown keys are reported with their key paths', (
     max_topic_levels: 4,
     max_topic_length: 263,
     max_subscriptions: 2.5,
+    session_expiry_s: -1,
     max_queue: 5,
   };
   doc.broker.login = { window_ms: 0, max_failures_per_address: -1, max_tracked: 'lots' };
@@ -77,6 +80,7 @@ test('out-of-range values and unknown keys are reported with their key paths', (
   expect('broker.limits.max_topic_levels', /from 5 to 100/);
   expect('broker.limits.max_topic_length', /from 264 to 65535/);
   expect('broker.limits.max_subscriptions', /integer/);
+  expect('broker.limits.session_expiry_s', /from 0 to 315360000/);
   expect('broker.limits.max_queue', /unknown key|not declared/);
   expect('broker.login.window_ms', /from 1000/);
   expect('broker.login.max_failures_per_address', /from 0/);

@@ -277,16 +277,18 @@ class MosquittoSubscriber implements Subscriber {
 }
 
 /**
- * Runs mosquitto_sub on the given topics (QoS 2 subscription, so each message arrives at the QoS
- * it was published with). Resolves once the SUBACK arrived, or once mosquitto_sub exited (e.g.
- * refused CONNACK: look at exitCode and stderr).
+ * Runs mosquitto_sub on the given topics (QoS 2 subscription unless `qos` says otherwise, so each
+ * message arrives at the QoS it was published with). `persistent`: CleanSession=0 (`-c`, needs a
+ * clientId). Resolves once the SUBACK arrived, or once mosquitto_sub exited (e.g. refused CONNACK:
+ * look at exitCode and stderr).
  */
-export async function mosquittoSub(opts: ClientAuth & { topics: string[] }): Promise<Subscriber> {
+export async function mosquittoSub(opts: ClientAuth & { topics: string[]; qos?: 0 | 1 | 2; persistent?: boolean }): Promise<Subscriber> {
   const binary = requireTool('mosquitto_sub', 'mosquitto-clients');
   // mosquitto_sub block-buffers its -d lines on a pipe; stdbuf (which execs it, so the pid and
   // exit code stay mosquitto_sub's) makes stdout line-buffered so the SUBACK line arrives at once.
   const stdbuf = requireTool('stdbuf', 'coreutils');
-  const args = ['-oL', binary, ...clientArgs(opts), '-d', '-q', '2', '-F', MESSAGE_FORMAT];
+  const args = ['-oL', binary, ...clientArgs(opts), '-d', '-q', String(opts.qos ?? 2), '-F', MESSAGE_FORMAT];
+  if (opts.persistent) args.push('-c');
   for (const topic of opts.topics) args.push('-t', topic);
   const subscriber = new MosquittoSubscriber();
   await subscriber.start(stdbuf, args);

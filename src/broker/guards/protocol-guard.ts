@@ -16,42 +16,15 @@ export interface ProtocolViolation {
   clientId?: string;
 }
 
-// Far more persistent clients than a building gateway serves; at most ~40 bytes of overhead plus
-// broker.limits.max_client_id_length (128 by default) each.
-export const MAX_REMEMBERED_SESSIONS = 100_000;
-
 /**
- * Client identifiers with a persistent session in this broker process (aedes keeps sessions in
- * memory). MQTT-3.2.2-2: Session Present is 1 when the server already has session state for a
- * CleanSession=0 client; aedes 1.2.0 sets it only when the session has subscriptions.
- *
- * An id is forgotten when aedes forgets the session (a clean-session CONNECT with that id), and
- * beyond `maxRemembered` ids the one that connected least recently is forgotten. A forgotten
- * session that comes back gets aedes' own answer (1 when it still has subscriptions), so the
- * worst case is a client without subscriptions told 0, which it answers by subscribing again.
+ * MQTT-3.2.2-2: Session Present is 1 when the server already has session state for a
+ * CleanSession=0 client; aedes 1.2.0 sets it only when the session has subscriptions. The broker
+ * answers from its persistence (persistence/gatehouse-persistence.ts), which knows every persistent
+ * session, across restarts too, until a clean-session CONNECT or session expiry ends it.
  */
-export class SessionRegistry {
-  private readonly ids = new Set<string>();
-
-  constructor(private readonly maxRemembered = MAX_REMEMBERED_SESSIONS) {}
-
-  get size(): number {
-    return this.ids.size;
-  }
-
-  /** Records an accepted CONNECT; returns whether a session already existed. */
-  accepted(connect: ConnectSummary): boolean {
-    if (connect.cleanSession) {
-      // MQTT-3.1.2-6: a clean session ends with its connection and discards any previous one.
-      this.ids.delete(connect.clientId);
-      return false;
-    }
-    // Deleted and added again: a Set iterates in insertion order, oldest connect first.
-    const existed = this.ids.delete(connect.clientId);
-    this.ids.add(connect.clientId);
-    if (this.ids.size > this.maxRemembered) this.ids.delete(this.ids.values().next().value as string);
-    return existed;
-  }
+export interface SessionLookup {
+  /** Called once the CONNECT is accepted, before this connection's own session is recorded. */
+  accepted(connect: ConnectSummary): boolean;
 }
 
 export interface ProtocolGuardOptions {
@@ -59,7 +32,7 @@ export interface ProtocolGuardOptions {
   maxPacketBytes: number;
   /** Longest client identifier accepted, in UTF-8 bytes (broker.limits.max_client_id_length). */
   maxClientIdBytes: number;
-  sessions: SessionRegistry;
+  sessions: SessionLookup;
   onViolation(violation: ProtocolViolation): void;
 }
 
