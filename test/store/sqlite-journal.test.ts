@@ -16,10 +16,12 @@ describe('SqliteJournal', () => {
   it('a database from before device events keeps its entries and takes events after the upgrade', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-journal-'));
     dirs.push(dir);
-    // What a gatehouse of schema 2 left behind: no event column.
+    // What a gatehouse of schema 2 left behind: no event column (migration 3), no broker state (4).
     const old = openDatabase(dir);
     old.exec('ALTER TABLE journal DROP COLUMN event');
-    old.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    const brokerTables = old.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'broker\\_%' ESCAPE '\\'").pluck().all() as string[];
+    for (const table of brokerTables) old.exec(`DROP TABLE ${table}`);
+    old.pragma('user_version = 2');
     old.prepare("INSERT INTO journal (at, type, kind, device, command, command_id, status) VALUES (1, 'command', 'gate', 'g1', 'unlock', 'before', 'ok')").run();
     old.close();
 
