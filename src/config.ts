@@ -3,33 +3,28 @@
 // validated once with every problem reported (each naming its key path), then frozen.
 
 import convict from 'convict';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import type { ConfigIssue } from './driver-api.js';
-import { isValidId, parseCommandPattern } from './topics.js';
+import { isValidId } from './topics.js';
 import { MAX_TTL_MS } from './commands/envelope.js';
 import { parseFields, type FieldValues } from './config/fields.js';
-import { isPasswordHash } from './broker/password.js';
 import { validateTopicFilter } from './mqtt-topic.js';
-import type { BrokerLimitsConfig, BrokerLoginConfig } from './broker/client-limits.js';
-import { brokerLimitsSchema, brokerLoginSchema } from './broker/limits-config.js';
 import type { TransportConfig } from './transport/registry.js';
-import { builtinRegistries, commandCatalogOf, entryOf, type Registries } from './registries.js';
-import { IDENTITY_SOURCES, type IdentitySource } from './broker/client-identity.js';
-import { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy } from './broker/listeners/certificates.js';
+import { builtinRegistries, entryOf, type Registries } from './registries.js';
 import { validateLinks, type LinkConfig } from './links/link-config.js';
 import { BOOLEAN, NATURAL, PORT, POSITIVE_INT } from './config/formats.js';
 import { suggestionFor } from './config/suggest.js';
+import { uplinkSchema, validateUplink, type UplinkConfig } from './uplink/config.js';
+import { brokerSchema, validateBrokerListeners, validateUsers, type BrokerConfig, type UserConfig } from './broker/config.js';
+
+export type { BrokerConfig, BrokerTlsConfig, BrokerWsConfig, UserConfig } from './broker/config.js';
+
+export type { UplinkConfig } from './uplink/config.js';
 
 export type { ConfigIssue } from './driver-api.js';
 
-export interface UserConfig {
-  username: string;
-  password_hash: string;
-  publish: string[];
-  subscribe: string[];
-}
 
 
 export interface DeviceConfig {
@@ -52,21 +47,8 @@ export interface GatehouseConfig {
   gateway_id: string;
   data_dir: string;
   log: { level: string };
-  broker: {
-    host: string;
-    port: number;
-    /** The plain TCP listener on host:port (see validateBrokerListeners for tls and ws). */
-    tcp_enabled: boolean;
-    tls: BrokerTlsConfig;
-    ws: BrokerWsConfig;
-    anonymous: { enabled: boolean; publish: string[]; subscribe: string[] };
-    /** Connection, packet, topic, subscription and in-flight limits (src/broker/limits-config.ts). */
-    limits: BrokerLimitsConfig;
-    /** Failed-login rate limit and lockout (src/broker/limits-config.ts). */
-    login: BrokerLoginConfig;
-    /** Where persistent sessions, their queues and retained messages are kept (docs/broker-state.md). */
-    persistence: 'sqlite' | 'memory';
-  };
+  /** Listeners, anonymous access, limits, login, persistence (src/broker/config.ts). */
+  broker: BrokerConfig;
   users: UserConfig[];
   commands: {
     timeout_ms: number;
@@ -87,30 +69,6 @@ export interface GatehouseConfig {
   links: LinkConfig[];
 }
 
-/** The cloud uplink (issue 3); see validateUplink for the rules beyond each key's format. */
-export interface UplinkConfig {
-  enabled: boolean;
-  url: string;
-  /** MQTT 3.1.1 (the default) or MQTT 5. */
-  protocol: '3.1.1' | '5';
-  /** `gatehouse-{site}-{gateway_id}` when not configured. */
-  client_id: string;
-  username: string;
-  password: string;
-  password_file: string;
-  tls: { ca: string; cert: string; key: string };
-  keepalive_s: number;
-  connect_timeout_ms: number;
-  forward: string[];
-  allow_commands: string[];
-  inflight: number;
-  max_messages: number;
-  max_bytes: number;
-  backoff: { initial_ms: number; max_ms: number };
-  synchronous: 'FULL' | 'NORMAL';
-  flush_on_stop_ms: number;
-}
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 convict.addFormat({
@@ -128,25 +86,6 @@ convict.addFormat({
   },
 });
 
-convict.addFormat({
-  name: 'uplink-protocol',
-  validate(value: unknown) {
-    // A bare 5 is what YAML makes of `protocol: 5`; 3.1.1 is only ever a string.
-    // convict appends ": value was ..." itself, but only for truthy values.
-    if (value !== '3.1.1' && value !== '5' && value !== 5) throw new Error(`must be "3.1.1" or "5"${value ? '' : `, not ${JSON.stringify(value)}`}`);
-  },
-});
-
-
-convict.addFormat({
-  name: 'command-allow-list',
-  validate(value: unknown) {
-    if (!Array.isArray(value)) throw new Error('must be a list of "kind/command" entries ("*" for any kind or command)');
-    const bad = value.findIndex((e) => typeof e !== 'string' || !parseCommandPattern(e));
-    if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not "kind/command" ("gate/unlock", "turnstile/*", "*/lock")`);
-  },
-});
-
 const envName = (path: string) => `GATEHOUSE_${path.toUpperCase().replace(/\./g, '_')}`;
 const env = envName;
 /** Sections validated by hand, beside the convict schema. */
@@ -160,41 +99,7 @@ function schema() {
     log: {
       level: { doc: 'pino log level.', format: LOG_LEVELS, default: 'info', env: env('log.level') },
     },
-    broker: {
-      host: { doc: 'Address the MQTT TCP listener binds.', format: String, default: '0.0.0.0', env: env('broker.host') },
-      port: { doc: 'MQTT TCP port; 0 picks a free one.', format: PORT, default: 1883, env: env('broker.port') },
-      tcp_enabled: { doc: 'Serve plain MQTT over TCP on broker.host:broker.port.', format: BOOLEAN, default: true, env: env('broker.tcp_enabled') },
-      tls: {
-        enabled: { doc: 'Serve MQTT over TLS.', format: BOOLEAN, default: false, env: env('broker.tls.enabled') },
-        host: { doc: 'Address the MQTT TLS listener binds.', format: String, default: '0.0.0.0', env: env('broker.tls.host') },
-        port: { doc: 'MQTT TLS port; 0 picks a free one.', format: PORT, default: 8883, env: env('broker.tls.port') },
-        cert: { doc: 'PEM server certificate (chain may follow); also used by broker.ws.tls.', format: String, default: '', env: env('broker.tls.cert') },
-        key: { doc: 'PEM private key of the server certificate (unencrypted).', format: String, default: '', env: env('broker.tls.key') },
-        ca: { doc: 'PEM CA certificate(s) that client certificates must chain to.', format: String, default: '', env: env('broker.tls.ca') },
-        client_certificates: { doc: 'Client certificates: off, optional (verified when sent) or required.', format: [...CLIENT_CERTIFICATE_POLICIES], default: 'off', env: env('broker.tls.client_certificates') },
-        identity_from: { doc: 'Certificate field naming the user: cn, san_dns, san_email or san_uri.', format: [...IDENTITY_SOURCES], default: 'cn', env: env('broker.tls.identity_from') },
-      },
-      ws: {
-        enabled: { doc: 'Serve MQTT over WebSocket.', format: BOOLEAN, default: false, env: env('broker.ws.enabled') },
-        host: { doc: 'Address the MQTT WebSocket listener binds.', format: String, default: '0.0.0.0', env: env('broker.ws.host') },
-        port: { doc: 'MQTT WebSocket port; 0 picks a free one.', format: PORT, default: 8083, env: env('broker.ws.port') },
-        path: { doc: 'HTTP path of the WebSocket endpoint.', format: String, default: '/mqtt', env: env('broker.ws.path') },
-        tls: { doc: 'WebSocket over TLS (wss), with the broker.tls certificate, key, CA and client-certificate policy.', format: BOOLEAN, default: false, env: env('broker.ws.tls') },
-      },
-      anonymous: {
-        enabled: { doc: 'Allow clients without a username.', format: BOOLEAN, default: false, env: env('broker.anonymous.enabled') },
-        publish: { doc: 'Topic filters anonymous clients may publish to.', format: 'filter-list', default: [] as string[] },
-        subscribe: { doc: 'Topic filters anonymous clients may subscribe to.', format: 'filter-list', default: [] as string[] },
-      },
-      limits: brokerLimitsSchema(env),
-      login: brokerLoginSchema(env),
-      persistence: {
-        doc: 'sqlite: persistent sessions, their queued messages, retained messages and wills survive a restart (in data_dir\'s database); memory: they are lost at every restart.',
-        format: ['sqlite', 'memory'],
-        default: 'sqlite',
-        env: env('broker.persistence'),
-      },
-    },
+    broker: brokerSchema(env),
     commands: {
       timeout_ms: { doc: 'Time from acceptance to a command\'s terminal result.', format: POSITIVE_INT, default: 5000, env: env('commands.timeout_ms') },
       max_age_ms: { doc: 'Default ttl for commands that carry sent_at but no ttl_ms.', format: POSITIVE_INT, default: 30_000, env: env('commands.max_age_ms') },
@@ -216,153 +121,8 @@ function schema() {
       port: { doc: 'Metrics HTTP port; 0 picks a free one.', format: PORT, default: 9464, env: env('metrics.port') },
       max_event_loop_lag_ms: { doc: '/healthz answers 503 when the event loop was blocked longer than this in the last 5 to 10 s.', format: POSITIVE_INT, default: 1000, env: env('metrics.max_event_loop_lag_ms') },
     },
-    uplink: {
-      enabled: { doc: 'Connect to the operator\'s cloud broker.', format: BOOLEAN, default: false, env: env('uplink.enabled') },
-      url: { doc: 'mqtt://host:port or mqtts://host:port of the cloud broker.', format: String, default: '', env: env('uplink.url') },
-      protocol: { doc: 'MQTT version of the cloud link: "3.1.1" or "5".', format: 'uplink-protocol', default: '3.1.1' as '3.1.1' | '5', env: env('uplink.protocol') },
-      client_id: { doc: 'MQTT client id on the cloud broker (default gatehouse-{site}-{gateway_id}).', format: String, default: '', env: env('uplink.client_id') },
-      username: { doc: 'MQTT username on the cloud broker.', format: String, default: '', env: env('uplink.username') },
-      password: { doc: 'MQTT password on the cloud broker.', format: String, default: '', sensitive: true, env: env('uplink.password') },
-      password_file: { doc: 'File holding the password (trailing newline ignored).', format: String, default: '', env: env('uplink.password_file') },
-      tls: {
-        ca: { doc: 'PEM file of the CA that signed the broker\'s certificate (mqtts).', format: String, default: '', env: env('uplink.tls.ca') },
-        cert: { doc: 'PEM client certificate for mutual TLS.', format: String, default: '', env: env('uplink.tls.cert') },
-        key: { doc: 'PEM private key of the client certificate.', format: String, default: '', env: env('uplink.tls.key') },
-      },
-      keepalive_s: { doc: 'MQTT keep alive, seconds.', format: POSITIVE_INT, default: 30, env: env('uplink.keepalive_s') },
-      connect_timeout_ms: { doc: 'Time allowed for TCP, TLS and CONNACK.', format: POSITIVE_INT, default: 10_000, env: env('uplink.connect_timeout_ms') },
-      forward: { doc: 'Local topic filters whose messages are also sent to the cloud.', format: 'filter-list', default: [] as string[] },
-      allow_commands: { doc: 'Commands the cloud may send, as kind/command ("*" for any).', format: 'command-allow-list', default: [] as string[] },
-      inflight: { doc: 'Messages sent to the cloud and not yet acknowledged, at most.', format: POSITIVE_INT, default: 20, env: env('uplink.inflight') },
-      max_messages: { doc: 'Outbox bound in messages.', format: POSITIVE_INT, default: 1_000_000, env: env('uplink.max_messages') },
-      max_bytes: { doc: 'Outbox bound in bytes (topics and payloads).', format: POSITIVE_INT, default: 268_435_456, env: env('uplink.max_bytes') },
-      backoff: {
-        initial_ms: { doc: 'First reconnect delay.', format: POSITIVE_INT, default: 1000, env: env('uplink.backoff.initial_ms') },
-        max_ms: { doc: 'Longest reconnect delay.', format: POSITIVE_INT, default: 60_000, env: env('uplink.backoff.max_ms') },
-      },
-      synchronous: { doc: 'SQLite synchronous for outbox writes: FULL or NORMAL.', format: ['FULL', 'NORMAL'], default: 'FULL', env: env('uplink.synchronous') },
-      flush_on_stop_ms: { doc: 'How long a clean stop waits for the outbox to drain.', format: NATURAL, default: 5000, env: env('uplink.flush_on_stop_ms') },
-    },
+    uplink: uplinkSchema(env),
   };
-}
-
-function checkReadableFile(path: string, key: string, issues: ConfigIssue[]): void {
-  try {
-    if (!statSync(path).isFile()) return void issues.push({ path: key, message: `${path} is not a file` });
-    accessSync(path, constants.R_OK);
-  } catch (err) {
-    issues.push({ path: key, message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-  }
-}
-
-export interface BrokerTlsConfig {
-  enabled: boolean;
-  host: string;
-  port: number;
-  cert: string;
-  key: string;
-  ca: string;
-  client_certificates: ClientCertificatePolicy;
-  identity_from: IdentitySource;
-}
-
-export interface BrokerWsConfig {
-  enabled: boolean;
-  host: string;
-  port: number;
-  path: string;
-  tls: boolean;
-}
-
-const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
-
-/**
- * Rules across the broker's listener keys. broker.ws.tls uses the broker.tls files and
- * client-certificate policy even when the TLS listener itself is disabled; files are checked only
- * when some listener serves TLS.
- */
-function validateBrokerListeners(broker: GatehouseConfig['broker'], issues: ConfigIssue[]): void {
-  const { tls, ws } = broker;
-  if (!broker.tcp_enabled && !tls.enabled && !ws.enabled) {
-    issues.push({ path: 'broker.tcp_enabled', message: 'no listener is enabled: enable broker.tcp_enabled, broker.tls.enabled or broker.ws.enabled' });
-  }
-  const secureWs = ws.enabled && ws.tls;
-  if (tls.enabled || secureWs) {
-    const because = tls.enabled ? 'broker.tls.enabled is true' : 'broker.ws.tls is true';
-    for (const key of ['cert', 'key'] as const) {
-      if (!tls[key]) issues.push({ path: `broker.tls.${key}`, message: `required when ${because}` });
-      else checkReadableFile(tls[key], `broker.tls.${key}`, issues);
-    }
-    if (tls.ca) checkReadableFile(tls.ca, 'broker.tls.ca', issues);
-  }
-  if ((tls.client_certificates === 'optional' || tls.client_certificates === 'required') && !tls.ca) {
-    issues.push({ path: 'broker.tls.ca', message: `required when broker.tls.client_certificates is ${tls.client_certificates} (the CA client certificates must chain to)` });
-  }
-  if (!ws.path.startsWith('/') || /[\s?#]/.test(ws.path)) {
-    issues.push({ path: 'broker.ws.path', message: `must be an HTTP path starting with "/" without spaces, "?" or "#", got ${JSON.stringify(ws.path)}` });
-  }
-  const bound = [
-    { key: 'broker.port', enabled: broker.tcp_enabled, host: broker.host, port: broker.port },
-    { key: 'broker.tls.port', enabled: tls.enabled, host: tls.host, port: tls.port },
-    { key: 'broker.ws.port', enabled: ws.enabled, host: ws.host, port: ws.port },
-  ].filter((l) => l.enabled && l.port !== 0);
-  bound.forEach((listener, i) => {
-    const clash = bound.slice(0, i).find((o) => o.port === listener.port && (o.host === listener.host || WILDCARD_HOSTS.has(o.host) || WILDCARD_HOSTS.has(listener.host)));
-    if (clash) issues.push({ path: listener.key, message: `port ${listener.port} is also ${clash.key}; each listener needs its own port` });
-  });
-}
-
-/** Rules across uplink keys; files are checked only when the uplink is enabled. */
-function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, kindRegistry: Registries['kinds'], issues: ConfigIssue[]): UplinkConfig {
-  const result: UplinkConfig = { ...uplink, protocol: String(uplink.protocol) as UplinkConfig['protocol'], client_id: uplink.client_id || `gatehouse-${site}-${gatewayId}` };
-  let secure = false;
-  if (uplink.url === '') {
-    if (uplink.enabled) issues.push({ path: 'uplink.url', message: 'required when uplink.enabled is true (mqtt://host:port or mqtts://host:port)' });
-  } else {
-    let url: URL | undefined;
-    try {
-      url = new URL(uplink.url);
-    } catch {
-      issues.push({ path: 'uplink.url', message: `${JSON.stringify(uplink.url)} is not a URL (mqtt://host:port or mqtts://host:port)` });
-    }
-    if (url) {
-      secure = url.protocol === 'mqtts:';
-      if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') issues.push({ path: 'uplink.url', message: `scheme must be mqtt: or mqtts:, not ${url.protocol}` });
-      else if (!url.hostname) issues.push({ path: 'uplink.url', message: 'has no host' });
-      if (url.username || url.password) issues.push({ path: 'uplink.url', message: 'must not carry credentials; use uplink.username and uplink.password or uplink.password_file' });
-      if ((url.pathname && url.pathname !== '/') || url.search || url.hash) issues.push({ path: 'uplink.url', message: 'must be scheme://host:port with nothing after the port' });
-    }
-  }
-  if (uplink.password && uplink.password_file) issues.push({ path: 'uplink.password_file', message: 'give uplink.password or uplink.password_file, not both' });
-  // MQTT 3.1.1 section 3.1.2.9 (MQTT-3.1.2-22): no password without a user name.
-  if ((uplink.password || uplink.password_file) && !uplink.username) issues.push({ path: 'uplink.username', message: 'required when a password is given (MQTT 3.1.1 section 3.1.2.9)' });
-  if (Buffer.byteLength(result.client_id, 'utf8') > 65_535) issues.push({ path: 'uplink.client_id', message: 'longer than 65535 bytes (MQTT 3.1.1 section 1.5.3)' });
-  for (const key of ['ca', 'cert', 'key'] as const) {
-    if (uplink.tls[key] && uplink.url && !secure) issues.push({ path: `uplink.tls.${key}`, message: 'only used with an mqtts:// url' });
-  }
-  if (Boolean(uplink.tls.cert) !== Boolean(uplink.tls.key)) {
-    issues.push({ path: uplink.tls.cert ? 'uplink.tls.key' : 'uplink.tls.cert', message: 'a client certificate needs both uplink.tls.cert and uplink.tls.key' });
-  }
-  if (uplink.backoff.max_ms < uplink.backoff.initial_ms) issues.push({ path: 'uplink.backoff.max_ms', message: `must be at least uplink.backoff.initial_ms (${uplink.backoff.initial_ms})` });
-  // MQTT 3.1.1 section 2.3.1: 65535 packet identifiers at most can be in use.
-  if (uplink.inflight > 65_535) issues.push({ path: 'uplink.inflight', message: 'must be at most 65535 (MQTT packet identifiers)' });
-  const catalog = commandCatalogOf(kindRegistry);
-  uplink.allow_commands.forEach((entry, i) => {
-    const { kind, command } = parseCommandPattern(entry)!;
-    if (kind !== '*' && !Object.hasOwn(catalog, kind)) {
-      issues.push({ path: `uplink.allow_commands[${i}]`, message: `unknown kind ${JSON.stringify(kind)} (known: ${Object.keys(catalog).join(', ')})` });
-    } else if (command !== '*') {
-      const kinds = kind === '*' ? Object.keys(catalog) : [kind];
-      if (!kinds.some((k) => catalog[k].includes(command))) {
-        issues.push({ path: `uplink.allow_commands[${i}]`, message: kind === '*' ? `no kind has a command ${JSON.stringify(command)}` : `a ${kind} has no command ${JSON.stringify(command)}` });
-      }
-    }
-  });
-  if (uplink.enabled) {
-    if (uplink.password_file) checkReadableFile(uplink.password_file, 'uplink.password_file', issues);
-    for (const key of ['ca', 'cert', 'key'] as const) if (uplink.tls[key]) checkReadableFile(uplink.tls[key], `uplink.tls.${key}`, issues);
-  }
-  return result;
 }
 
 /**
@@ -418,42 +178,6 @@ function uniqueIssues(issues: ConfigIssue[]): ConfigIssue[] {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig[] {
-  const users: UserConfig[] = [];
-  const seen = new Set<string>();
-  const userKeys = ['username', 'password_hash', 'publish', 'subscribe'];
-  raw.forEach((entry, i) => {
-    if (!isPlainObject(entry)) return issues.push({ path: `users[${i}]`, message: 'must be an object' });
-    const { username, password_hash, publish = [], subscribe = [] } = entry;
-    // A user is named by username where it is a plain one: `users[guard].password_hash`.
-    const path = typeof username === 'string' && /^[A-Za-z0-9_.@-]{1,64}$/.test(username) && !seen.has(username) ? `users[${username}]` : `users[${i}]`;
-    for (const key of Object.keys(entry)) {
-      if (!userKeys.includes(key)) issues.push({ path: `${path}.${key}`, message: `unknown key${suggestionFor(key, userKeys)} (allowed: ${userKeys.join(', ')})` });
-    }
-    if (typeof username !== 'string' || username.length === 0 || username.length > 128) {
-      issues.push({ path: `${path}.username`, message: 'must be a non-empty string of at most 128 characters' });
-    } else if (seen.has(username)) {
-      issues.push({ path: `${path}.username`, message: `duplicate user ${JSON.stringify(username)}` });
-    } else seen.add(username);
-    if (typeof password_hash !== 'string' || !isPasswordHash(password_hash)) {
-      issues.push({ path: `${path}.password_hash`, message: 'must be a hash printed by `gatehouse passwd` (plaintext passwords are not accepted)' });
-    }
-    const lists = { publish, subscribe };
-    for (const [key, list] of Object.entries(lists)) {
-      if (!Array.isArray(list)) {
-        issues.push({ path: `${path}.${key}`, message: 'must be a list of MQTT topic filters' });
-        continue;
-      }
-      list.forEach((f, j) => {
-        const problem = typeof f === 'string' ? validateTopicFilter(f) : 'must be a string';
-        if (problem) issues.push({ path: `${path}.${key}[${j}]`, message: `${JSON.stringify(f)}: ${problem}` });
-      });
-    }
-    users.push({ username: username as string, password_hash: password_hash as string, publish: publish as string[], subscribe: subscribe as string[] });
-  });
-  return users;
 }
 
 /** `transports.<name>`: each entry validated by the definition its `type` names. */
@@ -653,7 +377,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const devices = validateDevices(deviceList, registries, transports, transportMap, commands.timeout_ms, issues);
   const links = validateLinks(rawLinks, devices, registries.kinds, issues);
   const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, registries.kinds, issues);
-  validateBrokerListeners(raw.broker as GatehouseConfig['broker'], issues);
+  validateBrokerListeners(raw.broker as BrokerConfig, issues);
   // An id forgotten while a copy of its command can still be valid would let that copy run again.
   const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;
   if (commands.dedupe_window_ms <= longestValidity) {
