@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { hashPassword } from '../../src/broker/password.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
 
 const DEMO = 'config/demo.yaml';
 

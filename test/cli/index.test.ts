@@ -10,7 +10,7 @@ import { DEFAULT_STOP_TIMEOUT_MS } from '../../src/cli/service.js';
 import { DEFAULT_TIMEOUT_MS } from '../../src/cli/status.js';
 import { loadConfig } from '../../src/config.js';
 import { VERSION } from '../../src/version.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
 
 /** Runs `gatehouse ...args` with the import recorder; resolves with the run and every module URL it resolved. */
 async function recordImports(t: TestContext, args: string[], input?: string) {

@@ -11,7 +11,7 @@ import type { JournalEntry, JournalRecord } from '../../src/commands/journal.js'
 import { openDatabase } from '../../src/store/database.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
-import { runCli, spawnCli } from './cli-process.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
 
 const WAIT_MS = 20_000;
 const dirs: string[] = [];

@@ -15,24 +15,9 @@ import { VERSION } from '../../src/version.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  USERS,
-  clientAs,
-  configDocument,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  watch,
-  type RunningGateway,
-} from '../gateway/harness.js';
-import { runCli, spawnCli } from './cli-process.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
+import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, type RunningGateway } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, configDocument, resetDevice } from '../support/site.js';
 import type { TestContext } from 'node:test';
 
 let device: ModbusDevice;

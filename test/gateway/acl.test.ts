@@ -5,25 +5,9 @@ import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseJson,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  within,
-  writesOf,
-} from './harness.js';
+import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
+import { GATE_A, UNITS, USERS, resetDevice } from '../support/site.js';
+import { sleep, until, within } from '../support/wait.js';
 
 let device: ModbusDevice;
 before(async () => {

@@ -4,24 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATEWAY_ID,
-  GATE_A,
-  GATE_B,
-  SITE,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  gatewayAvailabilityTopic,
-  parseJson,
-  resetDevice,
-  startGateway,
-  tempDataDir,
-  topicOf,
-  watch,
-  within,
-} from './harness.js';
+import { clientAs, gatewayAvailabilityTopic, parseJson, startGateway, tempDataDir, topicOf, watch } from '../support/gateway.js';
+import { GATEWAY_ID, GATE_A, GATE_B, SITE, TURNSTILE, UNITS, USERS, resetDevice } from '../support/site.js';
+import { within } from '../support/wait.js';
 
 const gatewayStateTopic = `site/${SITE}/gateway/${GATEWAY_ID}/state`;
 

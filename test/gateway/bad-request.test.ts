@@ -4,24 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-  type DeviceRef,
-} from './harness.js';
+import { clientAs, commandTopic, resultFor, sendCommand, startGateway, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { GATE_A, TURNSTILE, UNITS, USERS, resetDevice, type DeviceRef } from '../support/site.js';
 
 interface BadCase {
   name: string;

@@ -15,25 +15,9 @@ import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.j
 import { connectClient, subscribeCollect } from '../support/mqtt-client.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { uplinkSection } from '../uplink/uplink-harness.js';
-import {
-  GATE_A,
-  SITE,
-  UNITS,
-  WAIT_MS,
-  clientAs,
-  configDocument,
-  parseJson,
-  parseResult,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-} from './harness.js';
+import { clientAs, parseJson, parseResult, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
+import { GATE_A, SITE, UNITS, configDocument, resetDevice } from '../support/site.js';
+import { WAIT_MS, until } from '../support/wait.js';
 
 const CAMERA = { kind: 'camera', id: 'cam-1' } as const;
 const CAMERA_USER = { user: 'admin', password: 'cam-secret-1' };

@@ -5,22 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-} from './harness.js';
+import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, resetDevice } from '../support/site.js';
 
 // This file kills its device, so it has its own.
 let device: ModbusDevice;

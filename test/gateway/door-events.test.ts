@@ -4,21 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  USERS,
-  UNITS,
-  clientAs,
-  parseJson,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  watch,
-  writesOf,
-} from './harness.js';
+import { clientAs, parseJson, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
+import { GATE_A, UNITS, USERS, resetDevice } from '../support/site.js';
 
 const HELD_OPEN_MS = 1000; // the smallest the config allows
 const TIMER_TOLERANCE_MS = 5;

@@ -9,28 +9,9 @@ import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  recordGatewayPublishes,
-  resetDevice,
-  resultFor,
-  resultsFor,
-  resultsWithId,
-  sendCommand,
-  sleep,
-  startGateway,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { clientAs, commandTopic, recordGatewayPublishes, resultFor, resultsFor, resultsWithId, sendCommand, startGateway, tempDataDir, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { GATE_A, TURNSTILE, UNITS, USERS, resetDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
 let device: ModbusDevice;
 before(async () => {

@@ -9,27 +9,11 @@ import { TestOnvifCamera } from '../../src/simulator/onvif-camera/camera.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { topics } from '../../src/topics.js';
-import { runCli, spawnCli } from '../cli/cli-process.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
+import { clientAs, parseJson, resultFor, startGateway, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch, type RunningGateway } from '../support/gateway.js';
+import { GATE_A, SITE, TURNSTILE, UNITS, configDocument, resetDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  SITE,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  configDocument,
-  parseJson,
-  resetDevice,
-  resultFor,
-  startGateway,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  type RunningGateway,
-} from './harness.js';
 
 const HELD_OPEN_MS = 1000; // the smallest the config allows
 /** A CLI child process under tsx takes a few seconds to start on a busy machine. */

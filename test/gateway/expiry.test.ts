@@ -4,21 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { GATE_A, TURNSTILE, UNITS, resetDevice } from '../support/site.js';
 
 const MAX_AGE_MS = 1000;
 const SKEW_MS = 500;

@@ -7,30 +7,13 @@ import { after, before, beforeEach, test } from 'node:test';
 import type { JournalRecord } from '../../src/commands/journal.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
-import { runCli } from '../cli/cli-process.js';
+import { runCli } from '../support/cli-process.js';
+import { clientAs, commandTopic, resultFor, resultsFor, sendCommand, startGateway, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
+import { GATE_A, TURNSTILE, UNITS, USERS, configDocument, resetDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  configDocument,
-  resetDevice,
-  resultFor,
-  resultsFor,
-  sendCommand,
-  startGateway,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-} from './harness.js';
 
 let device: ModbusDevice;
 before(async () => {

@@ -9,23 +9,9 @@ import { MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_TTL_MS } from '../../src/commands
 import { RESULT_CODES, type CommandResult } from '../../src/commands/result.js';
 import { Prng, fuzzSeed, mutate } from '../support/mqtt-fuzz.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseResult,
-  resultFor,
-  startGateway,
-  topicOf,
-  uniqueId,
-  until,
-  waitForCoil,
-  watch,
-  type DeviceRef,
-} from './harness.js';
+import { clientAs, commandTopic, parseResult, resultFor, startGateway, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, type DeviceRef } from '../support/site.js';
+import { until } from '../support/wait.js';
 
 const PAYLOADS = Number(process.env.GATEHOUSE_FUZZ_PAYLOADS ?? 5000);
 const IN_FLIGHT = 32;

@@ -5,26 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  resultsWithId,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  writesOf,
-  type DeviceRef,
-} from './harness.js';
+import { clientAs, resultFor, resultsWithId, sendCommand, startGateway, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, resetDevice, type DeviceRef } from '../support/site.js';
+import { sleep, until } from '../support/wait.js';
 
 let device: ModbusDevice;
 before(async () => {

@@ -5,25 +5,9 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
-import {
-  GATE_A,
-  GATE_B,
-  TRANSPORT,
-  TURNSTILE,
-  UNITS,
-  WAIT_MS,
-  clientAs,
-  configDocument,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  type DeviceRef,
-} from './harness.js';
+import { clientAs, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, TRANSPORT, TURNSTILE, UNITS, configDocument, type DeviceRef } from '../support/site.js';
+import { WAIT_MS } from '../support/wait.js';
 
 const BAUD = 38_400;
 

@@ -3,22 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  gatewayAvailabilityTopic,
-  parseJson,
-  recordGatewayPublishes,
-  resetDevice,
-  sleep,
-  startGateway,
-  topicOf,
-  watch,
-  writesOf,
-  type PublishRecord,
-} from './harness.js';
+import { clientAs, gatewayAvailabilityTopic, parseJson, recordGatewayPublishes, startGateway, topicOf, watch, writesOf, type PublishRecord } from '../support/gateway.js';
+import { GATE_A, TURNSTILE, UNITS, resetDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
 let device: ModbusDevice;
 before(async () => {

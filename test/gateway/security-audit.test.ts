@@ -11,28 +11,13 @@ import { MemoryJournal, type JournalRecord } from '../../src/commands/journal.js
 import { Gateway } from '../../src/gateway.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
-import { runCli } from '../cli/cli-process.js';
+import { runCli } from '../support/cli-process.js';
+import { clientAs, resultFor, sendCommand, topicOf, uniqueId, watch } from '../support/gateway.js';
+import { GATE_A, UNITS, USERS, configDocument, loadHarnessConfig, resetDevice, testLogger } from '../support/site.js';
+import { sleep, until, within } from '../support/wait.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  UNITS,
-  USERS,
-  clientAs,
-  configDocument,
-  loadHarnessConfig,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  testLogger,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  within,
-} from './harness.js';
 
 let device: ModbusDevice;
 before(async () => {

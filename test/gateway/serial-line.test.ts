@@ -5,19 +5,9 @@ import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { startLineDevice, type LineDevice } from '../support/line-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
-import {
-  WAIT_MS,
-  clientAs,
-  configDocument,
-  parseJson,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  watch,
-} from './harness.js';
+import { clientAs, parseJson, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
+import { configDocument } from '../support/site.js';
+import { WAIT_MS } from '../support/wait.js';
 
 const GATE = { kind: 'gate', id: 'gate-a' } as const;
 const TURNSTILE = { kind: 'turnstile', id: 'lobby' } as const;

@@ -12,22 +12,9 @@ import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.j
 import { subscribeCollect } from '../support/mqtt-client.js';
 import { makePki, type Pki } from '../support/pki.js';
 import { freePort } from '../support/ports.js';
-import {
-  GATE_A,
-  UNITS,
-  USERS,
-  WAIT_MS,
-  commandTopic,
-  configDocument,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-} from './harness.js';
+import { commandTopic, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil } from '../support/gateway.js';
+import { GATE_A, UNITS, USERS, configDocument, resetDevice } from '../support/site.js';
+import { WAIT_MS } from '../support/wait.js';
 
 let device: ModbusDevice;
 let pki: Pki;

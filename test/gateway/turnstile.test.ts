@@ -4,24 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseJson,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { TURNSTILE, UNITS, USERS, resetDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
 const PULSE_MS = 150;
 const CLOCK_TOLERANCE_MS = 30;

@@ -4,20 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  SITE,
-  USERS,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  startGateway,
-  uniqueId,
-  watch,
-} from './harness.js';
+import { clientAs, resultFor, sendCommand, startGateway, uniqueId, watch } from '../support/gateway.js';
+import { GATE_A, SITE, UNITS, USERS, resetDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
 let device: ModbusDevice;
 before(async () => {

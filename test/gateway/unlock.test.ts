@@ -4,25 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseJson,
-  resetDevice,
-  resultFor,
-  resultsWithId,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { clientAs, commandTopic, parseJson, resultFor, resultsWithId, sendCommand, startGateway, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { GATE_A, UNITS, USERS, resetDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
 /** Timers and the device's clock may differ by a few ms; this is how much earlier a relock may look. */
 const CLOCK_TOLERANCE_MS = 30;

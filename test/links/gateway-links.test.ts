@@ -7,26 +7,9 @@ import { after, before, beforeEach, test, type TestContext } from 'node:test';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  configDocument,
-  parseResult,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  loadHarnessConfig,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  waitForCoil,
-  watch,
-} from '../gateway/harness.js';
+import { clientAs, parseResult, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, configDocument, loadHarnessConfig, resetDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 
 let device: ModbusDevice;
 before(async () => {

@@ -10,7 +10,9 @@ import { RecentActivity } from '../../src/metrics/recent-activity.js';
 import { VERSION } from '../../src/version.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, clientAs, resetDevice, resultFor, sendCommand, sleep, startGateway, uniqueId, watch } from '../gateway/harness.js';
+import { clientAs, resultFor, sendCommand, startGateway, uniqueId, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, resetDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 import { httpRequest } from './scrape.js';
 
 let device: ModbusDevice;

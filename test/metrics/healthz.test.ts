@@ -6,10 +6,12 @@ import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { databasePath } from '../../src/store/database.js';
-import { runCli } from '../cli/cli-process.js';
+import { runCli } from '../support/cli-process.js';
+import { startGateway, tempDataDir } from '../support/gateway.js';
+import { spawnGateway, writeConfig } from '../support/gateway-process.js';
+import { UNITS, configDocument, resetDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import { UNITS, configDocument, resetDevice, sleep, startGateway, tempDataDir } from '../gateway/harness.js';
-import { spawnGateway, writeConfig } from '../uplink/gateway-process.js';
 import { healthz, httpRequest, scrape, valueOf } from './scrape.js';
 
 let device: ModbusDevice;

@@ -8,21 +8,8 @@ import { COMMAND_DURATION_BUCKETS } from '../../src/metrics/metrics.js';
 import { select, sumOf } from '../../src/metrics/text-format.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  resultsFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  watch,
-} from '../gateway/harness.js';
+import { clientAs, resultFor, resultsFor, sendCommand, startGateway, topicOf, uniqueId, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, resetDevice } from '../support/site.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { startUplinkGateway } from '../uplink/uplink-harness.js';
 import { httpRequest, scrape, valueOf } from './scrape.js';

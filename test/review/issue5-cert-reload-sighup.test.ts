@@ -7,11 +7,10 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { servedFingerprint } from '../broker/listener-support.js';
-import { UNITS } from '../gateway/harness.js';
+import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
+import { UNITS } from '../support/site.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { fingerprintOf, makePki } from '../support/pki.js';
-import { serviceSite } from '../service/service-config.js';
-import { isLog, spawnService } from '../service/service-process.js';
 
 let device: ModbusDevice;
 before(async () => {
@@ -27,7 +26,7 @@ test('SIGHUP reloads renewed TLS certificate files; a broken one keeps the previ
   copyFileSync(pki.server.key, files.key);
   const renewed = pki.issue('server-renewed', { cn: 'localhost', san: 'DNS:localhost,IP:127.0.0.1' });
 
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const broker = site.document.broker as Record<string, unknown>;
   site.write({ ...site.document, broker: { ...broker, tls: { enabled: true, host: '127.0.0.1', port: 0, cert: files.cert, key: files.key } } });
   const gateway = spawnService(t, site.file);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { select } from '../../src/metrics/text-format.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import { GATE_A, GATE_B, UNITS, clientAs, configDocument, loadHarnessConfig, resetDevice, startGateway, topicOf, watch } from '../gateway/harness.js';
+import { clientAs, startGateway, topicOf, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, UNITS, configDocument, loadHarnessConfig, resetDevice } from '../support/site.js';
 import { scrape } from '../metrics/scrape.js';
 
 const WAIT_MS = 15_000;

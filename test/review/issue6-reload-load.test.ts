@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { CommandResult } from '../../src/commands/result.js';
 import { topics } from '../../src/topics.js';
-import { GATE_A, GATE_B, SITE, TURNSTILE, USERS, parseResult, until, uniqueId } from '../gateway/harness.js';
+import { parseResult, uniqueId } from '../support/gateway.js';
+import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
+import { GATE_A, GATE_B, SITE, TURNSTILE, USERS } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient, subscribeCollect } from '../support/mqtt-client.js';
-import { serviceSite } from '../service/service-config.js';
-import { isLog, spawnService } from '../service/service-process.js';
 
 const WAIT_MS = 30_000;
 const GATE_C = { kind: 'gate', id: 'gate-c', unit: 4 } as const;
@@ -23,7 +24,7 @@ before(async () => {
 after(() => device?.stop());
 
 test('SIGHUP while commands flow to removed, changed, added and untouched devices: exactly one result each', async (t) => {
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const client = await connectClient({ port: site.brokerPort, ...USERS.guard });

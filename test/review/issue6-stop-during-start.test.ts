@@ -3,10 +3,9 @@
 // stops once, cleanly, and exits 0, with no error logged and no fatal "could not start".
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { GATE_B, UNITS } from '../gateway/harness.js';
+import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
+import { GATE_B, UNITS } from '../support/site.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import { serviceSite } from '../service/service-config.js';
-import { isLog, spawnService } from '../service/service-process.js';
 
 let device: ModbusDevice;
 before(async () => {
@@ -17,7 +16,7 @@ after(() => device?.stop());
 test('SIGTERM during the start: a clean stop, exit 0, nothing logged as an error', async (t) => {
   await device.mute(GATE_B.unit, true);
   t.after(() => device.mute(GATE_B.unit, false));
-  const site = await serviceSite(t, device.port, { transport: { timeout_ms: 4000 } });
+  const site = await siteFiles(t, device.port, { transport: { timeout_ms: 4000 } });
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('starting', isLog('gatehouse starting'));
   gateway.signal('SIGTERM');

@@ -7,12 +7,13 @@ import { hashPassword } from '../../src/broker/password.js';
 import type { CommandResult } from '../../src/commands/result.js';
 import { differingPaths, planReload } from '../../src/service/reload.js';
 import { topics } from '../../src/topics.js';
-import { GATE_A, GATE_B, SITE, TURNSTILE, USERS, configDocument, loadHarnessConfig, parseResult, until, uniqueId } from '../gateway/harness.js';
+import { parseResult, uniqueId } from '../support/gateway.js';
+import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
+import { GATE_A, GATE_B, SITE, TURNSTILE, USERS, configDocument, loadHarnessConfig } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient, subscribeCollect, type Collector, type MqttClient } from '../support/mqtt-client.js';
 import { listenForNotifications } from './notify-socket.js';
-import { serviceSite } from './service-config.js';
-import { isLog, spawnService } from './service-process.js';
 
 const WAIT_MS = 30_000;
 const GATE_C = { kind: 'gate', id: 'gate-c', unit: 4 } as const;
@@ -113,7 +114,7 @@ async function sender(t: TestContext, port: number, user: { username: string; pa
 
 test('SIGHUP under load: devices added, removed and changed, an ACL changed and a user removed; the unchanged gate loses no command', async (t) => {
   const manager = listenForNotifications(t);
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const initial = clone(site.document) as Doc;
   initial.users.push({ ...initial.users[0], username: 'temp' });
   site.write(initial);
@@ -211,7 +212,7 @@ test('SIGHUP under load: devices added, removed and changed, an ACL changed and 
   assert.equal(rejected.level, 50);
   const paths = (rejected.issues as { path: string }[]).map((i) => i.path).sort();
   assert.deepEqual(paths, ['commands.queue_limit', 'devices[gate-a].bogus']);
-  assert.match(rejected.msg, /devices\[0\]\.bogus: unknown key/);
+  assert.match(rejected.msg, /devices\[gate-a\]\.bogus: unknown key/);
   await manager.waitFor('READY=1 after the rejected reload', (n) => manager.notifications.indexOf(n) >= beforeInvalid && n.fields.get('READY') === '1', WAIT_MS);
   assert.equal((await guard.command(GATE_C, 'unlock')).status, 'ok');
   assert.equal((await guard.command(GATE_A, 'unlock')).status, 'ok');
@@ -222,7 +223,7 @@ test('SIGHUP under load: devices added, removed and changed, an ACL changed and 
 });
 
 test('SIGHUP without a change leaves every device alone', async (t) => {
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const writesBefore = device.writes.length;
@@ -240,7 +241,7 @@ test('SIGHUP without a change leaves every device alone', async (t) => {
 });
 
 test('a password change disconnects that user\'s clients; the new password logs in', async (t) => {
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const viewer = await connectClient({ port: site.brokerPort, ...USERS.viewer });

@@ -5,12 +5,12 @@ import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { parseNotifySocket, SdNotify, watchdogUsec } from '../../src/service/sd-notify.js';
 import { statusLine } from '../../src/service/status-line.js';
-import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, sleep, until } from '../gateway/harness.js';
+import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
+import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS } from '../support/site.js';
+import { sleep, until } from '../support/wait.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
 import { listenForNotifications } from './notify-socket.js';
-import { serviceSite } from './service-config.js';
-import { isLog, spawnService } from './service-process.js';
 
 const WAIT_MS = 30_000;
 
@@ -135,7 +135,7 @@ const isSafeStateWrite = (unit: number) => (w: { unit: number; table: string; va
 
 test('READY=1 once the broker listens and every safe state is written; STATUS lines; WATCHDOG=1 while the loop runs, none while it is stopped; a dead device bus does not stop them', async (t) => {
   const manager = listenForNotifications(t);
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const writesBefore = device.writes.length;
   const gateway = spawnService(t, site.file, { env: { NOTIFY_SOCKET: manager.path, WATCHDOG_USEC: String(WATCHDOG_USEC) } });
 
@@ -190,7 +190,7 @@ test('READY=1 once the broker listens and every safe state is written; STATUS li
 
 test('WATCHDOG_USEC without our pid in WATCHDOG_PID: notifications, but no pings', async (t) => {
   const manager = listenForNotifications(t);
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file, { env: { NOTIFY_SOCKET: manager.path, WATCHDOG_USEC: String(WATCHDOG_USEC), WATCHDOG_PID: '1' } });
   await manager.waitFor('READY=1', (n) => n.fields.get('READY') === '1', WAIT_MS);
   // Several watchdog periods.
