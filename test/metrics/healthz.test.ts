@@ -10,7 +10,7 @@ import { runCli } from '../support/cli-process.js';
 import { startGateway, tempDataDir } from '../support/gateway.js';
 import { spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { UNITS, configDocument, resetDevice } from '../support/site.js';
-import { sleep } from '../support/wait.js';
+import { until } from '../support/wait.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { healthz, httpRequest, scrape, valueOf } from './scrape.js';
 
@@ -25,13 +25,11 @@ const WAIT_MS = 30_000;
 const LAG_TOLERANT = { max_event_loop_lag_ms: 60_000 };
 
 async function waitForHealth(port: number, status: number, what: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const answer = await healthz(port);
-    if (answer.status === status) return answer.body;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}; last /healthz: ${answer.status} ${JSON.stringify(answer.body)}`);
-    await sleep(100);
-  }
+  let last: Awaited<ReturnType<typeof healthz>> | undefined;
+  return until(() => `${what}; last /healthz: ${last?.status} ${JSON.stringify(last?.body)}`, async () => {
+    last = await healthz(port);
+    return last.status === status && last.body;
+  }, WAIT_MS, 100);
 }
 
 test('healthy: 200 with status, version, uptime and both checks', async (t) => {

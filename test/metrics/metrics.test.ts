@@ -10,6 +10,7 @@ import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.j
 import { connectClient } from '../support/mqtt-client.js';
 import { clientAs, resultFor, resultsFor, sendCommand, startGateway, topicOf, uniqueId, watch } from '../support/gateway.js';
 import { GATE_A, GATE_B, TURNSTILE, UNITS, resetDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { startUplinkGateway } from '../uplink/uplink-harness.js';
 import { httpRequest, scrape, valueOf } from './scrape.js';
@@ -139,14 +140,11 @@ test('the broker\'s security counters: a refused login is counted, open connecti
 });
 
 /** Scrapes until `probe` holds. */
-async function scrapeUntil(port: number, what: string, probe: (samples: Sample[]) => boolean): Promise<Sample[]> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
+function scrapeUntil(port: number, what: string, probe: (samples: Sample[]) => boolean): Promise<Sample[]> {
+  return until(what, async () => {
     const samples = await scrape(port);
-    if (probe(samples)) return samples;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    return probe(samples) && samples;
+  }, WAIT_MS, 100);
 }
 
 test('uplink: state and connections follow the cloud link; the outbox fills, drops telemetry and drains', async (t) => {

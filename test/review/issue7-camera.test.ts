@@ -13,7 +13,8 @@ import { HttpAuthCheck } from '../../src/simulator/onvif-camera/auth.js';
 import { authorization, parseChallenges } from '../../src/transport/http-auth.js';
 import { httpExchange } from '../../src/transport/onvif-http.js';
 import { withoutCredentials } from '../../src/transport/uri-redact.js';
-import { nextEvent, noUnhandledRejections, recordingLog, rejection, startCamera, startTransport, within } from '../peers/onvif-camera-fixture.js';
+import { nextEvent, noUnhandledRejections, recordingLog, rejection, startCamera, startTransport } from '../peers/onvif-camera-fixture.js';
+import { within } from '../support/wait.js';
 
 const TIMEOUT = { timeout: 60_000 };
 const CMD = { priority: 'command' } as const;
@@ -137,6 +138,7 @@ describe('review issue 7: HTTP Digest stale nonce', () => {
     });
     const reply = await within(
       httpExchange({ url, method: 'GET', maxBytes: 1024, signal: new AbortController().signal, agents, credentials: { user: 'admin', password: 'secret' }, label: 'snap' }),
+      'the snapshot exchange',
     );
     assert.equal(reply.status, 200, JSON.stringify(log));
     assert.equal(reply.auth, 'digest');

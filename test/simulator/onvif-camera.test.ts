@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { NS } from '../../src/simulator/onvif-camera/auth.js';
 import { parseDuration } from '../../src/simulator/onvif-camera/camera.js';
-import { startCamera, within } from '../peers/onvif-camera-fixture.js';
+import { startCamera } from '../peers/onvif-camera-fixture.js';
+import { within } from '../support/wait.js';
 import { tinyJpeg } from '../../src/simulator/onvif-camera/tiny-jpeg.js';
 import { child, childText, parseXml } from '../../src/simulator/onvif-camera/xml-tree.js';
 
@@ -186,13 +187,13 @@ describe('test ONVIF camera', () => {
   it('runs as a process: prints its address, serves, exits 0 on SIGTERM', TIMEOUT, async (t) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/peers/onvif-camera-cli.ts', '--clock-offset-ms', '60000', '--snapshot-auth', 'basic'], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.after(() => void child.kill('SIGKILL'));
-    const [line] = (await within(once(createInterface({ input: child.stdout! }), 'line'), 20_000)) as [string];
+    const [line] = (await within(once(createInterface({ input: child.stdout! }), 'line'), 'the address line', 20_000)) as [string];
     const { xaddr, port } = JSON.parse(line) as { xaddr: string; port: number };
     assert.equal(xaddr, `http://127.0.0.1:${port}/onvif/device_service`);
     assert.equal((await soap(xaddr, '<tds:GetSystemDateAndTime/>')).status, 200);
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    assert.deepEqual(await within(exited, 20_000), [0, null]);
+    assert.deepEqual(await within(exited, 'the exit after SIGTERM', 20_000), [0, null]);
   });
 
   it('builds a baseline JFIF JPEG and reads xs:duration timeouts', () => {

@@ -22,17 +22,18 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Polls `probe` every 10 ms until it returns something other than undefined, null or false, and
- * resolves with that. An async probe is awaited; a probe that throws ends the wait with its error
- * (e.g. when the peer it waits on has exited).
+ * Polls `probe` (every 10 ms, or `pollMs` for a probe that costs something, such as an HTTP
+ * request) until it returns something other than undefined, null or false, and resolves with
+ * that. An async probe is awaited; a probe that throws ends the wait with its error (e.g. when the
+ * peer it waits on has exited).
  */
-export async function until<T>(what: What, probe: () => T | Falsy | Promise<T | Falsy>, timeoutMs = WAIT_MS): Promise<T> {
+export async function until<T>(what: What, probe: () => T | Falsy | Promise<T | Falsy>, timeoutMs = WAIT_MS, pollMs = POLL_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw timedOut(what, timeoutMs);
-    await sleep(POLL_MS);
+    await sleep(pollMs);
   }
 }
 

@@ -7,7 +7,8 @@ import onvif from 'node-onvif';
 import { OnvifError } from '../../src/driver-api.js';
 import { installSoapLayer } from '../../src/transport/onvif-soap.js';
 import type { TestCameraOptions } from '../../src/simulator/onvif-camera/camera.js';
-import { nextEvent, noUnhandledRejections, rejection, startCamera, startTransport, until, within } from '../peers/onvif-camera-fixture.js';
+import { nextEvent, noUnhandledRejections, rejection, startCamera, startTransport } from '../peers/onvif-camera-fixture.js';
+import { until, within } from '../support/wait.js';
 
 const TIMEOUT = { timeout: 60_000 };
 const CMD = { priority: 'command' } as const;
@@ -156,7 +157,7 @@ describe('ONVIF transport', () => {
     await nextEvent(transport, 'up');
     const pending = transport.continuousMove('Profile_1', { pan: 0.1, tilt: 0, zoom: 0 }, { ...CMD, timeoutMs: 60_000 });
     await until('the move reached the camera', () => camera.callsOf('ContinuousMove').length >= 2);
-    await within(transport.stop());
+    await within(transport.stop(), 'the transport to stop');
     assertOnvifError(await rejection(pending), 'unreachable', 'offline');
   });
 
