@@ -7,24 +7,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CLEAR_SCREEN } from '../../src/cli/status.js';
 import type { StatusSummary } from '../../src/cli/status-report.js';
 import { databasePath } from '../../src/store/database.js';
 import { VERSION } from '../../src/version.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { runCli, spawnCli } from '../support/cli-process.js';
 import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, type RunningGateway } from '../support/gateway.js';
-import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, configDocument, resetDevice } from '../support/site.js';
+import { GATE_A, GATE_B, TURNSTILE, USERS, configDocument, resetDevice, siteDevice } from '../support/site.js';
 import type { TestContext } from 'node:test';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 
 const WAIT_MS = 15_000;
 const LAG_TOLERANT = { max_event_loop_lag_ms: 60_000 };

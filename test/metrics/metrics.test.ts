@@ -3,29 +3,23 @@
 // availability and poll failures, broker figures, process metrics; and the server's failure modes.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { COMMAND_DURATION_BUCKETS } from '../../src/metrics/metrics.js';
 import { select, sumOf } from '../../src/metrics/text-format.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
 import { clientAs, resultFor, resultsFor, sendCommand, startGateway, topicOf, uniqueId, watch } from '../support/gateway.js';
-import { GATE_A, GATE_B, TURNSTILE, UNITS, resetDevice } from '../support/site.js';
+import { GATE_A, GATE_B, TURNSTILE, siteDevice } from '../support/site.js';
 import { until } from '../support/wait.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { startUplinkGateway } from '../uplink/uplink-harness.js';
 import { httpRequest, scrape, valueOf } from './scrape.js';
 import type { Sample } from '../../src/metrics/text-format.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice();
 
 const WAIT_MS = 15_000;
 
 test('commands by result code, latency histogram, devices, broker and process metrics', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort;
   assert.ok(port, 'the metrics server listens');
@@ -98,7 +92,6 @@ test('commands by result code, latency histogram, devices, broker and process me
 });
 
 test('a unit that stops answering: poll failures by code, device_online 0, and back online', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort!;
   const viewer = await clientAs(t, gw.port, 'viewer');
@@ -125,7 +118,6 @@ test('a unit that stops answering: poll failures by code, device_online 0, and b
 });
 
 test('the broker\'s security counters: a refused login is counted, open connections are a gauge', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort!;
   const before = await scrape(port);
@@ -148,7 +140,6 @@ function scrapeUntil(port: number, what: string, probe: (samples: Sample[]) => b
 }
 
 test('uplink: state and connections follow the cloud link; the outbox fills, drops telemetry and drains', async (t) => {
-  await resetDevice(device);
   const cloud = await startCloudBroker();
   t.after(() => cloud.dispose());
   const MAX = 30;
@@ -179,7 +170,6 @@ test('uplink: state and connections follow the cloud link; the outbox fills, dro
 });
 
 test('unknown paths are 404, other methods 405, HEAD answers without a body', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort!;
   assert.equal((await httpRequest(port, '/')).status, 404);
@@ -194,7 +184,6 @@ test('unknown paths are 404, other methods 405, HEAD answers without a body', as
 });
 
 test('metrics disabled: no server; port taken: the gateway runs on without metrics', async (t) => {
-  await resetDevice(device);
   const disabled = await startGateway(t, device, { metrics: { enabled: false } });
   assert.equal(disabled.gateway.metricsPort, undefined);
   await disabled.stop();

@@ -2,13 +2,12 @@
 // process with NOTIFY_SOCKET and WATCHDOG_USEC set, this test playing systemd's side of the socket.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { parseNotifySocket, SdNotify, watchdogUsec } from '../../src/service/sd-notify.js';
 import { statusLine } from '../../src/service/status-line.js';
 import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
-import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS } from '../support/site.js';
+import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice } from '../support/site.js';
 import { sleep, until } from '../support/wait.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
 import { listenForNotifications } from './notify-socket.js';
 
@@ -122,11 +121,7 @@ test('the status line', () => {
 // ---------------------------------------------------------------------------------------------
 // The real gateway under a pretend systemd
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 
 /** WATCHDOG_USEC of 1 s: a ping every 500 ms. */
 const WATCHDOG_USEC = 1_000_000;

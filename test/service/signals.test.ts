@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { databasePath } from '../../src/store/database.js';
@@ -15,9 +15,8 @@ import { topics } from '../../src/topics.js';
 import { PACKAGE_ROOT } from '../support/cli-process.js';
 import { commandTopic, gatewayAvailabilityTopic, parseResult, topicOf, uniqueId } from '../support/gateway.js';
 import { isLog, siteFiles, spawnService, type LogLine } from '../support/gateway-process.js';
-import { GATEWAY_ID, GATE_B, SITE, UNITS, USERS, resetDevice } from '../support/site.js';
+import { GATEWAY_ID, GATE_B, SITE, USERS, resetDevice, siteDevice } from '../support/site.js';
 import { until } from '../support/wait.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient, subscribeCollect } from '../support/mqtt-client.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { cloudSubscriber } from '../uplink/cloud-subscriber.js';
@@ -26,11 +25,7 @@ import { storedOutbox, uplinkSection } from '../uplink/uplink-harness.js';
 const WAIT_MS = 30_000;
 const FEED = `site/${SITE}/app/feed`;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 beforeEach(async () => {
   await device.mute(GATE_B.unit, false);
   await resetDevice(device);

@@ -119,16 +119,22 @@ export function resultsFor(results: Collector, id: string, count: number, timeou
   }, timeoutMs);
 }
 
+/** Waits for `value` on the availability topic of `ref`, among what `availability` collected at or after index `from`. */
+export async function waitForAvailability(availability: Collector, ref: Pick<DeviceRef, 'kind' | 'id'>, value: 'online' | 'offline', from = 0, timeoutMs = WAIT_MS): Promise<void> {
+  await availability.waitFor(
+    (m) => availability.messages.indexOf(m) >= from && m.topic === topicOf(ref, 'availability') && m.payload.toString() === value,
+    timeoutMs,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The usual start of a test: a gateway, a client, and what it watches
 
 export interface Session {
   gw: RunningGateway;
   client: MqttClient;
-  /** What arrives on the watched filter: the result topic of the device, unless told otherwise. */
+  /** What arrives on the result topic of the device (or on the filter given instead). */
   results: Collector;
-  /** Sends `command` with a fresh id (from `label`, the command by default) and resolves with its result. */
-  run(ref: Pick<DeviceRef, 'kind' | 'id'>, command: string, args?: Record<string, unknown>, label?: string): Promise<CommandResult>;
 }
 
 export interface SessionOptions extends HarnessOptions {
@@ -138,24 +144,15 @@ export interface SessionOptions extends HarnessOptions {
 }
 
 /**
- * Starts a gateway (with `opts`), logs a client in and watches `watched`: a device (its result
- * topic) or a topic filter. Everything ends after the test.
+ * Starts a gateway (with `opts`), logs a client in and watches the results of `watched`: a device
+ * (its result topic) or a topic filter. Everything ends after the test.
  */
 export async function startSession(t: TestContext, device: ModbusDevice, watched: Pick<DeviceRef, 'kind' | 'id'> | string, opts: SessionOptions = {}): Promise<Session> {
   const { as = 'guard', clientId, ...harness } = opts;
   const gw = await startGateway(t, device, harness);
   const client = await clientAs(t, gw.port, as, clientId);
   const results = await watch(client, typeof watched === 'string' ? watched : topicOf(watched, 'result'));
-  return {
-    gw,
-    client,
-    results,
-    async run(ref, command, args = {}, label = command) {
-      const id = uniqueId(label);
-      await sendCommand(client, ref, command, { id, ...args });
-      return resultFor(results, id);
-    },
-  };
+  return { gw, client, results };
 }
 
 // ---------------------------------------------------------------------------------------------
