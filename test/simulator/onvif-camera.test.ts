@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { NS } from '../../src/simulator/onvif-camera/auth.js';
+import { HttpAuthCheck, NS } from '../../src/simulator/onvif-camera/auth.js';
+import { authorization, parseChallenges } from '../../src/transport/http-auth.js';
 import { parseDuration } from '../../src/simulator/onvif-camera/camera.js';
 import { startCamera } from '../peers/onvif-camera-fixture.js';
 import { within } from '../support/wait.js';
@@ -208,5 +209,16 @@ describe('test ONVIF camera', () => {
     assert.equal(parseDuration('P1DT2H3M'), ((24 + 2) * 60 + 3) * 60_000);
     assert.equal(parseDuration('PT'), null);
     assert.equal(parseDuration('5'), null);
+  });
+
+  it('remembers a bounded number of Digest nonces: after 1024 newer challenges the oldest is forgotten (challenged anew), a recent one works', () => {
+    const check = new HttpAuthCheck('digest', 'cam', () => ({ user: 'admin', password: 'secret' }));
+    const challenge = () => parseChallenges([check.challenge()])[0];
+    const oldest = challenge();
+    let recent = oldest;
+    for (let i = 0; i < 1024; i++) recent = challenge();
+    const answer = (c: typeof oldest) => check.check(authorization(c, { user: 'admin', password: 'secret' }, 'GET', '/snap'), 'GET', '/snap');
+    assert.deepEqual(answer(oldest), { ok: false, why: 'nonce not issued by this camera' });
+    assert.deepEqual(answer(recent), { ok: true, user: 'admin' });
   });
 });
