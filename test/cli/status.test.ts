@@ -4,8 +4,7 @@
 // for unhealthy, unreachable and usage problems.
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLEAR_SCREEN } from '../../src/cli/status.js';
@@ -18,6 +17,7 @@ import { runCli, spawnCli } from '../support/cli-process.js';
 import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, type RunningGateway } from '../support/gateway.js';
 import { GATE_A, GATE_B, TURNSTILE, USERS, configDocument, resetDevice, siteDevice } from '../support/site.js';
 import type { TestContext } from 'node:test';
+import { tempDir } from '../support/temp.js';
 
 const device = siteDevice({ reset: false });
 
@@ -82,8 +82,7 @@ test('status prints the gateway, health, broker, each device\'s state, commands,
 
 test('status --json and --config FILE read the same gateway', async (t) => {
   const gw = await busyGateway(t);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-status-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'status');
   const file = join(dir, 'gatehouse.json');
   writeFileSync(file, JSON.stringify(await configDocument(device.port, gw.dataDir, { metrics: { port: gw.gateway.metricsPort } })));
 
@@ -153,8 +152,7 @@ test('usage problems: exit 2 with the reason', async (t) => {
   assert.equal(badTimeout.code, 2);
   assert.match(badTimeout.stderr, /--timeout must be a positive number of milliseconds/);
 
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-status-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'status');
   const file = join(dir, 'gatehouse.json');
   writeFileSync(file, JSON.stringify(await configDocument(device.port, dir, { metrics: { port: 0 } })));
   const freePortConfig = await runCli(['status', '--config', file]);
@@ -170,8 +168,7 @@ test('usage problems: exit 2 with the reason', async (t) => {
 test('--config naming another gateway than the one answering at its metrics address: MISMATCH, exit 3', async (t) => {
   await resetDevice(device);
   const gw = await startGateway(t, device, { metrics: LAG_TOLERANT });
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-status-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'status');
   const file = join(dir, 'other-site.json');
   const other = await configDocument(device.port, dir, { metrics: { port: gw.gateway.metricsPort } });
   writeFileSync(file, JSON.stringify({ ...other, site: 'riverside', gateway_id: 'edge-1' }));
