@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from '../support/cli-process.js';
 import { startDemo } from '../support/demo.js';
 import { mosquittoSub } from '../support/mosquitto.js';
 import { tempDir } from '../support/temp.js';
-import { runCli } from '../support/cli-process.js';
 
 const FALSE_LOOKING = ['no', 'off', '0', '', 'n'];
 const TEST = { timeout: 120_000 };

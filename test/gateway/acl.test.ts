@@ -2,9 +2,9 @@
 // cannot be spoofed, subscriptions beyond a user's ACL fail, bad logins are refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { connectClient } from '../support/mqtt-client.js';
-import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { GATE_A, USERS, siteDevice } from '../support/site.js';
 import { sleep, until, within } from '../support/wait.js';
 

@@ -2,8 +2,8 @@
 // `offline` published on a clean stop to the subscribers still connected.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoSub } from '../support/mosquitto.js';
 import { clientAs, gatewayAvailabilityTopic, parseJson, startGateway, tempDataDir, topicOf, watch } from '../support/gateway.js';
+import { mosquittoSub } from '../support/mosquitto.js';
 import { GATEWAY_ID, GATE_A, GATE_B, SITE, TURNSTILE, USERS, siteDevice } from '../support/site.js';
 import { within } from '../support/wait.js';
 

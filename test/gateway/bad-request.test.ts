@@ -2,8 +2,8 @@
 // bad_request result with a message, and none reaches the hardware.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { commandTopic, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, waitForCoil, writesOf } from '../support/gateway.js';
+import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, TURNSTILE, USERS, siteDevice, type DeviceRef } from '../support/site.js';
 
 interface BadCase {

@@ -3,8 +3,8 @@
 // hanging, and once the device answers again it is online with a freshly read state.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoSub } from '../support/mosquitto.js';
 import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
+import { mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice } from '../support/site.js';
 
 // This file kills its device, so it has its own.

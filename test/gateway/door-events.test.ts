@@ -2,8 +2,8 @@
 // device and the gateway reports door_opened, door_closed, door_forced and door_held_open.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoSub } from '../support/mosquitto.js';
 import { clientAs, parseJson, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
+import { mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, USERS, siteDevice } from '../support/site.js';
 
 const HELD_OPEN_MS = 1000; // the smallest the config allows

@@ -7,8 +7,8 @@ import type { CommandResult } from '../../src/commands/result.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
-import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { clientAs, commandTopic, recordGatewayPublishes, resultFor, resultsFor, resultsWithId, sendCommand, startGateway, startSession, tempDataDir, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, TURNSTILE, USERS, siteDevice } from '../support/site.js';
 import { sleep } from '../support/wait.js';
 

@@ -9,10 +9,10 @@ import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { runCli } from '../support/cli-process.js';
 import { clientAs, commandTopic, resultFor, resultsFor, sendCommand, startGateway, startGatewayFrom, startSession, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
-import { GATE_A, TURNSTILE, USERS, configDocument, siteDevice } from '../support/site.js';
-import { until } from '../support/wait.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { connectClient } from '../support/mqtt-client.js';
+import { GATE_A, TURNSTILE, USERS, configDocument, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 
 const device = siteDevice();
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_TTL_MS } from '../../src/commands/envelope.js';
 import { RESULT_CODES, type CommandResult } from '../../src/commands/result.js';
-import { Prng, fuzzSeed, mutate } from '../support/mqtt-fuzz.js';
 import { clientAs, commandTopic, parseResult, resultFor, startGateway, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
+import { Prng, fuzzSeed, mutate } from '../support/mqtt-fuzz.js';
 import { GATE_A, GATE_B, TURNSTILE, siteDevice, type DeviceRef } from '../support/site.js';
 import { until } from '../support/wait.js';
 

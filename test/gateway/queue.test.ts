@@ -3,8 +3,8 @@
 // `timeout`, and every accepted command gets exactly one terminal result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoSub } from '../support/mosquitto.js';
 import { clientAs, resultFor, resultsWithId, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
+import { mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice, type DeviceRef } from '../support/site.js';
 import { sleep, until } from '../support/wait.js';
 

@@ -3,9 +3,9 @@
 // drivers/modbus runs unchanged; only the transport differs from the TCP end-to-end tests.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { clientAs, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForAvailability, waitForCoil, watch } from '../support/gateway.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
-import { clientAs, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForAvailability, waitForCoil, watch } from '../support/gateway.js';
 import { GATE_A, GATE_B, TRANSPORT, TURNSTILE, UNITS, configDocument, type DeviceRef } from '../support/site.js';
 import { WAIT_MS } from '../support/wait.js';
 

@@ -9,11 +9,11 @@ import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { runCli } from '../support/cli-process.js';
 import { clientAs, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
-import { GATE_A, USERS, configDocument, siteDevice } from '../support/site.js';
-import { sleep, until, within } from '../support/wait.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { connectClient } from '../support/mqtt-client.js';
+import { GATE_A, USERS, configDocument, siteDevice } from '../support/site.js';
 import { tempDir } from '../support/temp.js';
+import { sleep, until, within } from '../support/wait.js';
 
 const device = siteDevice();
 

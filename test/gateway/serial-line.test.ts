@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { clientAs, parseJson, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForAvailability, watch } from '../support/gateway.js';
 import { startLineDevice, type LineDevice } from '../support/line-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
-import { clientAs, parseJson, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForAvailability, watch } from '../support/gateway.js';
 import { configDocument } from '../support/site.js';
 import { WAIT_MS } from '../support/wait.js';
 

@@ -8,10 +8,10 @@ import { after, before, test, type TestContext } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Gateway } from '../../src/gateway.js';
 import { mosquittoPubTls } from '../broker/listener-support.js';
+import { commandTopic, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil } from '../support/gateway.js';
 import { subscribeCollect } from '../support/mqtt-client.js';
 import { makePki, type Pki } from '../support/pki.js';
 import { freePort } from '../support/ports.js';
-import { commandTopic, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil } from '../support/gateway.js';
 import { GATE_A, USERS, configDocument, siteDevice } from '../support/site.js';
 import { WAIT_MS } from '../support/wait.js';
 

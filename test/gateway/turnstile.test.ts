@@ -2,8 +2,8 @@
 // Modbus device (coils 0/1 pass in/out, coil 2 free, input registers 0/1 counters).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { TURNSTILE, USERS, siteDevice } from '../support/site.js';
 import { sleep } from '../support/wait.js';
 

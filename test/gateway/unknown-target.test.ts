@@ -2,8 +2,8 @@
 // and reach no hardware (DESIGN.md section 2).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { resultFor, sendCommand, startGateway, startSession, uniqueId } from '../support/gateway.js';
+import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, SITE, USERS, siteDevice } from '../support/site.js';
 import { sleep } from '../support/wait.js';
 

@@ -2,8 +2,8 @@
 // retained state and events out (DESIGN.md sections 2 and 3).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { clientAs, commandTopic, parseJson, resultFor, resultsWithId, sendCommand, startGateway, startSession, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
+import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, USERS, siteDevice } from '../support/site.js';
 import { sleep } from '../support/wait.js';
 

@@ -10,12 +10,12 @@ import type { CommandResult } from '../../src/commands/result.js';
 import { differingPaths, planReload } from '../../src/service/reload.js';
 import { topics } from '../../src/topics.js';
 import { servedFingerprint } from '../broker/listener-support.js';
-import { parseResult, uniqueId } from '../support/gateway.js';
 import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
-import { GATE_A, GATE_B, SITE, TURNSTILE, USERS, configDocument, loadHarnessConfig, siteDevice } from '../support/site.js';
-import { until } from '../support/wait.js';
+import { parseResult, uniqueId } from '../support/gateway.js';
 import { connectClient, subscribeCollect, type Collector, type MqttClient } from '../support/mqtt-client.js';
 import { fingerprintOf, makePki } from '../support/pki.js';
+import { GATE_A, GATE_B, SITE, TURNSTILE, USERS, configDocument, loadHarnessConfig, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { listenForNotifications } from './notify-socket.js';
 
 const WAIT_MS = 30_000;

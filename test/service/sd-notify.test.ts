@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import { parseNotifySocket, SdNotify, watchdogUsec } from '../../src/service/sd-notify.js';
 import { statusLine } from '../../src/service/status-line.js';
 import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
+import { connectClient } from '../support/mqtt-client.js';
 import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice } from '../support/site.js';
 import { sleep, until } from '../support/wait.js';
-import { connectClient } from '../support/mqtt-client.js';
 import { listenForNotifications } from './notify-socket.js';
 
 const WAIT_MS = 30_000;
