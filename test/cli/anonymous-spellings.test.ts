@@ -2,13 +2,13 @@
 // to turn anonymous access ON. Every false-looking spelling now stops the gateway before it opens a
 // port, naming the key and the value; `false` keeps anonymous clients out.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from '../support/cli-process.js';
 import { startDemo } from '../support/demo.js';
 import { mosquittoSub } from '../support/mosquitto.js';
-import { runCli } from './cli-process.js';
+import { tempDir } from '../support/temp.js';
 
 const FALSE_LOOKING = ['no', 'off', '0', '', 'n'];
 const TEST = { timeout: 120_000 };
@@ -18,7 +18,7 @@ test('the demo refuses to start with each false-looking GATEHOUSE_BROKER_ANONYMO
     FALSE_LOOKING.map(async (spelling) => {
       const demo = await startDemo({ GATEHOUSE_BROKER_ANONYMOUS_ENABLED: spelling });
       try {
-        const end = await demo.exited;
+        const end = await demo.exit();
         assert.equal(end.code, 1, `${JSON.stringify(spelling)}: exit code; stderr:\n${demo.stderr}`);
         assert.equal(demo.port, 0, 'no broker was started');
         assert.ok(
@@ -33,8 +33,7 @@ test('the demo refuses to start with each false-looking GATEHOUSE_BROKER_ANONYMO
 });
 
 test('gatehouse run refuses `enabled: no` (and off, 0, "") in the config file before opening anything', TEST, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-anon-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'anon');
   const demoYaml = readFileSync('config/demo.yaml', 'utf8');
   assert.match(demoYaml, /^ {4}enabled: true /m, 'the demo config turns anonymous access on');
   await Promise.all(

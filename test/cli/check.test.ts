@@ -1,18 +1,17 @@
 // `gatehouse check`: one validation that reports every problem at once, each naming its key path;
 // for a valid config, its devices and its security posture.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { hashPassword } from '../../src/broker/password.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
+import { tempDir } from '../support/temp.js';
 
 const DEMO = 'config/demo.yaml';
 
 function writeConfig(t: TestContext, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-check-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'check');
   const file = join(dir, 'site.yaml');
   writeFileSync(file, text);
   return file;
@@ -132,8 +131,7 @@ test('check without --config exits 2; an unreadable file is named', async (t) =>
   const missingFlag = await runCli(['check']);
   assert.equal(missingFlag.code, 2);
   assert.match(missingFlag.stderr, /--config/);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-check-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'check');
   const missingFile = await runCli(['check', '--config', join(dir, 'absent.yaml')]);
   assert.notEqual(missingFile.code, 0);
   assert.match(missingFile.stderr, /absent\.yaml/);

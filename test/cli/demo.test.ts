@@ -5,29 +5,18 @@
 // GATEHOUSE_METRICS_PORT=0, as the broker's from --port 0, so demos of parallel runs never collide.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startDemo, type DemoProcess } from '../support/demo.js';
 import { mosquittoPub, mosquittoSub, type SubMessage, type Subscriber } from '../support/mosquitto.js';
 import { requireTool } from '../support/require-tool.js';
-import { spawnCli } from './cli-process.js';
+import { makeTempDir, removeTempDir } from '../support/temp.js';
+import { until, within } from '../support/wait.js';
 
 const WAIT_MS = 30_000;
 const TEST = { timeout: 120_000 };
 const CAMERA_TOPIC = (leaf: string) => `site/demo/camera/lobby-cam/${leaf}`;
-
-function waitFor(what: string, probe: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (probe()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 /** JPEG (ITU-T T.81 Annex B): starts with SOI (FF D8), ends with EOI (FF D9). */
 function assertJpeg(bytes: Buffer, what: string): void {
@@ -60,45 +49,33 @@ function exitOf(child: ChildProcessWithoutNullStreams, timeoutMs: number, what: 
 }
 
 describe('gatehouse demo --port 0 (GATEHOUSE_METRICS_PORT=0)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
-  let child: ChildProcessWithoutNullStreams;
-  let stderr = '';
-  let stdout = '';
-  let port = 0;
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  let demo: DemoProcess;
   const subscribers: Subscriber[] = [];
   const watch = async (topics: string[]) => {
-    const sub = await mosquittoSub({ port, topics });
+    const sub = await mosquittoSub({ port: demo.port, topics });
     subscribers.push(sub);
     assert.deepEqual(sub.granted, topics.map(() => 2), `anonymous may watch ${topics.join(', ')}`);
     return sub;
   };
   const guardPublish = async (topic: string, message: string) => {
-    const pub = await mosquittoPub({ port, username: 'guard', password: 'guard-demo', topic, message, qos: 1 });
+    const pub = await mosquittoPub({ port: demo.port, username: 'guard', password: 'guard-demo', topic, message, qos: 1 });
     assert.equal(pub.code, 0, pub.stderr);
   };
 
   before(async () => {
-    child = spawnCli(['demo', '--port', '0', '--data-dir', dataDir], { env: { GATEHOUSE_METRICS_PORT: '0' } });
-    child.stdin.end();
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-    await waitFor('the connect banner on stderr', () => /mosquitto_pub -p \d+ -u guard -P guard-demo -q 1 -t site\/demo\/camera/.test(stderr) || child.exitCode !== null).catch((err) => {
-      throw new Error(`${(err as Error).message}\nstderr:\n${stderr}\nstdout:\n${stdout.slice(-2000)}`);
-    });
-    assert.equal(child.exitCode, null, `demo exited early:\n${stderr}`);
-    port = Number(/MQTT on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]);
+    demo = await startDemo();
+    assert.equal(demo.running, true, `demo exited early:\n${demo.stderr}`);
   });
 
   after(async () => {
     for (const sub of subscribers) await sub.stop();
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await demo?.cleanUp();
   });
 
   it('prints the banner: the bound MQTT port, the simulated camera, metrics, how to fetch a snapshot', TEST, async () => {
-    assert.ok(port > 0, 'the banner names the bound port, not 0');
+    const { port, stderr } = demo;
+    assert.ok(port > 0, 'the broker listens on a port the OS picked');
+    assert.match(stderr, new RegExp(`MQTT on 127\\.0\\.0\\.1:${port}\\b`), 'the banner names the bound port, not 0');
     assert.match(stderr, /mosquitto_sub -p \d+ -t 'site\/demo\/#'/);
     assert.match(stderr, /mosquitto_pub -p \d+ -u guard -P guard-demo/);
     const camera = /simulated ONVIF camera lobby-cam: http:\/\/127\.0\.0\.1:(\d+)\/onvif\/device_service/.exec(stderr);
@@ -133,17 +110,17 @@ describe('gatehouse demo --port 0 (GATEHOUSE_METRICS_PORT=0)', () => {
     assertJpeg(image.payload, 'the image message');
     const event = json(await sub.waitFor((m) => m.topic === CAMERA_TOPIC('event') && json(m).event === 'snapshot', WAIT_MS));
     assert.equal(event.bytes, image.payload.length);
-    assert.ok(readFileSync(join(dataDir, event.file as string)).equals(image.payload), 'the snapshot file under --data-dir holds the same bytes');
+    assert.ok(readFileSync(join(demo.dataDir, event.file as string)).equals(image.payload), 'the snapshot file under --data-dir holds the same bytes');
   });
 
   it('the snapshot commands the banner prints work as printed: snapshot.jpg is a JPEG', TEST, async () => {
     const toolDir = dirname(requireTool('mosquitto_sub', 'mosquitto-clients'));
     requireTool('mosquitto_pub', 'mosquitto-clients');
-    const subLine = /^\s*(mosquitto_sub -p \d+ -C 1 -N -t \S+\/image > snapshot\.jpg)$/m.exec(stderr)?.[1];
-    const pubLine = /^\s*(mosquitto_pub -p \d+ -u guard -P guard-demo -q 1 -t \S+\/snapshot -n)$/m.exec(stderr)?.[1];
-    assert.ok(subLine && pubLine, `the banner has both snapshot lines:\n${stderr}`);
+    const subLine = /^\s*(mosquitto_sub -p \d+ -C 1 -N -t \S+\/image > snapshot\.jpg)$/m.exec(demo.stderr)?.[1];
+    const pubLine = /^\s*(mosquitto_pub -p \d+ -u guard -P guard-demo -q 1 -t \S+\/snapshot -n)$/m.exec(demo.stderr)?.[1];
+    assert.ok(subLine && pubLine, `the banner has both snapshot lines:\n${demo.stderr}`);
     const results = await watch([CAMERA_TOPIC('result')]);
-    const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-demo-snap-'));
+    const cwd = makeTempDir('demo-snap');
     const sub = shell(subLine, cwd, toolDir);
     try {
       // mosquitto_sub prints nothing once subscribed, so the command is repeated until a picture
@@ -158,11 +135,11 @@ describe('gatehouse demo --port 0 (GATEHOUSE_METRICS_PORT=0)', () => {
       assert.equal(await exitOf(sub, 1000, subLine), 0, `${subLine} exits 0 after one message`);
       assertJpeg(readFileSync(join(cwd, 'snapshot.jpg')), 'snapshot.jpg');
       // Every command sent has its result before the next test watches the camera.
-      await waitFor(`${sent} snapshot results`, () => results.messages.filter((m) => json(m).command === 'snapshot').length >= sent);
+      await until(`${sent} snapshot results`, () => results.messages.filter((m) => json(m).command === 'snapshot').length >= sent, WAIT_MS);
       assert.ok(results.messages.every((m) => json(m).status === 'ok'), results.messages.map((m) => m.text).join('\n'));
     } finally {
       if (sub.exitCode === null) sub.kill('SIGKILL');
-      rmSync(cwd, { recursive: true, force: true });
+      removeTempDir(cwd);
     }
   });
 
@@ -170,10 +147,10 @@ describe('gatehouse demo --port 0 (GATEHOUSE_METRICS_PORT=0)', () => {
     const gateState = 'site/demo/gate/main-gate/state';
     const sub = await watch([gateState, 'site/demo/gate/main-gate/result', CAMERA_TOPIC('result'), CAMERA_TOPIC('image')]);
     // An unlock of a gate still unlocked (by the earlier test) only extends it: no new `unlocked` event.
-    await waitFor('the main gate locked again (its retained state)', () => {
+    await until('the main gate locked again (its retained state)', () => {
       const states = sub.messages.filter((m) => m.topic === gateState);
       return states.length > 0 && json(states[states.length - 1]).lock === 'locked';
-    });
+    }, WAIT_MS);
     const sentAt = Date.now();
     const id = `demo-link-${process.pid}`;
     await guardPublish('site/demo/gate/main-gate/unlock', JSON.stringify({ id, duration_ms: 1000 }));
@@ -195,13 +172,10 @@ describe('gatehouse demo --port 0 (GATEHOUSE_METRICS_PORT=0)', () => {
 
   it('exits 0 on SIGTERM', TEST, async () => {
     for (const sub of subscribers.splice(0)) await sub.stop();
-    child.kill('SIGTERM');
-    const end = await Promise.race([
-      exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`demo did not exit within ${WAIT_MS} ms of SIGTERM`)), WAIT_MS).unref()),
-    ]);
-    assert.deepEqual(end, { code: 0, signal: null }, `demo should stop cleanly; stderr:\n${stderr}`);
-    assert.match(stdout, /gatehouse stopped/);
-    assert.ok(existsSync(join(dataDir, 'gatehouse.db')), 'the journal is under --data-dir');
+    demo.signal('SIGTERM');
+    const end = await within(demo.exited, 'the demo to exit after SIGTERM', WAIT_MS);
+    assert.deepEqual(end, { code: 0, signal: null }, `demo should stop cleanly; stderr:\n${demo.stderr}`);
+    assert.match(demo.stdout, /gatehouse stopped/);
+    assert.ok(existsSync(join(demo.dataDir, 'gatehouse.db')), 'the journal is under --data-dir');
   });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { commandHelp, overview } from '../../src/cli/help.js';
 import { commands } from '../../src/cli/index.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
 
 test('each command\'s help names every option with its value and default, and the summary', () => {
   for (const [name, spec] of Object.entries(commands)) {

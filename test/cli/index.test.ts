@@ -1,8 +1,7 @@
 // The dispatcher's table (src/cli/index.ts): each command's code is loaded only when it runs, the
 // defaults its help shows are the code's own, and the options a module still declares are the table's.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { commands } from '../../src/cli/index.js';
@@ -10,12 +9,12 @@ import { DEFAULT_STOP_TIMEOUT_MS } from '../../src/cli/service.js';
 import { DEFAULT_TIMEOUT_MS } from '../../src/cli/status.js';
 import { loadConfig } from '../../src/config.js';
 import { VERSION } from '../../src/version.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
+import { tempDir } from '../support/temp.js';
 
 /** Runs `gatehouse ...args` with the import recorder; resolves with the run and every module URL it resolved. */
 async function recordImports(t: TestContext, args: string[], input?: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-imports-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'imports');
   const log = join(dir, 'imports.txt');
   const run = await runCli(args, { input, env: { IMPORT_RECORDER_LOG: log }, nodeArgs: ['--import', './test/support/import-recorder.mjs'] });
   const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);

@@ -3,27 +3,18 @@
 // names, and --follow printing entries appended by a writer after it started, until SIGINT/SIGTERM.
 import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import type { JournalEntry, JournalRecord } from '../../src/commands/journal.js';
 import { openDatabase } from '../../src/store/database.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
-import { runCli, spawnCli } from './cli-process.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
+import { tempDir } from '../support/temp.js';
+import { until } from '../support/wait.js';
 
 const WAIT_MS = 20_000;
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function tempDir(): string {
-  // realpath: the CLI prints resolved paths, and /tmp may be a symlink.
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'gatehouse-journal-cli-')));
-  dirs.push(dir);
-  return dir;
-}
-
 const passage = (at: number, total: number): JournalEntry => ({ at, type: 'event', kind: 'turnstile', device: 'lobby', event: 'passage', payload: JSON.stringify({ direction: 'in', count: 1, total }) });
 const forced = (at: number): JournalEntry => ({ at, type: 'event', kind: 'gate', device: 'main-gate', event: 'door_forced' });
 const command = (at: number, id: string): JournalEntry => ({ at, type: 'command', kind: 'gate', device: 'main-gate', command: 'unlock', command_id: id, source: 'local', status: 'ok', latency_ms: 3 });
@@ -60,14 +51,11 @@ function startFollower(t: TestContext, args: string[]) {
   });
   /** Complete lines only. */
   const lines = () => stdout.slice(0, stdout.lastIndexOf('\n') + 1);
-  const waitUntil = async (what: string, probe: () => boolean) => {
-    const deadline = Date.now() + WAIT_MS;
-    while (!probe()) {
+  const waitUntil = (what: string, probe: () => boolean) =>
+    until(() => `${what}; stdout:\n${stdout}\nstderr:\n${stderr}`, () => {
       if (child.exitCode !== null) throw new Error(`the follower exited (${child.exitCode}) before ${what}; stderr:\n${stderr}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stdout:\n${stdout}\nstderr:\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+      return probe();
+    }, WAIT_MS);
   return {
     child,
     exited,
@@ -83,8 +71,8 @@ function startFollower(t: TestContext, args: string[]) {
 }
 
 describe('gatehouse journal: finding the database', () => {
-  it('without --data-dir, --config or GATEHOUSE_DATA_DIR, lists every path it tried', async () => {
-    const cwd = tempDir();
+  it('without --data-dir, --config or GATEHOUSE_DATA_DIR, lists every path it tried', async (t) => {
+    const cwd = tempDir(t, 'journal-cli');
     const run = await runCli(['journal'], { cwd });
     assert.equal(run.code, 2);
     assert.match(run.stderr, /no gatehouse database found; tried:/);
@@ -94,8 +82,8 @@ describe('gatehouse journal: finding the database', () => {
     assert.match(run.stderr, /pass --data-dir DIR or --config FILE, or set GATEHOUSE_DATA_DIR/);
   });
 
-  it('GATEHOUSE_DATA_DIR, when set, is the one place it looks, as for `run`', async () => {
-    const cwd = tempDir();
+  it('GATEHOUSE_DATA_DIR, when set, is the one place it looks, as for `run`', async (t) => {
+    const cwd = tempDir(t, 'journal-cli');
     dataDirWith(join(cwd, 'data'), [forced(1000)]);
     const run = await runCli(['journal'], { cwd, env: { GATEHOUSE_DATA_DIR: join(cwd, 'elsewhere') } });
     assert.equal(run.code, 2);
@@ -103,8 +91,8 @@ describe('gatehouse journal: finding the database', () => {
     assert.doesNotMatch(run.stderr, /default data_dir/);
   });
 
-  it('finds ./data in the current directory, and says which database it reads', async () => {
-    const cwd = tempDir();
+  it('finds ./data in the current directory, and says which database it reads', async (t) => {
+    const cwd = tempDir(t, 'journal-cli');
     dataDirWith(join(cwd, 'data'), [forced(1000), command(2000, 'c-1')]);
     const run = await runCli(['journal', '--json'], { cwd });
     assert.equal(run.code, 0, run.stderr);
@@ -112,8 +100,8 @@ describe('gatehouse journal: finding the database', () => {
     assert.ok(run.stderr.includes(`journal of ${join(cwd, 'data', 'gatehouse.db')} (the default data_dir ./data, in the current directory)`), run.stderr);
   });
 
-  it('--config FILE takes data_dir from the config (relative to the current directory, as `run` does)', async () => {
-    const cwd = tempDir();
+  it('--config FILE takes data_dir from the config (relative to the current directory, as `run` does)', async (t) => {
+    const cwd = tempDir(t, 'journal-cli');
     dataDirWith(join(cwd, 'site-data'), [command(1000, 'from-config')]);
     writeFileSync(join(cwd, 'site.yaml'), 'site: lobby\ndata_dir: ./site-data\n');
     const run = await runCli(['journal', '--config', 'site.yaml', '--json'], { cwd });
@@ -127,8 +115,8 @@ describe('gatehouse journal: finding the database', () => {
     assert.deepEqual(jsonLines(flag.stdout).map((r) => r.command_id), ['from-flag']);
   });
 
-  it('--config with a config that has problems lists them and reads nothing', async () => {
-    const cwd = tempDir();
+  it('--config with a config that has problems lists them and reads nothing', async (t) => {
+    const cwd = tempDir(t, 'journal-cli');
     writeFileSync(join(cwd, 'broken.yaml'), 'site: lobby\njournal:\n  max_rows: lots\n');
     const run = await runCli(['journal', '--config', 'broken.yaml'], { cwd });
     assert.equal(run.code, 2);
@@ -137,8 +125,8 @@ describe('gatehouse journal: finding the database', () => {
     assert.equal(run.stdout, '');
   });
 
-  it('--data-dir without a database names the file it expected', async () => {
-    const cwd = tempDir();
+  it('--data-dir without a database names the file it expected', async (t) => {
+    const cwd = tempDir(t, 'journal-cli');
     const run = await runCli(['journal', '--data-dir', 'nothing-here'], { cwd });
     assert.equal(run.code, 2);
     assert.match(run.stderr, triedLine(join(cwd, 'nothing-here', 'gatehouse.db'), '--data-dir: no such file'));
@@ -146,8 +134,8 @@ describe('gatehouse journal: finding the database', () => {
 });
 
 describe('gatehouse journal --type', () => {
-  it('takes a device event name: --type door_forced prints those events only', async () => {
-    const dir = dataDirWith(tempDir(), [forced(1000), passage(2000, 1), command(3000, 'c-1'), forced(4000)]);
+  it('takes a device event name: --type door_forced prints those events only', async (t) => {
+    const dir = dataDirWith(tempDir(t, 'journal-cli'), [forced(1000), passage(2000, 1), command(3000, 'c-1'), forced(4000)]);
     const json = await runCli(['journal', '--data-dir', dir, '--type', 'door_forced', '--json']);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(jsonLines(json.stdout).map((r) => [r.at, r.type, r.event, r.device]), [
@@ -161,16 +149,16 @@ describe('gatehouse journal --type', () => {
     assert.deepEqual(jsonLines(all.stdout).map((r) => r.event), ['door_forced', 'passage', 'door_forced']);
   });
 
-  it('an event name the journal does not hold finds nothing and says which events it holds', async () => {
-    const dir = dataDirWith(tempDir(), [forced(1000), passage(2000, 1)]);
+  it('an event name the journal does not hold finds nothing and says which events it holds', async (t) => {
+    const dir = dataDirWith(tempDir(t, 'journal-cli'), [forced(1000), passage(2000, 1)]);
     const run = await runCli(['journal', '--data-dir', dir, '--type', 'door_forcd']);
     assert.equal(run.code, 0);
     assert.equal(run.stdout, '');
     assert.match(run.stderr, /no door_forcd event in this journal; the events it holds: door_forced, passage/);
   });
 
-  it('refuses a --type that is neither a journal type nor an event name', async () => {
-    const dir = dataDirWith(tempDir(), []);
+  it('refuses a --type that is neither a journal type nor an event name', async (t) => {
+    const dir = dataDirWith(tempDir(t, 'journal-cli'), []);
     const run = await runCli(['journal', '--data-dir', dir, '--type', 'Door Forced']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--type must be one of command, auth_failed, publish_denied, subscribe_denied, lockout, event, or a device event name/);
@@ -179,7 +167,7 @@ describe('gatehouse journal --type', () => {
 
 describe('gatehouse journal --follow', () => {
   it('prints the entries appended after it started, matching its filter, until SIGINT', async (t) => {
-    const dir = tempDir();
+    const dir = tempDir(t, 'journal-cli');
     const db = openDatabase(dir);
     t.after(() => db.close());
     const journal = new SqliteJournal(db);
@@ -210,7 +198,7 @@ describe('gatehouse journal --follow', () => {
   });
 
   it('with --since prints every entry from then on first, then new ones, and stops cleanly on SIGTERM', async (t) => {
-    const dir = dataDirWith(tempDir(), Array.from({ length: 15 }, (_, i) => command(Date.now() - 60_000 + i, `old-${i}`)));
+    const dir = dataDirWith(tempDir(t, 'journal-cli'), Array.from({ length: 15 }, (_, i) => command(Date.now() - 60_000 + i, `old-${i}`)));
     const follower = startFollower(t, ['--data-dir', dir, '--follow', '--since', '10m']);
     await follower.waitUntil('the backlog', () => follower.lines().includes('id=old-14'));
     assert.equal(follower.lines().trim().split('\n').length, 15, 'every entry since --since, not only the last 10');
@@ -223,8 +211,8 @@ describe('gatehouse journal --follow', () => {
     assert.deepEqual(await follower.exited, { code: 0, signal: null });
   });
 
-  it('refuses --follow with --until', async () => {
-    const dir = dataDirWith(tempDir(), []);
+  it('refuses --follow with --until', async (t) => {
+    const dir = dataDirWith(tempDir(t, 'journal-cli'), []);
     const run = await runCli(['journal', '--data-dir', dir, '--follow', '--until', '1h']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--follow .* does not go with --until/);

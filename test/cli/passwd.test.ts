@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPasswordHash, verifyPassword } from '../../src/broker/password.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
 
 test('passwd prints a scrypt hash of the password on stdin that verifyPassword accepts', async () => {
   const password = 'correct horse battery';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
 
 test('ports exits 0 and names every /dev/ttyS*, ttyUSB*, ttyACM* device or the enumerated ports', async () => {
   const run = await runCli(['ports']);

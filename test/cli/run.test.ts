@@ -1,7 +1,7 @@
 // `gatehouse run` refuses to start without a usable config, with distinct exit codes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCli } from './cli-process.js';
+import { runCli } from '../support/cli-process.js';
 
 test('run without --config exits 2 and says what is missing', async () => {
   const run = await runCli(['run']);

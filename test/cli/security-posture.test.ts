@@ -2,14 +2,14 @@
 // sample credentials), a hardened site (nothing to warn about), an exposed one (a warning for each
 // opening), and a user whose new hash still hides a sample password.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { hashPassword } from '../../src/broker/password.js';
 import { loadSampleCredentials } from '../../src/cli/sample-credentials.js';
 import { formatPosture, securityPosture, type PostureItem } from '../../src/cli/security-posture.js';
 import { formatIssues, loadConfig, type GatehouseConfig } from '../../src/config.js';
+import { tempDir } from '../support/temp.js';
 
 const samples = loadSampleCredentials();
 
@@ -27,8 +27,7 @@ function item(items: PostureItem[], subject: string): PostureItem {
 
 /** Readable files for the TLS settings; `gatehouse check` only checks that they can be read. */
 function tlsFiles(t: TestContext): { cert: string; key: string; ca: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-posture-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'posture');
   const files = { cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), ca: join(dir, 'site-ca.pem') };
   for (const path of Object.values(files)) writeFileSync(path, 'placeholder\n');
   return files;

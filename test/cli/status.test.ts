@@ -4,42 +4,22 @@
 // for unhealthy, unreachable and usage problems.
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CLEAR_SCREEN } from '../../src/cli/status.js';
 import type { StatusSummary } from '../../src/cli/status-report.js';
 import { databasePath } from '../../src/store/database.js';
 import { VERSION } from '../../src/version.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
+import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, type RunningGateway } from '../support/gateway.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  USERS,
-  clientAs,
-  configDocument,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  watch,
-  type RunningGateway,
-} from '../gateway/harness.js';
-import { runCli, spawnCli } from './cli-process.js';
+import { GATE_A, GATE_B, TURNSTILE, USERS, configDocument, resetDevice, siteDevice } from '../support/site.js';
 import type { TestContext } from 'node:test';
+import { tempDir } from '../support/temp.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 
 const WAIT_MS = 15_000;
 const LAG_TOLERANT = { max_event_loop_lag_ms: 60_000 };
@@ -102,8 +82,7 @@ test('status prints the gateway, health, broker, each device\'s state, commands,
 
 test('status --json and --config FILE read the same gateway', async (t) => {
   const gw = await busyGateway(t);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-status-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'status');
   const file = join(dir, 'gatehouse.json');
   writeFileSync(file, JSON.stringify(await configDocument(device.port, gw.dataDir, { metrics: { port: gw.gateway.metricsPort } })));
 
@@ -173,8 +152,7 @@ test('usage problems: exit 2 with the reason', async (t) => {
   assert.equal(badTimeout.code, 2);
   assert.match(badTimeout.stderr, /--timeout must be a positive number of milliseconds/);
 
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-status-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'status');
   const file = join(dir, 'gatehouse.json');
   writeFileSync(file, JSON.stringify(await configDocument(device.port, dir, { metrics: { port: 0 } })));
   const freePortConfig = await runCli(['status', '--config', file]);
@@ -190,8 +168,7 @@ test('usage problems: exit 2 with the reason', async (t) => {
 test('--config naming another gateway than the one answering at its metrics address: MISMATCH, exit 3', async (t) => {
   await resetDevice(device);
   const gw = await startGateway(t, device, { metrics: LAG_TOLERANT });
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-status-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'status');
   const file = join(dir, 'other-site.json');
   const other = await configDocument(device.port, dir, { metrics: { port: gw.gateway.metricsPort } });
   writeFileSync(file, JSON.stringify({ ...other, site: 'riverside', gateway_id: 'edge-1' }));

@@ -1,14 +1,13 @@
 // Config of the broker's listeners: defaults, environment overrides, and the rules across keys,
 // each problem reported under the key it concerns.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { loadConfig, type ConfigIssue } from '../../src/config.js';
+import { sharedTempDir } from '../support/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-listener-config-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = sharedTempDir('listener-config');
 const file = (name: string) => {
   const path = join(dir, name);
   writeFileSync(path, 'placeholder\n');

@@ -1,11 +1,11 @@
 // Config validation of `onvif` transports and `camera` devices on them.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { demo, expectIssue, issuesOf } from './support.js';
+import { tempDir } from '../support/temp.js';
 
 /** The demo config plus an ONVIF camera `gate-cam` on transport `cam`; config errors name it by id. */
 const GATE_CAM = 'gate-cam';
@@ -37,8 +37,7 @@ test('an onvif transport takes defaults; a camera device runs on it', () => {
 });
 
 test('the password may come from a file (its first line)', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-onvif-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'onvif');
   const file = join(dir, 'cam.pass');
   writeFileSync(file, 'from-file\n');
   const result = loadConfig({ document: withCamera({ password: undefined, password_file: file }), env: {} });

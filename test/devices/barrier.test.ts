@@ -4,24 +4,16 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, parseConfigDocument } from '../../src/config.js';
 import { readFileSync } from 'node:fs';
 import { barrierKind } from '../../src/devices/kinds/barrier.js';
+import { sleep, until } from '../support/wait.js';
 import { harness } from './behaviour-harness.js';
 
 const noSignal = new AbortController().signal;
 const later = () => performance.now() + 1;
 /** The smallest the settings allow, so the waits here stay short. */
 const QUICK = { open_ms: 1000, obstructed_after_ms: 1000 };
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** A barrier made safe with the loop as given, read on demand. */
 async function started(loop: boolean, settings: Record<string, unknown> = {}) {
@@ -52,11 +44,11 @@ describe('barrier behaviour', () => {
     assert.deepEqual(writes(h), [], 'nothing lowered onto the vehicle');
     h.behaviour.observe({ loop: true, open: true }, later());
     assert.equal(h.behaviour.snapshot().position, 'open');
-    await waitFor('obstructed', () => h.eventTypes().includes('obstructed'));
+    await until('obstructed', () => h.eventTypes().includes('obstructed'));
     assert.deepEqual(writes(h), []);
     assert.ok((h.events.find((e) => e.type === 'obstructed')!.details!.waited_ms as number) >= 0);
     h.behaviour.observe({ loop: false, open: true }, later());
-    await waitFor('the close', () => h.writes.length === 1);
+    await until('the close', () => h.writes.length === 1);
     assert.deepEqual(writes(h), [['open', false]]);
     assert.deepEqual(h.eventTypes(), ['obstructed', 'vehicle_passed']);
     assert.equal(h.behaviour.snapshot().position, 'closed');
@@ -68,7 +60,7 @@ describe('barrier behaviour', () => {
     await h.behaviour.applySafeState();
     assert.deepEqual(writes(h), []);
     h.behaviour.observe({ loop: false }, later());
-    await waitFor('the close', () => h.writes.length === 1);
+    await until('the close', () => h.writes.length === 1);
     assert.deepEqual(writes(h), [['open', false]]);
     assert.deepEqual(h.eventTypes(), [], 'a first reading is no passage');
     await h.behaviour.stop();
@@ -80,7 +72,7 @@ describe('barrier behaviour', () => {
     const data = await h.behaviour.run('open', { duration_ms: 1000 }, noSignal);
     assert.ok((data.auto_close_at as number) >= t0 + 1000);
     assert.equal(h.behaviour.snapshot().position, 'open');
-    await waitFor('the automatic close', () => h.writes.length === 3);
+    await until('the automatic close', () => h.writes.length === 3);
     assert.deepEqual(writes(h), [['open', false], ['open', true], ['open', false]]);
     assert.ok(h.writes[2].at >= (data.auto_close_at as number) - 5, 'not before the open ends');
     assert.deepEqual(h.eventTypes(), []);
@@ -100,10 +92,10 @@ describe('barrier behaviour', () => {
     await h.behaviour.run('open', { duration_ms: 1000 }, noSignal);
     h.behaviour.observe({ loop: true }, later());
     assert.equal(h.behaviour.snapshot().vehicle_present, true);
-    await waitFor('obstructed', () => h.eventTypes().includes('obstructed'), 8000);
+    await until('obstructed', () => h.eventTypes().includes('obstructed'), 8000);
     assert.deepEqual(writes(h), [['open', false], ['open', true]], 'the arm did not come down on the vehicle');
     h.behaviour.observe({ loop: false }, later());
-    await waitFor('the close', () => h.writes.length === 3);
+    await until('the close', () => h.writes.length === 3);
     assert.deepEqual(writes(h).at(-1), ['open', false]);
     assert.deepEqual(h.eventTypes(), ['obstructed', 'vehicle_passed']);
     assert.ok((h.events[1].details!.occupied_ms as number) >= 0);
@@ -117,7 +109,7 @@ describe('barrier behaviour', () => {
     assert.deepEqual(await h.behaviour.run('close', {}, noSignal), { waiting_for_vehicle: true });
     assert.deepEqual(writes(h), [['open', false], ['open', true]]);
     h.behaviour.observe({ loop: false }, later());
-    await waitFor('the close', () => h.writes.length === 3);
+    await until('the close', () => h.writes.length === 3);
     assert.deepEqual(h.eventTypes(), ['vehicle_passed'], 'no obstructed: the wait was short');
 
     await h.behaviour.run('open', { duration_ms: 60_000 }, noSignal);

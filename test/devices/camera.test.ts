@@ -2,7 +2,6 @@
 // onvif driver, the ONVIF transport and the test camera.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { onvifDriver, type OnvifOptions } from '../../drivers/onvif/index.js';
 import { DeviceError } from '../../src/driver-api.js';
 import { Device, type Availability, type DeviceSink } from '../../src/devices/device.js';
@@ -10,7 +9,8 @@ import { parseFields, type FieldValues } from '../../src/config/fields.js';
 import { cameraKind } from '../../src/devices/kinds/camera.js';
 import type { ImageMeta } from '../../src/devices/kinds/types.js';
 import type { TestCameraOptions, TestOnvifCamera } from '../../src/simulator/onvif-camera/camera.js';
-import { noUnhandledRejections, recordingLog, startCamera, startTransport, until, within } from '../peers/onvif-camera-fixture.js';
+import { noUnhandledRejections, recordingLog, startCamera, startTransport } from '../peers/onvif-camera-fixture.js';
+import { sleep, until, within } from '../support/wait.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -50,7 +50,7 @@ async function cameraDevice(t: TestContext, opts: { camera?: TestCameraOptions; 
 async function command(device: Device, name: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   const { values, problems } = device.parseArgs(name, args);
   assert.deepEqual(problems, [], `arguments of ${name}`);
-  return within(device.execute(name, values as FieldValues, new AbortController().signal));
+  return within(device.execute(name, values as FieldValues, new AbortController().signal), `the ${name} command`);
 }
 
 const online = (device: Device) => until('the camera online', () => device.availability === 'online');
@@ -136,7 +136,7 @@ describe('camera device', () => {
     assert.deepEqual(state(device).preset, { token: '2', name: 'Parking' });
     await command(device, 'ptz', { pan: 0.2, duration_ms: 300 });
     const { values } = device.parseArgs('preset', { preset: 'Roof' });
-    const err = await within(device.execute('preset', values, new AbortController().signal).then(() => undefined, (e: unknown) => e));
+    const err = await within(device.execute('preset', values, new AbortController().signal).then(() => undefined, (e: unknown) => e), 'the preset command');
     assert.ok(err instanceof DeviceError && err.code === 'device_error' && err.notApplied);
     assert.match(err.message, /^unknown_preset: /);
     await until('the Stop of the move', () => moves(camera).includes('Stop'));
@@ -177,7 +177,7 @@ describe('camera device', () => {
     await online(device);
     await camera.down();
     await until('offline', () => device.availability === 'offline');
-    const refused = await within(device.execute('snapshot', {}, new AbortController().signal).then(() => undefined, (e: unknown) => e));
+    const refused = await within(device.execute('snapshot', {}, new AbortController().signal).then(() => undefined, (e: unknown) => e), 'the snapshot command');
     assert.ok(refused instanceof DeviceError && refused.code === 'offline');
     camera.setFacts({ firmware: 'V5.8.0 build 250601' }); // upgraded while away
     await camera.up();
@@ -193,7 +193,7 @@ describe('camera device', () => {
     const { camera, device } = await cameraDevice(t, { password: 'wrong' });
     await until('init refused twice', () => camera.authFailures.length >= 2);
     assert.equal(device.availability, 'offline');
-    const refused = await within(device.execute('snapshot', {}, new AbortController().signal).then(() => undefined, (e: unknown) => e));
+    const refused = await within(device.execute('snapshot', {}, new AbortController().signal).then(() => undefined, (e: unknown) => e), 'the snapshot command');
     assert.ok(refused instanceof DeviceError && refused.code === 'offline');
     assert.equal(camera.snapshots.length, 0);
   });
@@ -203,7 +203,7 @@ describe('camera device', () => {
     const { camera, device } = await cameraDevice(t);
     await online(device);
     await command(device, 'ptz', { pan: 0.3, duration_ms: 10_000 });
-    await within(device.stop());
+    await within(device.stop(), 'the device to stop');
     assert.deepEqual(moves(camera), ['ContinuousMove', 'Stop']);
   });
 });

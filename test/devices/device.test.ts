@@ -2,10 +2,10 @@
 // against a real pymodbus device in test/gateway/.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceError, type DriverInstance, type Readings } from '../../src/driver-api.js';
 import { Device, type DeviceSink } from '../../src/devices/device.js';
 import { gateKind } from '../../src/devices/kinds/gate.js';
+import { sleep, until } from '../support/wait.js';
 
 class ScriptedDriver implements DriverInstance {
   readonly outputs = ['unlock'];
@@ -43,14 +43,6 @@ function setup(t: TestContext, driver: ScriptedDriver, offlineAfter = 2) {
   return { device, news };
 }
 
-async function until(pred: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(5);
-  }
-}
-
 describe('device availability', () => {
   it('applies the safe state, reads, then announces state before online', async (t) => {
     const driver = new ScriptedDriver();
@@ -69,7 +61,7 @@ describe('device availability', () => {
     assert.equal(device.availability, 'offline');
     await assert.rejects(device.execute('unlock', { duration_ms: 1000 }, new AbortController().signal), (e: DeviceError) => e.code === 'offline');
     driver.reachable = true;
-    await until(() => device.availability === 'online');
+    await until('online', () => device.availability === 'online');
     assert.equal(driver.log[0], 'write unlock=false', 'safe state first, once reachable');
     assert.deepEqual(news, ['state door=closed lock=locked', 'online']);
     await device.stop();
@@ -80,10 +72,10 @@ describe('device availability', () => {
     const { device, news } = setup(t, driver, 3);
     await device.start();
     driver.reachable = false;
-    await until(() => device.availability === 'offline');
+    await until('offline', () => device.availability === 'offline');
     driver.door = true;
     driver.reachable = true;
-    await until(() => device.availability === 'online');
+    await until('online', () => device.availability === 'online');
     assert.deepEqual(news, ['state door=closed lock=locked', 'online', 'offline', 'event door_forced', 'state door=open lock=locked', 'online']);
     await device.stop();
   });

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceError } from '../../src/driver-api.js';
 import { gateKind } from '../../src/devices/kinds/gate.js';
+import { sleep, until } from '../support/wait.js';
 import { harness } from './behaviour-harness.js';
 
 const noSignal = new AbortController().signal;
 const later = () => performance.now() + 1;
-
-async function waitFor(pred: () => boolean, timeoutMs = 3000) {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 describe('gate behaviour', () => {
   it('applies each safe state on start', async () => {
@@ -40,7 +32,7 @@ describe('gate behaviour', () => {
     const data = await h.behaviour.run('unlock', { duration_ms: 120 }, noSignal);
     assert.ok((data.unlocked_until as number) >= t0 + 120);
     assert.equal(h.behaviour.snapshot().lock, 'unlocked');
-    await waitFor(() => h.writes.length === 3);
+    await until('three writes', () => h.writes.length === 3);
     assert.deepEqual(h.writes.map((w) => w.on), [false, true, false]);
     assert.ok(h.writes[2].at - h.writes[1].at >= 110, 'relock not before the pulse ends');
     assert.deepEqual(h.eventTypes(), ['unlocked', 'locked']);
@@ -58,7 +50,7 @@ describe('gate behaviour', () => {
     assert.equal(shorter.unlocked_until, second.unlocked_until);
     await sleep(100);
     assert.equal(h.writes.filter((w) => !w.on).length, 1, 'no relock at the first pulse end');
-    await waitFor(() => h.writes.filter((w) => !w.on).length === 2);
+    await until('two switch-offs', () => h.writes.filter((w) => !w.on).length === 2);
     assert.ok(h.writes.at(-1)!.at >= (second.unlocked_until as number) - 5);
   });
 
@@ -76,7 +68,7 @@ describe('gate behaviour', () => {
     await h.behaviour.applySafeState();
     await h.behaviour.run('unlock', { duration_ms: 100 }, noSignal);
     h.failNextWrites(2);
-    await waitFor(() => h.writes.length === 3, 5000);
+    await until('three writes', () => h.writes.length === 3);
     assert.equal(h.writes[2].on, false);
     assert.equal(h.behaviour.snapshot().lock, 'locked');
   });
@@ -87,7 +79,7 @@ describe('gate behaviour', () => {
     await h.behaviour.run('unlock', { duration_ms: 60_000 }, noSignal);
     h.failNextWrites(1);
     await assert.rejects(h.behaviour.run('lock', {}, noSignal), /failed/);
-    await waitFor(() => h.writes.length === 3);
+    await until('three writes', () => h.writes.length === 3);
     assert.equal(h.writes[2].on, false);
   });
 
@@ -128,7 +120,7 @@ describe('gate behaviour', () => {
     const h = harness(gateKind, { held_open_ms: 1000 });
     h.behaviour.observe({ door: false }, later());
     h.behaviour.observe({ door: true }, later());
-    await waitFor(() => h.eventTypes().includes('door_held_open'), 3000);
+    await until('door_held_open', () => h.eventTypes().includes('door_held_open'));
     const held = h.events.find((e) => e.type === 'door_held_open')!;
     assert.ok((held.details!.open_ms as number) >= 990);
     h.behaviour.observe({ door: false }, later());
@@ -167,7 +159,7 @@ describe('gate behaviour', () => {
     await h.behaviour.applySafeState();
     h.failNextWrites(1);
     await assert.rejects(h.behaviour.run('unlock', { duration_ms: 60_000 }, noSignal), /failed/);
-    await waitFor(() => h.writes.length === 2, 3000);
+    await until('two writes', () => h.writes.length === 2);
     assert.deepEqual(h.writes.map((w) => w.on), [false, false], 'relocked, not left to chance');
   });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { turnstileKind } from '../../src/devices/kinds/turnstile.js';
+import { sleep } from '../support/wait.js';
 import { harness } from './behaviour-harness.js';
 
 const noSignal = new AbortController().signal;
@@ -29,7 +30,7 @@ describe('turnstile behaviour', () => {
   it('the pulse ends even when its first end-write fails', async () => {
     const h = harness(turnstileKind, { pulse_ms: 50 });
     const run = h.behaviour.run('pass', { direction: 'in' }, noSignal);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     h.failNextWrites(1);
     await run;
     assert.deepEqual(h.writes.map((w) => [w.output, w.on]), [['pass_in', true], ['pass_in', false]]);

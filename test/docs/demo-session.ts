@@ -1,23 +1,19 @@
-// A demo gateway (`gatehouse demo`, what `npm start` runs) as a child process on ports the OS
-// picks, for running the documentation's examples against it. Its ports come from its JSON log
-// lines on stdout (`broker listening`, `metrics listening`), not from the banner, which is prose.
-import { type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The demo (support/demo.ts) for running the documentation's examples against it: started, then
+// waited for until every device of config/demo.yaml is online, as the examples expect.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseConfigDocument } from '../../src/config.js';
+import { PACKAGE_ROOT } from '../support/cli-process.js';
+import { startDemo as startDemoProcess } from '../support/demo.js';
 import { mosquittoSub } from '../support/mosquitto.js';
-import { PACKAGE_ROOT, spawnCli } from '../cli/cli-process.js';
 
 const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 30_000;
 
 export interface DemoSession {
   brokerPort: number;
   metricsPort: number;
   dataDir: string;
-  /** Everything the demo wrote so far (for failure messages). */
+  /** The last of what the demo wrote (for failure messages). */
   output(): string;
   stop(): Promise<void>;
 }
@@ -39,53 +35,14 @@ function availabilityTopics(): { filter: string; topics: string[] } {
 }
 
 export async function startDemo(): Promise<DemoSession> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-demo-'));
-  // --port 0 and GATEHOUSE_METRICS_PORT=0: free ports, so the test never depends on 1883 or 9464.
-  const child: ChildProcessWithoutNullStreams = spawnCli(['demo', '--port', '0', '--data-dir', dataDir], { env: { GATEHOUSE_METRICS_PORT: '0' } });
-  child.stdin.end();
-  let transcript = '';
-  child.stderr.on('data', (chunk: Buffer) => (transcript = (transcript + chunk.toString()).slice(-20_000)));
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  let brokerPort = 0;
-  let metricsPort = 0;
-  const online = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo was not online within ${START_TIMEOUT_MS} ms:\n${transcript}`)), START_TIMEOUT_MS);
-    void closed.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the demo exited before it was online:\n${transcript}`));
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      transcript = (transcript + line + '\n').slice(-20_000);
-      let entry: { msg?: string; protocol?: string; port?: number };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return;
-      }
-      if (entry.msg === 'broker listening' && entry.protocol === 'mqtt+tcp') brokerPort = entry.port ?? 0;
-      if (entry.msg === 'metrics listening') metricsPort = entry.port ?? 0;
-      if (entry.msg === 'gatehouse online') {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await closed;
-      clearTimeout(killer);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
+  const demo = await startDemoProcess({}, START_TIMEOUT_MS);
+  const output = () => `${demo.stderr}\n${demo.stdout}`.slice(-20_000);
   try {
-    await online;
-    if (brokerPort === 0 || metricsPort === 0) throw new Error(`the demo's log named no broker or metrics port:\n${transcript}`);
+    if (demo.port === 0 || demo.metricsPort === 0) throw new Error(`the demo's log named no broker or metrics port:\n${output()}`);
     // Online means every device had its first attempt; the examples expect every device online
     // (the camera's set-up may take a moment longer), so wait for the retained availability.
     const { filter, topics } = availabilityTopics();
-    const watcher = await mosquittoSub({ port: brokerPort, topics: [filter] });
+    const watcher = await mosquittoSub({ port: demo.port, topics: [filter] });
     try {
       const latest = new Map<string, string>();
       await watcher.waitFor((m) => {
@@ -96,8 +53,8 @@ export async function startDemo(): Promise<DemoSession> {
       await watcher.stop();
     }
   } catch (err) {
-    await stop();
+    await demo.stop();
     throw err;
   }
-  return { brokerPort, metricsPort, dataDir, output: () => transcript, stop };
+  return { brokerPort: demo.port, metricsPort: demo.metricsPort, dataDir: demo.dataDir, output, stop: () => demo.stop() };
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { commands } from '../../src/cli/index.js';
-import { cliEnv, PACKAGE_ROOT } from '../cli/cli-process.js';
+import { PACKAGE_ROOT, cliEnv } from '../support/cli-process.js';
 import { requireTool } from '../support/require-tool.js';
 import { blockInvocations, GLOBAL_WORDS, inlineInvocations } from './command-names.js';
 import { startDemo, type DemoSession } from './demo-session.js';

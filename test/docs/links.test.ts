@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { PACKAGE_ROOT } from '../cli/cli-process.js';
+import { PACKAGE_ROOT } from '../support/cli-process.js';
 import { documentationPages, readPage } from './markdown.js';
 
 /** GitHub's heading anchor (github-slugger): lower case, drop what is not a letter, digit, space, - or _, spaces to -. */

@@ -2,7 +2,7 @@
 // the words of each block's info string, so tests can run the examples the pages show.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PACKAGE_ROOT } from '../cli/cli-process.js';
+import { PACKAGE_ROOT } from '../support/cli-process.js';
 
 export interface CodeBlock {
   /** Path relative to the package root, e.g. `docs/topics.md`. */

@@ -1,41 +1,17 @@
 // Authentication and authorisation end to end: the ACL decides who may command, reserved topics
 // cannot be spoofed, subscriptions beyond a user's ACL fail, bad logins are refused.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseJson,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  within,
-  writesOf,
-} from './harness.js';
+import { GATE_A, USERS, siteDevice } from '../support/site.js';
+import { sleep, until, within } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('viewer publishing unlock gets forbidden, nothing is written, and the viewer stays connected', async (t) => {
-  const gw = await startGateway(t, device);
-  const viewer = await clientAs(t, gw.port, 'viewer');
-  const results = await watch(viewer, topicOf(GATE_A, 'result'));
+  const { gw, client: viewer, results } = await startSession(t, device, GATE_A, { as: 'viewer' });
   let closed = false;
   viewer.on('close', () => (closed = true));
   const mark = device.writes.length;

@@ -1,36 +1,15 @@
 // The gateway's own availability and state (DESIGN.md section 2): retained `online` while it runs,
 // `offline` published on a clean stop to the subscribers still connected.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { clientAs, gatewayAvailabilityTopic, parseJson, startGateway, tempDataDir, topicOf, watch } from '../support/gateway.js';
 import { mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATEWAY_ID,
-  GATE_A,
-  GATE_B,
-  SITE,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  gatewayAvailabilityTopic,
-  parseJson,
-  resetDevice,
-  startGateway,
-  tempDataDir,
-  topicOf,
-  watch,
-  within,
-} from './harness.js';
+import { GATEWAY_ID, GATE_A, GATE_B, SITE, TURNSTILE, USERS, siteDevice } from '../support/site.js';
+import { within } from '../support/wait.js';
 
 const gatewayStateTopic = `site/${SITE}/gateway/${GATEWAY_ID}/state`;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('while running: gateway and device availability are retained online, gateway state describes the devices', async (t) => {
   const gw = await startGateway(t, device);

@@ -1,27 +1,10 @@
 // Malformed commands end to end (DESIGN.md sections 2 and 3): each class of bad payload gets a
 // bad_request result with a message, and none reaches the hardware.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { commandTopic, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, waitForCoil, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-  type DeviceRef,
-} from './harness.js';
+import { GATE_A, TURNSTILE, USERS, siteDevice, type DeviceRef } from '../support/site.js';
 
 interface BadCase {
   name: string;
@@ -61,17 +44,10 @@ const CASES: BadCase[] = [
   { name: 'oversized payload', target: GATE_A, command: 'unlock', payload: JSON.stringify({ id: 'big', pad: bigPadding }), message: /bytes/ },
 ];
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('every class of bad payload gets bad_request with a message, and nothing reaches the device (MQTT.js)', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, `site/hq/+/+/result`);
+  const { client, results } = await startSession(t, device, `site/hq/+/+/result`);
   const mark = device.writes.length;
 
   for (const c of CASES) {

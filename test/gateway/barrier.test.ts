@@ -6,24 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test, type TestContext } from 'node:test';
 import { SiteSimulator } from '../../src/simulator/site-simulator.js';
 import { topics } from '../../src/topics.js';
+import { clientAs, parseResult, recordGatewayPublishes, startGatewayFrom, tempDataDir, uniqueId, waitForCoil, watch, writesOf, type PublishRecord, type RunningGateway } from '../support/gateway.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  SITE,
-  TRANSPORT,
-  clientAs,
-  configDocument,
-  parseResult,
-  recordGatewayPublishes,
-  startGatewayFrom,
-  tempDataDir,
-  until,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-  type PublishRecord,
-  type RunningGateway,
-} from './harness.js';
+import { SITE, TRANSPORT, configDocument } from '../support/site.js';
+import { until } from '../support/wait.js';
 
 const BARRIER = { id: 'garage', unit: 4 } as const;
 const KIND = 'barrier';

@@ -6,45 +6,23 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteOutbox } from '../../src/store/sqlite-outbox.js';
 import { topics } from '../../src/topics.js';
 import { TestOnvifCamera } from '../../src/simulator/onvif-camera/camera.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient, subscribeCollect } from '../support/mqtt-client.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { uplinkSection } from '../uplink/uplink-harness.js';
-import {
-  GATE_A,
-  SITE,
-  UNITS,
-  WAIT_MS,
-  clientAs,
-  configDocument,
-  parseJson,
-  parseResult,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-} from './harness.js';
+import { clientAs, parseJson, parseResult, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
+import { GATE_A, SITE, configDocument, siteDevice } from '../support/site.js';
+import { WAIT_MS, until } from '../support/wait.js';
 
 const CAMERA = { kind: 'camera', id: 'cam-1' } as const;
 const CAMERA_USER = { user: 'admin', password: 'cam-secret-1' };
 const cameraTopic = (leaf: 'result' | 'event' | 'availability') => topics[leaf](SITE, CAMERA.kind, CAMERA.id);
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 async function startCamera(t: TestContext): Promise<TestOnvifCamera> {
   const camera = new TestOnvifCamera({ ...CAMERA_USER, snapshotAuth: 'digest' });

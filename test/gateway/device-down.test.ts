@@ -2,35 +2,15 @@
 // (retained) after offline_after failed polls, commands fail fast with `offline` instead of
 // hanging, and once the device answers again it is online with a freshly read state.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { clientAs, resultFor, sendCommand, startGateway, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
 import { mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-} from './harness.js';
+import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice } from '../support/site.js';
 
 // This file kills its device, so it has its own.
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice();
 
 test('device killed: offline after failed polls, commands answered offline; restarted: online with fresh state', async (t) => {
-  await resetDevice(device);
   await device.set(GATE_A.unit, 'di', 0, [true]); // door open before the outage
   const gw = await startGateway(t, device, { gates: { offline_after: 2, poll_ms: 100, held_open_ms: 60_000 } });
   const sub = await mosquittoSub({ port: gw.port, ...USERS.viewer, topics: [topicOf(GATE_A, 'availability'), topicOf(GATE_A, 'state')] });

@@ -1,34 +1,15 @@
 // The gate's door model end to end: the door contact (discrete input 0) changes on a real Modbus
 // device and the gateway reports door_opened, door_closed, door_forced and door_held_open.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { clientAs, parseJson, resultFor, sendCommand, startGateway, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  USERS,
-  UNITS,
-  clientAs,
-  parseJson,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  watch,
-  writesOf,
-} from './harness.js';
+import { GATE_A, USERS, siteDevice } from '../support/site.js';
 
 const HELD_OPEN_MS = 1000; // the smallest the config allows
 const TIMER_TOLERANCE_MS = 5;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 const setDoor = (open: boolean) => device.set(GATE_A.unit, 'di', 0, [open]);
 

@@ -1,43 +1,18 @@
 // De-duplication end to end (DESIGN.md section 2): a repeated id is never executed twice, its first
 // result is sent again marked duplicate, and the memory of ids lives in SQLite across restarts.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { ledgerScope } from '../../src/commands/ledger.js';
 import type { CommandResult } from '../../src/commands/result.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
+import { clientAs, commandTopic, recordGatewayPublishes, resultFor, resultsFor, resultsWithId, sendCommand, startGateway, startSession, tempDataDir, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  recordGatewayPublishes,
-  resetDevice,
-  resultFor,
-  resultsFor,
-  resultsWithId,
-  sendCommand,
-  sleep,
-  startGateway,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { GATE_A, TURNSTILE, USERS, siteDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 function withoutDuplicateFlag(result: CommandResult): CommandResult {
   const { duplicate: _ignored, ...rest } = result;
@@ -45,9 +20,7 @@ function withoutDuplicateFlag(result: CommandResult): CommandResult {
 }
 
 test('a repeated id gets the first result again with duplicate:true and the device sees one write', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const { gw, client, results } = await startSession(t, device, GATE_A);
   const mark = device.writes.length;
   const id = uniqueId('dup');
 
@@ -76,9 +49,7 @@ test('a repeated id gets the first result again with duplicate:true and the devi
 });
 
 test('a duplicate sent while the first is still running waits for the first result', async (t) => {
-  const gw = await startGateway(t, device, { turnstile: { pulse_ms: 300 } });
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(TURNSTILE, 'result'));
+  const { client, results } = await startSession(t, device, TURNSTILE, { turnstile: { pulse_ms: 300 } });
   const mark = device.writes.length;
   const id = uniqueId('inflight');
   await Promise.all([

@@ -3,44 +3,22 @@
 // device, kind, time and fields; `gatehouse journal --type door_forced` prints them, and
 // `gatehouse journal --follow` (a child process) prints them as they happen.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { JournalRecord } from '../../src/commands/journal.js';
 import { TestOnvifCamera } from '../../src/simulator/onvif-camera/camera.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { topics } from '../../src/topics.js';
-import { runCli, spawnCli } from '../cli/cli-process.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  SITE,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  configDocument,
-  parseJson,
-  resetDevice,
-  resultFor,
-  startGateway,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  type RunningGateway,
-} from './harness.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
+import { clientAs, parseJson, resultFor, startGateway, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch, type RunningGateway } from '../support/gateway.js';
+import { GATE_A, SITE, TURNSTILE, configDocument, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 
 const HELD_OPEN_MS = 1000; // the smallest the config allows
 /** A CLI child process under tsx takes a few seconds to start on a busy machine. */
 const FOLLOW_WAIT_MS = 30_000;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 const setDoor = (open: boolean) => device.set(GATE_A.unit, 'di', 0, [open]);
 

@@ -2,38 +2,17 @@
 // sent_at is judged against the gateway's clock with a skew allowance; ttl_ms overrides the
 // default max age, and alone it bounds the time spent queued in the gateway.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { test } from 'node:test';
+import { resultFor, sendCommand, startSession, uniqueId, waitForCoil, writesOf } from '../support/gateway.js';
+import { GATE_A, TURNSTILE, siteDevice } from '../support/site.js';
 
 const MAX_AGE_MS = 1000;
 const SKEW_MS = 500;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('sent_at far in the past: expired, nothing written', async (t) => {
-  const gw = await startGateway(t, device, { commands: { max_age_ms: MAX_AGE_MS, clock_skew_ms: SKEW_MS } });
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const { client, results } = await startSession(t, device, GATE_A, { commands: { max_age_ms: MAX_AGE_MS, clock_skew_ms: SKEW_MS } });
   const mark = device.writes.length;
 
   const id = uniqueId('old');
@@ -56,9 +35,7 @@ test('sent_at far in the past: expired, nothing written', async (t) => {
 });
 
 test('sent_at in the future beyond the clock skew allowance: bad_request, nothing written', async (t) => {
-  const gw = await startGateway(t, device, { commands: { max_age_ms: MAX_AGE_MS, clock_skew_ms: SKEW_MS } });
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const { client, results } = await startSession(t, device, GATE_A, { commands: { max_age_ms: MAX_AGE_MS, clock_skew_ms: SKEW_MS } });
   const mark = device.writes.length;
 
   const id = uniqueId('future');
@@ -76,9 +53,7 @@ test('sent_at in the future beyond the clock skew allowance: bad_request, nothin
 });
 
 test('ttl_ms with sent_at replaces the default max age, shorter or longer', async (t) => {
-  const gw = await startGateway(t, device, { commands: { max_age_ms: MAX_AGE_MS, clock_skew_ms: SKEW_MS } });
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const { client, results } = await startSession(t, device, GATE_A, { commands: { max_age_ms: MAX_AGE_MS, clock_skew_ms: SKEW_MS } });
   const mark = device.writes.length;
 
   // 3 s old: past the default max age, yet within its own 60 s ttl.
@@ -96,9 +71,7 @@ test('ttl_ms with sent_at replaces the default max age, shorter or longer', asyn
 });
 
 test('ttl_ms alone bounds the wait in the gateway queue: a command queued too long expires unexecuted', async (t) => {
-  const gw = await startGateway(t, device, { turnstile: { pulse_ms: 500 } });
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(TURNSTILE, 'result'));
+  const { client, results } = await startSession(t, device, TURNSTILE, { turnstile: { pulse_ms: 500 } });
   const mark = device.writes.length;
 
   const busy = uniqueId('slow-pass');

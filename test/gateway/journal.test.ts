@@ -3,41 +3,18 @@
 // SqliteJournal and through `gatehouse journal`; duplicates dated when they arrived; bounded by
 // journal.max_rows and journal.retention_days. Device events: test/gateway/event-journal.test.ts.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import type { JournalRecord } from '../../src/commands/journal.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
-import { runCli } from '../cli/cli-process.js';
+import { runCli } from '../support/cli-process.js';
+import { clientAs, commandTopic, resultFor, resultsFor, sendCommand, startGateway, startGatewayFrom, startSession, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
 import { mosquittoPub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  configDocument,
-  resetDevice,
-  resultFor,
-  resultsFor,
-  sendCommand,
-  startGateway,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-} from './harness.js';
+import { GATE_A, TURNSTILE, USERS, configDocument, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('commands and security decisions are journaled, and `gatehouse journal --json` prints them', async (t) => {
   const gw = await startGateway(t, device);
@@ -118,9 +95,7 @@ test('`gatehouse journal` refuses a bad --since and a data dir without a databas
 });
 
 test('a repeated id is journaled when it really arrived, marked duplicate, with its own sender', async (t) => {
-  const gw = await startGateway(t, device);
-  const guard = await clientAs(t, gw.port, 'guard', 'journal-first-sender');
-  const results = await watch(guard, topicOf(GATE_A, 'result'));
+  const { gw, client: guard, results } = await startSession(t, device, GATE_A, { clientId: 'journal-first-sender' });
   const id = uniqueId('journal-dup');
   await sendCommand(guard, GATE_A, 'lock', { id });
   const first = await resultFor(results, id);

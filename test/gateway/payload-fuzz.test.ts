@@ -4,28 +4,13 @@
 // the code the payload calls for, and the devices must see no write at all.
 // The run's seed is printed; replay it with GATEHOUSE_FUZZ_SEED=<seed>.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_TTL_MS } from '../../src/commands/envelope.js';
 import { RESULT_CODES, type CommandResult } from '../../src/commands/result.js';
+import { clientAs, commandTopic, parseResult, resultFor, startGateway, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
 import { Prng, fuzzSeed, mutate } from '../support/mqtt-fuzz.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseResult,
-  resultFor,
-  startGateway,
-  topicOf,
-  uniqueId,
-  until,
-  waitForCoil,
-  watch,
-  type DeviceRef,
-} from './harness.js';
+import { GATE_A, GATE_B, TURNSTILE, siteDevice, type DeviceRef } from '../support/site.js';
+import { until } from '../support/wait.js';
 
 const PAYLOADS = Number(process.env.GATEHOUSE_FUZZ_PAYLOADS ?? 5000);
 const IN_FLIGHT = 32;
@@ -279,11 +264,7 @@ const BAD_UTF8_IN_JSON = [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90,
 
 // ---------------------------------------------------------------------------------------------
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 
 const POLICY_FOR_CHECKS: Policy = { now: 1_750_000_000_000, maxAgeMs: 30_000, clockSkewMs: 2000, maxUnlockMs: 60_000 };
 const gateUnlock = TARGETS[0];

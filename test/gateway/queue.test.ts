@@ -2,41 +2,16 @@
 // a time in arrival order, a full queue answers `busy`, a device that does not answer gives
 // `timeout`, and every accepted command gets exactly one terminal result.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { clientAs, resultFor, resultsWithId, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  resultsWithId,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  writesOf,
-  type DeviceRef,
-} from './harness.js';
+import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice, type DeviceRef } from '../support/site.js';
+import { sleep, until } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('commands to one gate run in arrival order', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const { client, results } = await startSession(t, device, GATE_A);
   const mark = device.writes.length;
   const plan = ['unlock', 'lock', 'unlock', 'lock', 'unlock', 'lock'].map((command, i) => ({ command, id: uniqueId(`fifo-${i}`) }));
 
@@ -57,9 +32,7 @@ test('commands to one gate run in arrival order', async (t) => {
 });
 
 test('a full queue answers busy, and busy commands never reach the device', async (t) => {
-  const gw = await startGateway(t, device, { commands: { queue_limit: 2 }, turnstile: { pulse_ms: 400 } });
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(TURNSTILE, 'result'));
+  const { client, results } = await startSession(t, device, TURNSTILE, { commands: { queue_limit: 2 }, turnstile: { pulse_ms: 400 } });
   const mark = device.writes.length;
   const ids = [0, 1, 2, 3, 4].map((i) => uniqueId(`pass-${i}`));
 

@@ -3,27 +3,11 @@
 // drivers/modbus runs unchanged; only the transport differs from the TCP end-to-end tests.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { clientAs, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForAvailability, waitForCoil, watch } from '../support/gateway.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
-import {
-  GATE_A,
-  GATE_B,
-  TRANSPORT,
-  TURNSTILE,
-  UNITS,
-  WAIT_MS,
-  clientAs,
-  configDocument,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  type DeviceRef,
-} from './harness.js';
+import { GATE_A, GATE_B, TRANSPORT, TURNSTILE, UNITS, configDocument, type DeviceRef } from '../support/site.js';
+import { WAIT_MS } from '../support/wait.js';
 
 const BAUD = 38_400;
 
@@ -53,24 +37,12 @@ function availabilityOf(availability: { messages: { topic: string; payload: Buff
   return seen.at(-1)?.payload.toString();
 }
 
-async function waitAvailability(
-  availability: Awaited<ReturnType<typeof watch>>,
-  ref: DeviceRef,
-  value: 'online' | 'offline',
-  from = 0,
-): Promise<void> {
-  await availability.waitFor(
-    (m) => availability.messages.indexOf(m) >= from && m.topic === topicOf(ref, 'availability') && m.payload.toString() === value,
-    WAIT_MS,
-  );
-}
-
 test('three units on one bus: concurrent commands under polling all succeed and reach the device', async (t) => {
   const site = await serialSite(t);
   const guard = await clientAs(t, site.port, 'guard');
   const results = await watch(guard, 'site/hq/+/+/result');
   const availability = await watch(guard, 'site/hq/+/+/availability');
-  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitAvailability(availability, ref, 'online');
+  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitForAvailability(availability, ref, 'online');
 
   const mark = site.device.writes.length;
   const sent: { ref: DeviceRef; id: string }[] = [];
@@ -94,10 +66,10 @@ test('a muted unit goes offline while its neighbours keep working', async (t) =>
   const guard = await clientAs(t, site.port, 'guard');
   const results = await watch(guard, 'site/hq/+/+/result');
   const availability = await watch(guard, 'site/hq/+/+/availability');
-  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitAvailability(availability, ref, 'online');
+  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitForAvailability(availability, ref, 'online');
 
   await site.device.mute(GATE_B.unit, true);
-  await waitAvailability(availability, GATE_B, 'offline');
+  await waitForAvailability(availability, GATE_B, 'offline');
   const mark = site.device.writes.length;
   const id = uniqueId('neighbour');
   await sendCommand(guard, GATE_A, 'unlock', { id, duration_ms: 150 });
@@ -108,7 +80,7 @@ test('a muted unit goes offline while its neighbours keep working', async (t) =>
 
   const from = availability.messages.length;
   await site.device.mute(GATE_B.unit, false);
-  await waitAvailability(availability, GATE_B, 'online', from);
+  await waitForAvailability(availability, GATE_B, 'online', from);
 });
 
 test('the line goes away: every device offline, commands fail fast; it comes back: online with fresh state', async (t) => {
@@ -117,13 +89,13 @@ test('the line goes away: every device offline, commands fail fast; it comes bac
   const results = await watch(guard, 'site/hq/+/+/result');
   const availability = await watch(guard, 'site/hq/+/+/availability');
   const states = await watch(guard, 'site/hq/+/+/state');
-  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitAvailability(availability, ref, 'online');
+  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitForAvailability(availability, ref, 'online');
   await site.device.set(GATE_A.unit, 'di', 0, [true]); // the door is open before the outage
   await states.waitFor((m) => m.topic === topicOf(GATE_A, 'state') && JSON.parse(m.payload.toString()).door === 'open', WAIT_MS);
 
   const outage = availability.messages.length;
   await site.pair.kill();
-  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitAvailability(availability, ref, 'offline', outage);
+  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitForAvailability(availability, ref, 'offline', outage);
   const id = uniqueId('during-outage');
   await sendCommand(guard, GATE_B, 'unlock', { id });
   const failed = await resultFor(results, id);
@@ -136,7 +108,7 @@ test('the line goes away: every device offline, commands fail fast; it comes bac
   const stateMark = states.messages.length;
   await site.pair.start();
   await site.device.restart();
-  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitAvailability(availability, ref, 'online', back);
+  for (const ref of [GATE_A, GATE_B, TURNSTILE]) await waitForAvailability(availability, ref, 'online', back);
   const fresh = states.messages.slice(stateMark).filter((m) => m.topic === topicOf(GATE_A, 'state'));
   assert.ok(fresh.length >= 1, 'state is published afresh');
   assert.equal(JSON.parse(fresh.at(-1)!.payload.toString()).door, 'closed', 'the door reads closed from the fresh device');

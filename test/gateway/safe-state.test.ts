@@ -1,31 +1,12 @@
 // Safe state on start (DESIGN.md section 3): each output is driven to its configured state
 // (lock, unlock, or left alone) before the gateway announces itself online.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  gatewayAvailabilityTopic,
-  parseJson,
-  recordGatewayPublishes,
-  resetDevice,
-  sleep,
-  startGateway,
-  topicOf,
-  watch,
-  writesOf,
-  type PublishRecord,
-} from './harness.js';
+import { test } from 'node:test';
+import { clientAs, gatewayAvailabilityTopic, parseJson, recordGatewayPublishes, startGateway, topicOf, watch, writesOf, type PublishRecord } from '../support/gateway.js';
+import { GATE_A, TURNSTILE, siteDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 function onlineAt(published: PublishRecord[], topic: string): number {
   const online = published.find((p) => p.topic === topic && p.payload === 'online');

@@ -3,56 +3,26 @@
 // the lockout, publish and subscribe denials, a forbidden command), then `gatehouse journal`
 // run as a child process with --type, --device and --since.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { MemoryJournal, type JournalRecord } from '../../src/commands/journal.js';
-import { Gateway } from '../../src/gateway.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
-import { runCli } from '../cli/cli-process.js';
+import { runCli } from '../support/cli-process.js';
+import { clientAs, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
 import { mosquittoPub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  UNITS,
-  USERS,
-  clientAs,
-  configDocument,
-  loadHarnessConfig,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  testLogger,
-  topicOf,
-  uniqueId,
-  until,
-  watch,
-  within,
-} from './harness.js';
+import { GATE_A, USERS, configDocument, siteDevice } from '../support/site.js';
+import { tempDir } from '../support/temp.js';
+import { sleep, until, within } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-  await resetDevice(device);
-});
-after(() => device?.stop());
+const device = siteDevice();
 
 /** A gateway whose username lockout starts after 3 failures (addresses: after 20). */
 async function startAuditedGateway(t: TestContext): Promise<{ port: number; dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-audit-'));
-  const doc = await configDocument(device.port, dataDir);
+  const doc = await configDocument(device.port, tempDataDir(t));
   (doc.broker as Record<string, unknown>).login = { max_failures_per_address: 20, max_failures_per_username: 3, window_ms: 600_000, lockout_ms: 600_000 };
-  const gateway = new Gateway(loadHarnessConfig(doc), testLogger());
-  t.after(async () => {
-    await gateway.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  await gateway.start();
-  return { port: gateway.brokerPort, dataDir };
+  const gw = await startGatewayFrom(t, doc);
+  return { port: gw.port, dataDir: gw.dataDir };
 }
 
 async function journalJson(dataDir: string, ...args: string[]): Promise<JournalRecord[]> {
@@ -148,9 +118,8 @@ test('every kind of security event is journaled with peer and username, and `gat
   assert.equal(recent.length, 6);
 });
 
-test('both journals accept and filter the lockout type', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-audit-types-'));
-  const db = openDatabase(dir);
+test('both journals accept and filter the lockout type', (t) => {
+  const db = openDatabase(tempDir(t, 'audit-types'));
   try {
     for (const journal of [new MemoryJournal(), new SqliteJournal(db)]) {
       journal.append({ at: 1, type: 'auth_failed', username: 'guard', peer: '127.0.0.1:1', message: 'bad_password' });
@@ -160,6 +129,5 @@ test('both journals accept and filter the lockout type', () => {
     }
   } finally {
     db.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,21 +3,11 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { clientAs, parseJson, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForAvailability, watch } from '../support/gateway.js';
 import { startLineDevice, type LineDevice } from '../support/line-device.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
-import {
-  WAIT_MS,
-  clientAs,
-  configDocument,
-  parseJson,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  watch,
-} from './harness.js';
+import { configDocument } from '../support/site.js';
+import { WAIT_MS } from '../support/wait.js';
 
 const GATE = { kind: 'gate', id: 'gate-a' } as const;
 const TURNSTILE = { kind: 'turnstile', id: 'lobby' } as const;
@@ -95,13 +85,6 @@ async function lineSite(t: TestContext): Promise<LineSite> {
 
 type Collector = Awaited<ReturnType<typeof watch>>;
 
-async function waitAvailability(availability: Collector, ref: typeof GATE | typeof TURNSTILE, value: string, from = 0): Promise<void> {
-  await availability.waitFor(
-    (m) => availability.messages.indexOf(m) >= from && m.topic === topicOf(ref, 'availability') && m.payload.toString() === value,
-    WAIT_MS,
-  );
-}
-
 /** Two polls answered after `from`: the device has recovered from any failure before it. */
 async function polledTwice(device: LineDevice): Promise<void> {
   const first = await device.waitForLine('STATUS?', device.received.length);
@@ -116,8 +99,8 @@ async function online(t: TestContext): Promise<{ site: LineSite; results: Collec
   const availability = await watch(guard, 'site/hq/+/+/availability');
   const states = await watch(guard, 'site/hq/+/+/state');
   const events = await watch(guard, 'site/hq/+/+/event');
-  await waitAvailability(availability, GATE, 'online');
-  await waitAvailability(availability, TURNSTILE, 'online');
+  await waitForAvailability(availability, GATE, 'online');
+  await waitForAvailability(availability, TURNSTILE, 'online');
   return { site, results, availability, states, events, guard };
 }
 
@@ -188,7 +171,7 @@ test('partial and over-long replies are discarded without harm', async (t) => {
     assert.equal(result.code, 'timeout', `${kind}: ${result.message}`);
   }
   await polledTwice(site.gateDevice);
-  await waitAvailability(availability, GATE, 'online');
+  await waitForAvailability(availability, GATE, 'online');
   const fine = uniqueId('after');
   await sendCommand(guard, GATE, 'unlock', { id: fine });
   assert.equal((await resultFor(results, fine)).status, 'ok');
@@ -197,13 +180,13 @@ test('partial and over-long replies are discarded without harm', async (t) => {
 test('a silent device times out and goes offline, and comes back when it answers', async (t) => {
   const { site, results, availability, guard } = await online(t);
   await site.gateDevice.tell('silent on');
-  await waitAvailability(availability, GATE, 'offline');
+  await waitForAvailability(availability, GATE, 'offline');
   const id = uniqueId('silent');
   await sendCommand(guard, GATE, 'unlock', { id });
   assert.equal((await resultFor(results, id)).code, 'offline');
   const from = availability.messages.length;
   await site.gateDevice.tell('silent off');
-  await waitAvailability(availability, GATE, 'online', from);
+  await waitForAvailability(availability, GATE, 'online', from);
 });
 
 test('the pty goes away: offline, commands fail fast; it comes back: online', async (t) => {
@@ -211,7 +194,7 @@ test('the pty goes away: offline, commands fail fast; it comes back: online', as
   const outage = availability.messages.length;
   await site.gateDevice.stop();
   await site.gatePair.kill();
-  await waitAvailability(availability, GATE, 'offline', outage);
+  await waitForAvailability(availability, GATE, 'offline', outage);
   const id = uniqueId('outage');
   await sendCommand(guard, GATE, 'unlock', { id });
   assert.equal((await resultFor(results, id)).code, 'offline');
@@ -220,7 +203,7 @@ test('the pty goes away: offline, commands fail fast; it comes back: online', as
   await site.gatePair.start();
   const device = await startLineDevice(site.gatePair.b);
   t.after(() => device.stop());
-  await waitAvailability(availability, GATE, 'online', back);
+  await waitForAvailability(availability, GATE, 'online', back);
   const after = uniqueId('after');
   const mark = device.received.length;
   await sendCommand(guard, GATE, 'unlock', { id: after });

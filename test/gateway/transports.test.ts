@@ -4,42 +4,23 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { after, before, beforeEach, test, type TestContext } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Gateway } from '../../src/gateway.js';
 import { mosquittoPubTls } from '../broker/listener-support.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import { commandTopic, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil } from '../support/gateway.js';
 import { subscribeCollect } from '../support/mqtt-client.js';
 import { makePki, type Pki } from '../support/pki.js';
 import { freePort } from '../support/ports.js';
-import {
-  GATE_A,
-  UNITS,
-  USERS,
-  WAIT_MS,
-  commandTopic,
-  configDocument,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-} from './harness.js';
+import { GATE_A, USERS, configDocument, siteDevice } from '../support/site.js';
+import { WAIT_MS } from '../support/wait.js';
 
-let device: ModbusDevice;
+const device = siteDevice();
 let pki: Pki;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
+before(() => {
   pki = makePki();
 });
-after(async () => {
-  await device?.stop();
-  pki?.dispose();
-});
-beforeEach(() => resetDevice(device));
+after(() => pki?.dispose());
 
 async function startWithBroker(t: TestContext, broker: Record<string, unknown>): Promise<Gateway> {
   const document = await configDocument(device.port, tempDataDir(t));

@@ -1,37 +1,16 @@
 // The turnstile end to end: passage pulses, free-passage mode and passage counters on a real
 // Modbus device (coils 0/1 pass in/out, coil 2 free, input registers 0/1 counters).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  TURNSTILE,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseJson,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { TURNSTILE, USERS, siteDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
 const PULSE_MS = 150;
 const CLOCK_TOLERANCE_MS = 30;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('pass in pulses coil 0 true then false; pass out uses coil 1', async (t) => {
   const gw = await startGateway(t, device, { turnstile: { pulse_ms: PULSE_MS } });
@@ -70,9 +49,7 @@ test('pass in pulses coil 0 true then false; pass out uses coil 1', async (t) =>
 });
 
 test('unlock and lock switch the free-passage coil 2, with events and state', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(TURNSTILE, 'result'));
+  const { client, results } = await startSession(t, device, TURNSTILE);
   const events = await watch(client, topicOf(TURNSTILE, 'event'));
   const states = await watch(client, topicOf(TURNSTILE, 'state'));
   assert.equal(parseJson(await states.waitFor(() => true)).mode, 'locked');

@@ -1,30 +1,13 @@
 // Commands for devices or commands that do not exist get a coded result instead of silence,
 // and reach no hardware (DESIGN.md section 2).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { resultFor, sendCommand, startGateway, startSession, uniqueId } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  SITE,
-  USERS,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  sleep,
-  startGateway,
-  uniqueId,
-  watch,
-} from './harness.js';
+import { GATE_A, SITE, USERS, siteDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('unknown device: unknown_device on that device\'s result topic', async (t) => {
   const gw = await startGateway(t, device);
@@ -50,9 +33,7 @@ test('unknown device: unknown_device on that device\'s result topic', async (t) 
 });
 
 test('unknown command for an existing gate: unknown_command naming the known ones', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, `site/${SITE}/+/+/result`);
+  const { client, results } = await startSession(t, device, `site/${SITE}/+/+/result`);
   const mark = device.writes.length;
   const id = uniqueId('explode');
   await sendCommand(client, GATE_A, 'explode', { id });
@@ -66,9 +47,7 @@ test('unknown command for an existing gate: unknown_command naming the known one
 });
 
 test('an existing device id under the wrong kind: unknown_device that says what it is', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, `site/${SITE}/+/+/result`);
+  const { client, results } = await startSession(t, device, `site/${SITE}/+/+/result`);
   const mark = device.writes.length;
   const id = uniqueId('wrong-kind');
   await sendCommand(client, { kind: 'turnstile', id: GATE_A.id }, 'unlock', { id });

@@ -1,38 +1,16 @@
 // Gate unlock pulses end to end: MQTT command in, coil writes on a real Modbus device, result,
 // retained state and events out (DESIGN.md sections 2 and 3).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { clientAs, commandTopic, parseJson, resultFor, resultsWithId, sendCommand, startGateway, startSession, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  USERS,
-  UNITS,
-  clientAs,
-  commandTopic,
-  parseJson,
-  resetDevice,
-  resultFor,
-  resultsWithId,
-  sendCommand,
-  sleep,
-  startGateway,
-  topicOf,
-  uniqueId,
-  waitForCoil,
-  watch,
-  writesOf,
-} from './harness.js';
+import { GATE_A, USERS, siteDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 
 /** Timers and the device's clock may differ by a few ms; this is how much earlier a relock may look. */
 const CLOCK_TOLERANCE_MS = 30;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 test('unlock: one ok result with the id, coil 0 true then false after duration_ms, state and events follow', async (t) => {
   const gw = await startGateway(t, device);
@@ -112,9 +90,7 @@ test('unlock: one ok result with the id, coil 0 true then false after duration_m
 });
 
 test('unlock while unlocked extends the pulse: no relock before the second pulse ends', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const { client, results } = await startSession(t, device, GATE_A);
   const mark = device.writes.length;
 
   const first = uniqueId('first');
@@ -143,9 +119,7 @@ test('unlock while unlocked extends the pulse: no relock before the second pulse
 });
 
 test('lock during a long pulse relocks at once and no relock follows later', async (t) => {
-  const gw = await startGateway(t, device);
-  const client = await clientAs(t, gw.port, 'guard');
-  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const { gw, client, results } = await startSession(t, device, GATE_A);
   const events = await watch(client, topicOf(GATE_A, 'event'));
   const mark = device.writes.length;
 

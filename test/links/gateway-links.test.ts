@@ -3,37 +3,14 @@
 // journaled and answered on the target's result topic with source `link` and its trigger.
 // The camera (snapshot through a link) is in test/gateway/camera-link.test.ts.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  configDocument,
-  parseResult,
-  resetDevice,
-  resultFor,
-  sendCommand,
-  loadHarnessConfig,
-  startGatewayFrom,
-  tempDataDir,
-  topicOf,
-  uniqueId,
-  until,
-  waitForCoil,
-  watch,
-} from '../gateway/harness.js';
+import { clientAs, parseResult, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
+import { GATE_A, GATE_B, TURNSTILE, configDocument, loadHarnessConfig, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
-beforeEach(() => resetDevice(device));
+const device = siteDevice();
 
 async function startWithLinks(t: TestContext, links: unknown[], commands: Record<string, unknown> = {}) {
   const doc = await configDocument(device.port, tempDataDir(t), { commands });

@@ -3,21 +3,13 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gateKind } from '../../src/devices/kinds/gate.js';
 import { turnstileKind } from '../../src/devices/kinds/turnstile.js';
 import { harness } from '../devices/behaviour-harness.js';
+import { sleep, until } from '../support/wait.js';
 
 const noSignal = new AbortController().signal;
 const later = () => performance.now() + 1;
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 test('gate: unlocked, locked, door_opened, door_closed, door_forced, door_held_open, and nothing else', async () => {
   const h = harness(gateKind, { held_open_ms: 1000, relock_grace_ms: 0 });
@@ -29,7 +21,7 @@ test('gate: unlocked, locked, door_opened, door_closed, door_forced, door_held_o
   await h.behaviour.run('lock', {}, noSignal);
   await sleep(5);
   h.behaviour.observe({ door: true }, later()); // opened while locked: forced
-  await waitFor('door_held_open', () => h.eventTypes().includes('door_held_open'));
+  await until('door_held_open', () => h.eventTypes().includes('door_held_open'));
   await h.behaviour.stop();
   const emitted = new Set(h.eventTypes());
   assert.deepEqual([...emitted].sort(), [...(gateKind.events ?? [])].sort());

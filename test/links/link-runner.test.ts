@@ -13,9 +13,9 @@ import { turnstileKind } from '../../src/devices/kinds/turnstile.js';
 import type { KindDefinition } from '../../src/devices/kinds/types.js';
 import type { LinkConfig } from '../../src/links/link-config.js';
 import { LinkRunner, type DeviceEvent } from '../../src/links/link-runner.js';
+import { sleep, until } from '../support/wait.js';
 
 const GATE_SETTINGS = { on_start: 'lock', unlock_ms: 5000, max_unlock_ms: 60_000, held_open_ms: 30_000, relock_grace_ms: 1500 };
-const WAIT_MS = 5000;
 
 interface LogLine {
   level: string;
@@ -47,16 +47,6 @@ function deferred() {
   let release!: () => void;
   const promise = new Promise<void>((r) => (release = r));
   return { promise, release };
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function setup(links: LinkConfig[], opts: { queueLimit?: number } = {}) {
@@ -129,7 +119,7 @@ test('other events, other devices, and events before start() or after stop() run
   runner.onEvent({ ...unlockedA(), device: 'gate-b' });
   await runner.stop();
   runner.onEvent(unlockedA());
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   assert.equal(published.length, 0);
   assert.equal(gateB.calls.length, 0);
 });
@@ -194,7 +184,7 @@ test('stop() waits for the run under way, skips its remaining steps and drops th
   await until('the first step running', () => gateB.calls.length === 1);
   let stopped = false;
   const stopping = runner.stop().then(() => (stopped = true));
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   assert.equal(stopped, false, 'stop waits for the step under way');
   hold.release();
   await stopping;

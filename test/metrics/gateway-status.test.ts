@@ -2,22 +2,19 @@
 // each device's availability and last state, the last events, and the last refusals with the
 // client, user and reason (a publish to a mistyped site, a wrong password).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { GatewayStatusDocument } from '../../src/metrics/gateway-status.js';
 import { gatewayStatus } from '../../src/metrics/gateway-status.js';
 import { MetricsHttpServer } from '../../src/metrics/http-server.js';
 import { RecentActivity } from '../../src/metrics/recent-activity.js';
 import { VERSION } from '../../src/version.js';
+import { clientAs, resultFor, sendCommand, startGateway, uniqueId, watch } from '../support/gateway.js';
 import { mosquittoPub } from '../support/mosquitto.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, clientAs, resetDevice, resultFor, sendCommand, sleep, startGateway, uniqueId, watch } from '../gateway/harness.js';
+import { GATE_A, GATE_B, TURNSTILE, USERS, resetDevice, siteDevice } from '../support/site.js';
+import { sleep } from '../support/wait.js';
 import { httpRequest } from './scrape.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 
 const WAIT_MS = 15_000;
 

@@ -4,36 +4,30 @@
 // and `gatehouse status` report.
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { databasePath } from '../../src/store/database.js';
-import { runCli } from '../cli/cli-process.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
-import { UNITS, configDocument, resetDevice, sleep, startGateway, tempDataDir } from '../gateway/harness.js';
-import { spawnGateway, writeConfig } from '../uplink/gateway-process.js';
+import { runCli } from '../support/cli-process.js';
+import { spawnGateway, writeConfig } from '../support/gateway-process.js';
+import { startGateway, tempDataDir } from '../support/gateway.js';
+import { configDocument, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { healthz, httpRequest, scrape, valueOf } from './scrape.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice();
 
 const WAIT_MS = 30_000;
 /** Tests about other checks must not fail because a loaded machine stalled the loop for a second. */
 const LAG_TOLERANT = { max_event_loop_lag_ms: 60_000 };
 
 async function waitForHealth(port: number, status: number, what: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const answer = await healthz(port);
-    if (answer.status === status) return answer.body;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}; last /healthz: ${answer.status} ${JSON.stringify(answer.body)}`);
-    await sleep(100);
-  }
+  let last: Awaited<ReturnType<typeof healthz>> | undefined;
+  return until(() => `${what}; last /healthz: ${last?.status} ${JSON.stringify(last?.body)}`, async () => {
+    last = await healthz(port);
+    return last.status === status && last.body;
+  }, WAIT_MS, 100);
 }
 
 test('healthy: 200 with status, version, uptime and both checks', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device, { metrics: LAG_TOLERANT });
   const answer = await httpRequest(gw.gateway.metricsPort!, '/healthz');
   assert.equal(answer.status, 200);
@@ -50,7 +44,6 @@ test('healthy: 200 with status, version, uptime and both checks', async (t) => {
 });
 
 test('database write lock held by another connection: 503 naming the database, 200 once released', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device, { metrics: LAG_TOLERANT });
   const port = gw.gateway.metricsPort!;
   await waitForHealth(port, 200, 'healthy at start');
@@ -82,7 +75,6 @@ test('database write lock held by another connection: 503 naming the database, 2
 });
 
 test('event loop blocked for 2 s: 503 naming the lag, then 200 once the window has passed', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device, { metrics: { max_event_loop_lag_ms: 1000 } });
   const port = gw.gateway.metricsPort!;
   // A real synchronous block of this process's event loop (the gateway runs in it).
@@ -99,7 +91,6 @@ test('event loop blocked for 2 s: 503 naming the lag, then 200 once the window h
 });
 
 test('a stopped gateway process (SIGSTOP) does not answer: the client times out and status says unreachable', async (t) => {
-  await resetDevice(device);
   const dir = tempDataDir(t);
   const file = writeConfig(dir, await configDocument(device.port, dir, { metrics: LAG_TOLERANT }));
   const gw = await spawnGateway(t, file);

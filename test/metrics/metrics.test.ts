@@ -3,41 +3,23 @@
 // availability and poll failures, broker figures, process metrics; and the server's failure modes.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { COMMAND_DURATION_BUCKETS } from '../../src/metrics/metrics.js';
 import { select, sumOf } from '../../src/metrics/text-format.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import { clientAs, resultFor, resultsFor, sendCommand, startGateway, topicOf, uniqueId, watch } from '../support/gateway.js';
 import { connectClient } from '../support/mqtt-client.js';
-import {
-  GATE_A,
-  GATE_B,
-  TURNSTILE,
-  UNITS,
-  clientAs,
-  resetDevice,
-  resultFor,
-  resultsFor,
-  sendCommand,
-  startGateway,
-  topicOf,
-  uniqueId,
-  watch,
-} from '../gateway/harness.js';
+import { GATE_A, GATE_B, TURNSTILE, configDocument, loadHarnessConfig, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { startUplinkGateway } from '../uplink/uplink-harness.js';
 import { httpRequest, scrape, valueOf } from './scrape.js';
 import type { Sample } from '../../src/metrics/text-format.js';
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice();
 
 const WAIT_MS = 15_000;
 
 test('commands by result code, latency histogram, devices, broker and process metrics', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort;
   assert.ok(port, 'the metrics server listens');
@@ -110,7 +92,6 @@ test('commands by result code, latency histogram, devices, broker and process me
 });
 
 test('a unit that stops answering: poll failures by code, device_online 0, and back online', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort!;
   const viewer = await clientAs(t, gw.port, 'viewer');
@@ -137,7 +118,6 @@ test('a unit that stops answering: poll failures by code, device_online 0, and b
 });
 
 test('the broker\'s security counters: a refused login is counted, open connections are a gauge', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort!;
   const before = await scrape(port);
@@ -152,18 +132,14 @@ test('the broker\'s security counters: a refused login is counted, open connecti
 });
 
 /** Scrapes until `probe` holds. */
-async function scrapeUntil(port: number, what: string, probe: (samples: Sample[]) => boolean): Promise<Sample[]> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
+function scrapeUntil(port: number, what: string, probe: (samples: Sample[]) => boolean): Promise<Sample[]> {
+  return until(what, async () => {
     const samples = await scrape(port);
-    if (probe(samples)) return samples;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    return probe(samples) && samples;
+  }, WAIT_MS, 100);
 }
 
 test('uplink: state and connections follow the cloud link; the outbox fills, drops telemetry and drains', async (t) => {
-  await resetDevice(device);
   const cloud = await startCloudBroker();
   t.after(() => cloud.dispose());
   const MAX = 30;
@@ -194,7 +170,6 @@ test('uplink: state and connections follow the cloud link; the outbox fills, dro
 });
 
 test('unknown paths are 404, other methods 405, HEAD answers without a body', async (t) => {
-  await resetDevice(device);
   const gw = await startGateway(t, device);
   const port = gw.gateway.metricsPort!;
   assert.equal((await httpRequest(port, '/')).status, 404);
@@ -209,7 +184,6 @@ test('unknown paths are 404, other methods 405, HEAD answers without a body', as
 });
 
 test('metrics disabled: no server; port taken: the gateway runs on without metrics', async (t) => {
-  await resetDevice(device);
   const disabled = await startGateway(t, device, { metrics: { enabled: false } });
   assert.equal(disabled.gateway.metricsPort, undefined);
   await disabled.stop();
@@ -226,4 +200,34 @@ test('metrics disabled: no server; port taken: the gateway runs on without metri
   const id = uniqueId('still-up');
   await sendCommand(guard, GATE_A, 'lock', { id });
   assert.equal((await resultFor(results, id)).status, 'ok');
+});
+
+// Its poll-failure and availability-change counters must not stay in /metrics for the life of the
+// process (a ghost device on dashboards, whose frozen counters never alert again).
+test('a reload that removes a device removes its poll-failure and availability series', async (t) => {
+  const gw = await startGateway(t, device);
+  const port = gw.gateway.metricsPort!;
+  const viewer = await clientAs(t, gw.port, 'viewer');
+  const availability = await watch(viewer, `site/hq/+/+/availability`);
+  await availability.waitFor((m) => m.topic === topicOf(GATE_B, 'availability') && m.payload.toString() === 'online', WAIT_MS);
+
+  // Gate B stops answering: poll failures and an availability change are counted for it.
+  await device.mute(GATE_B.unit, true);
+  t.after(() => device.mute(GATE_B.unit, false).catch(() => undefined));
+  await availability.waitFor((m) => m.topic === topicOf(GATE_B, 'availability') && m.payload.toString() === 'offline', WAIT_MS);
+  const gateBSeries = (samples: Awaited<ReturnType<typeof scrape>>) => samples.filter((s) => s.labels.device === GATE_B.id).map((s) => s.name);
+  const before = await scrape(port);
+  assert.ok(gateBSeries(before).includes('gatehouse_device_poll_failures_total'), 'the precondition: gate B has poll failures');
+  assert.ok(gateBSeries(before).includes('gatehouse_device_availability_changes_total'));
+  // Gate A has an availability series of its own that must survive.
+  assert.ok(select(before, 'gatehouse_device_online', { device: GATE_A.id }).length === 1);
+
+  const document = await configDocument(device.port, gw.dataDir);
+  document.devices = (document.devices as { id: string }[]).filter((d) => d.id !== GATE_B.id);
+  const plan = await gw.gateway.reload(loadHarnessConfig(document));
+  assert.deepEqual(plan.devices.removed, [GATE_B.id]);
+
+  const afterReload = await scrape(port);
+  assert.deepEqual(gateBSeries(afterReload), [], 'no series of the removed gate B');
+  assert.equal(select(afterReload, 'gatehouse_device_online', { device: GATE_A.id }).length, 1, 'gate A keeps its series');
 });

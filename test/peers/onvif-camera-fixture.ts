@@ -1,10 +1,9 @@
 // Test plumbing around the simulated ONVIF camera (src/simulator/onvif-camera/): start one (and
-// the gatehouse ONVIF transport to it) with cleanup registered, wait for things with explicit
-// timeouts, and catch unhandled rejections.
+// the gatehouse ONVIF transport to it) with cleanup registered, wait for its events and
+// rejections with explicit timeouts, and catch unhandled rejections.
 import assert from 'node:assert/strict';
 import type { EventEmitter } from 'node:events';
 import type { TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DriverLogger } from '../../src/driver-api.js';
 import { OnvifCamera, type OnvifCameraConfig } from '../../src/transport/onvif/camera.js';
 import { TestOnvifCamera, type TestCameraOptions } from '../../src/simulator/onvif-camera/camera.js';
@@ -72,17 +71,6 @@ export function nextEvent(emitter: EventEmitter, event: string, timeoutMs = WAIT
   });
 }
 
-/** Polls `probe` until it returns something truthy. */
-export async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** The error `work` rejects with; fails if it resolves or takes longer than `timeoutMs`. */
 export async function rejection(work: Promise<unknown>, timeoutMs = WAIT_MS): Promise<Error & Record<string, unknown>> {
   let timer: NodeJS.Timeout | undefined;
@@ -98,19 +86,6 @@ export async function rejection(work: Promise<unknown>, timeoutMs = WAIT_MS): Pr
     clearTimeout(timer);
   }
   assert.fail('expected a rejection, got a result');
-}
-
-/** Settles `work` within `timeoutMs` or fails: nothing in these tests may hang. */
-export async function within<T>(work: Promise<T>, timeoutMs = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Records unhandled rejections during a test and fails it if there were any. */

@@ -1,10 +1,9 @@
 // systemd's side of sd_notify(3) for tests: a unix datagram socket bound in a temporary directory
 // (unix-dgram, as the gateway uses), recording every notification with the time it arrived.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { createSocket } from 'unix-dgram';
+import { makeTempDir, removeTempDir } from '../support/temp.js';
 
 const DEFAULT_WAIT_MS = 20_000;
 
@@ -38,7 +37,7 @@ function parse(datagram: Buffer): Notification {
 
 /** Binds the socket; it is closed and its directory removed after the test. */
 export function listenForNotifications(t: TestContext): NotifySocket {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-notify-'));
+  const dir = makeTempDir('notify');
   const path = join(dir, 'notify');
   const notifications: Notification[] = [];
   const waiters = new Set<{ pred(n: Notification): boolean; resolve(n: Notification): void }>();
@@ -54,7 +53,7 @@ export function listenForNotifications(t: TestContext): NotifySocket {
   socket.bind(path);
   t.after(() => {
     socket.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
   return {
     path,

@@ -2,17 +2,21 @@
 // reloading under load: devices added, removed and changed, a user's ACL changed and another user
 // removed, a restart-only key changed; later an invalid config, rejected whole.
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
 import { hashPassword } from '../../src/broker/password.js';
 import type { CommandResult } from '../../src/commands/result.js';
 import { differingPaths, planReload } from '../../src/service/reload.js';
 import { topics } from '../../src/topics.js';
-import { GATE_A, GATE_B, SITE, TURNSTILE, USERS, configDocument, loadHarnessConfig, parseResult, until, uniqueId } from '../gateway/harness.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import { servedFingerprint } from '../broker/listener-support.js';
+import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
+import { parseResult, uniqueId } from '../support/gateway.js';
 import { connectClient, subscribeCollect, type Collector, type MqttClient } from '../support/mqtt-client.js';
+import { fingerprintOf, makePki } from '../support/pki.js';
+import { GATE_A, GATE_B, SITE, TURNSTILE, USERS, configDocument, loadHarnessConfig, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { listenForNotifications } from './notify-socket.js';
-import { serviceSite } from './service-config.js';
-import { isLog, spawnService } from './service-process.js';
 
 const WAIT_MS = 30_000;
 const GATE_C = { kind: 'gate', id: 'gate-c', unit: 4 } as const;
@@ -83,11 +87,7 @@ test('the plan: a changed transport takes every device on it along', async () =>
 // ---------------------------------------------------------------------------------------------
 // The real gateway, reloading under load
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: [GATE_A.unit, GATE_B.unit, TURNSTILE.unit, GATE_C.unit] });
-});
-after(() => device?.stop());
+const device = siteDevice({ units: [GATE_A.unit, GATE_B.unit, TURNSTILE.unit, GATE_C.unit], reset: false });
 
 interface Sender {
   client: MqttClient;
@@ -113,7 +113,7 @@ async function sender(t: TestContext, port: number, user: { username: string; pa
 
 test('SIGHUP under load: devices added, removed and changed, an ACL changed and a user removed; the unchanged gate loses no command', async (t) => {
   const manager = listenForNotifications(t);
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const initial = clone(site.document) as Doc;
   initial.users.push({ ...initial.users[0], username: 'temp' });
   site.write(initial);
@@ -222,7 +222,7 @@ test('SIGHUP under load: devices added, removed and changed, an ACL changed and 
 });
 
 test('SIGHUP without a change leaves every device alone', async (t) => {
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const writesBefore = device.writes.length;
@@ -240,7 +240,7 @@ test('SIGHUP without a change leaves every device alone', async (t) => {
 });
 
 test('a password change disconnects that user\'s clients; the new password logs in', async (t) => {
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const viewer = await connectClient({ port: site.brokerPort, ...USERS.viewer });
@@ -255,6 +255,108 @@ test('a password change disconnects that user\'s clients; the new password logs 
   const again = await connectClient({ port: site.brokerPort, username: USERS.viewer.username, password: 'a-new-secret-9' });
   await again.endAsync();
   await assert.rejects(connectClient({ port: site.brokerPort, ...USERS.viewer }));
+  gateway.signal('SIGTERM');
+  assert.equal((await gateway.exit()).code, 0);
+});
+
+// Commands keep arriving for a gate that the reload removes, a turnstile it changes, a gate it adds
+// and a gate it leaves alone: every command gets exactly one result (none dropped, none doubled).
+test('SIGHUP while commands flow to removed, changed, added and untouched devices: exactly one result each', async (t) => {
+  const site = await siteFiles(t, device.port);
+  const gateway = spawnService(t, site.file);
+  await gateway.waitForLog('online', isLog('gatehouse online'));
+  const client = await connectClient({ port: site.brokerPort, ...USERS.guard });
+  t.after(() => client.endAsync(true));
+  const results = await subscribeCollect(client, `site/${SITE}/+/+/result`);
+
+  const sent: { id: string; ref: Ref }[] = [];
+  let loading = true;
+  const worker = async (ref: Ref, command: string, args: Record<string, unknown>) => {
+    while (loading) {
+      const id = uniqueId(`${ref.id}-${command}`);
+      sent.push({ id, ref });
+      await client.publishAsync(topics.command(SITE, ref.kind, ref.id, command), JSON.stringify({ id, ...args }), { qos: 1 });
+      await results.waitFor((m) => parseResult(m).id === id, WAIT_MS).catch(() => assert.fail(`no result for ${id} (${ref.id})`));
+    }
+  };
+  const workers = Promise.all([
+    worker(GATE_A, 'unlock', { duration_ms: 100 }),
+    worker(GATE_A, 'unlock', { duration_ms: 100 }),
+    worker(GATE_B, 'unlock', { duration_ms: 100 }),
+    worker(GATE_B, 'unlock', { duration_ms: 100 }),
+    worker(TURNSTILE, 'pass', { direction: 'in' }),
+    worker(GATE_C, 'unlock', { duration_ms: 100 }),
+  ]);
+  await until('load under way', () => sent.length >= 30, WAIT_MS);
+
+  const next = structuredClone(site.document) as Doc;
+  next.devices = next.devices.filter((d) => d.id !== GATE_B.id);
+  next.devices.find((d) => d.id === TURNSTILE.id)!.pulse_ms = 200;
+  next.devices.push({ ...structuredClone(next.devices[0]), id: GATE_C.id, name: 'Gate C', options: { unit: GATE_C.unit, outputs: { unlock: { coil: 0 } } } });
+  site.write(next);
+  gateway.signal('SIGHUP');
+  await gateway.waitForLog('reloaded', isLog('configuration reloaded'));
+  const afterReload = sent.length;
+  await until('more load after the reload', () => sent.length >= afterReload + 30, WAIT_MS);
+  loading = false;
+  await workers;
+  // A last round trip: any second result of an earlier command was published before this one's.
+  const last = uniqueId('last');
+  await client.publishAsync(topics.command(SITE, GATE_A.kind, GATE_A.id, 'lock'), JSON.stringify({ id: last }), { qos: 1 });
+  await results.waitFor((m) => parseResult(m).id === last, WAIT_MS);
+
+  const byId = new Map<string, CommandResult[]>();
+  for (const result of results.messages.map(parseResult)) byId.set(result.id, [...(byId.get(result.id) ?? []), result]);
+  const codes: Record<string, Record<string, number>> = {};
+  for (const { id, ref } of sent) {
+    const mine = byId.get(id) ?? [];
+    assert.equal(mine.length, 1, `${id} (${ref.id}): ${mine.length} results ${JSON.stringify(mine)}`);
+    const code = mine[0].code ?? 'ok';
+    (codes[ref.id] ??= {})[code] = (codes[ref.id][code] ?? 0) + 1;
+    if (ref.id === GATE_A.id) assert.equal(code, 'ok', `${id} on the untouched gate: ${mine[0].message}`);
+  }
+  t.diagnostic(`result codes by device: ${JSON.stringify(codes)}`);
+  // The reload did take effect under the load: gate B ended unknown, gate C got commandable.
+  assert.ok(codes[GATE_B.id]?.unknown_device > 0, 'commands for the removed gate B end as unknown_device');
+  assert.ok(codes[GATE_C.id]?.ok > 0, 'the added gate C answers ok');
+
+  gateway.signal('SIGTERM');
+  assert.deepEqual(await gateway.exit(), { code: 0, signal: null });
+});
+
+// Certificates are renewed at the same paths and SIGHUP sent to `gatehouse run`: the TLS listener
+// serves the new certificate to new connections, and a broken file leaves the previous one in service.
+test('SIGHUP reloads renewed TLS certificate files; a broken one keeps the previous certificate in service', async (t) => {
+  const pki = makePki();
+  t.after(() => pki.dispose());
+  const files = { cert: join(pki.dir, 'live-server.pem'), key: join(pki.dir, 'live-server.key') };
+  copyFileSync(pki.server.cert, files.cert);
+  copyFileSync(pki.server.key, files.key);
+  const renewed = pki.issue('server-renewed', { cn: 'localhost', san: 'DNS:localhost,IP:127.0.0.1' });
+
+  const site = await siteFiles(t, device.port);
+  const broker = site.document.broker as Record<string, unknown>;
+  site.write({ ...site.document, broker: { ...broker, tls: { enabled: true, host: '127.0.0.1', port: 0, cert: files.cert, key: files.key } } });
+  const gateway = spawnService(t, site.file);
+  const listening = await gateway.waitForLog('the TLS listener', (l) => l.msg === 'broker listening' && l.protocol === 'mqtt+tls');
+  const tlsPort = Number(listening.port);
+  await gateway.waitForLog('online', isLog('gatehouse online'));
+  assert.equal(await servedFingerprint(tlsPort, pki.ca), fingerprintOf(pki.server.cert));
+
+  copyFileSync(renewed.cert, files.cert);
+  copyFileSync(renewed.key, files.key);
+  gateway.signal('SIGHUP');
+  const reloaded = await gateway.waitForLog('the certificate reload', isLog('tls certificates reloaded'));
+  assert.equal(reloaded.certificate, fingerprintOf(renewed.cert));
+  assert.equal(await servedFingerprint(tlsPort, pki.ca), fingerprintOf(renewed.cert));
+
+  writeFileSync(files.cert, 'not a certificate\n');
+  gateway.signal('SIGHUP');
+  const refused = await gateway.waitForLog('the refused reload', isLog('tls certificates not reloaded; the previous ones stay in use'));
+  assert.match(JSON.stringify(refused.err), /BROKER_TLS_FILE_INVALID/);
+  assert.equal(await servedFingerprint(tlsPort, pki.ca), fingerprintOf(renewed.cert));
+  assert.equal(gateway.running, true);
+
   gateway.signal('SIGTERM');
   assert.equal((await gateway.exit()).code, 0);
 });

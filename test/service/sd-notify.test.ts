@@ -2,15 +2,14 @@
 // process with NOTIFY_SOCKET and WATCHDOG_USEC set, this test playing systemd's side of the socket.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { parseNotifySocket, SdNotify, watchdogUsec } from '../../src/service/sd-notify.js';
 import { statusLine } from '../../src/service/status-line.js';
-import { GATE_A, GATE_B, TURNSTILE, UNITS, USERS, sleep, until } from '../gateway/harness.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import { isLog, siteFiles, spawnService } from '../support/gateway-process.js';
 import { connectClient } from '../support/mqtt-client.js';
+import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice } from '../support/site.js';
+import { sleep, until } from '../support/wait.js';
 import { listenForNotifications } from './notify-socket.js';
-import { serviceSite } from './service-config.js';
-import { isLog, spawnService } from './service-process.js';
 
 const WAIT_MS = 30_000;
 
@@ -122,11 +121,7 @@ test('the status line', () => {
 // ---------------------------------------------------------------------------------------------
 // The real gateway under a pretend systemd
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 
 /** WATCHDOG_USEC of 1 s: a ping every 500 ms. */
 const WATCHDOG_USEC = 1_000_000;
@@ -135,7 +130,7 @@ const isSafeStateWrite = (unit: number) => (w: { unit: number; table: string; va
 
 test('READY=1 once the broker listens and every safe state is written; STATUS lines; WATCHDOG=1 while the loop runs, none while it is stopped; a dead device bus does not stop them', async (t) => {
   const manager = listenForNotifications(t);
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const writesBefore = device.writes.length;
   const gateway = spawnService(t, site.file, { env: { NOTIFY_SOCKET: manager.path, WATCHDOG_USEC: String(WATCHDOG_USEC) } });
 
@@ -190,7 +185,7 @@ test('READY=1 once the broker listens and every safe state is written; STATUS li
 
 test('WATCHDOG_USEC without our pid in WATCHDOG_PID: notifications, but no pings', async (t) => {
   const manager = listenForNotifications(t);
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file, { env: { NOTIFY_SOCKET: manager.path, WATCHDOG_USEC: String(WATCHDOG_USEC), WATCHDOG_PID: '1' } });
   await manager.waitFor('READY=1', (n) => n.fields.get('READY') === '1', WAIT_MS);
   // Several watchdog periods.

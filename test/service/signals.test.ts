@@ -7,29 +7,25 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { databasePath } from '../../src/store/database.js';
 import { topics } from '../../src/topics.js';
-import { PACKAGE_ROOT } from '../cli/cli-process.js';
-import { GATE_B, GATEWAY_ID, SITE, UNITS, USERS, commandTopic, gatewayAvailabilityTopic, parseResult, resetDevice, topicOf, until, uniqueId } from '../gateway/harness.js';
-import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
+import { PACKAGE_ROOT } from '../support/cli-process.js';
+import { isLog, siteFiles, spawnService, type LogLine } from '../support/gateway-process.js';
+import { commandTopic, gatewayAvailabilityTopic, parseResult, topicOf, uniqueId } from '../support/gateway.js';
 import { connectClient, subscribeCollect } from '../support/mqtt-client.js';
+import { GATEWAY_ID, GATE_B, SITE, USERS, resetDevice, siteDevice } from '../support/site.js';
+import { until } from '../support/wait.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { cloudSubscriber } from '../uplink/cloud-subscriber.js';
 import { storedOutbox, uplinkSection } from '../uplink/uplink-harness.js';
-import { serviceSite } from './service-config.js';
-import { isLog, spawnService, type LogLine } from './service-process.js';
 
 const WAIT_MS = 30_000;
 const FEED = `site/${SITE}/app/feed`;
 
-let device: ModbusDevice;
-before(async () => {
-  device = await startModbusDevice({ units: UNITS });
-});
-after(() => device?.stop());
+const device = siteDevice({ reset: false });
 beforeEach(async () => {
   await device.mute(GATE_B.unit, false);
   await resetDevice(device);
@@ -50,7 +46,7 @@ const fatalLines = (logs: LogLine[]) => logs.filter((l) => l.level >= 50);
 test('SIGTERM with a command in flight: its result arrives, `offline` is published, the database is closed cleanly, exit 0', async (t) => {
   // Gate B's unit stops answering; it stays online (high offline_after) so the command is accepted
   // and waits on the wire for the transport's timeout.
-  const site = await serviceSite(t, device.port, { transport: { timeout_ms: 1500 }, gateB: { offline_after: 1000, command_timeout_ms: 5000 } });
+  const site = await siteFiles(t, device.port, { transport: { timeout_ms: 1500 }, gateB: { offline_after: 1000, command_timeout_ms: 5000 } });
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const client = await connectClient({ port: site.brokerPort, ...USERS.guard });
@@ -91,7 +87,7 @@ test('SIGTERM with a command in flight: its result arrives, `offline` is publish
 });
 
 test('SIGINT stops the same way', async (t) => {
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   gateway.signal('SIGINT');
@@ -102,7 +98,7 @@ test('SIGINT stops the same way', async (t) => {
 test('SIGTERM after a cloud outage, with the link back: the backlog is flushed before the exit', async (t) => {
   const cloud = await startCloudBroker();
   t.after(() => cloud.dispose());
-  const site = await serviceSite(t, device.port, {
+  const site = await siteFiles(t, device.port, {
     extra: { uplink: uplinkSection(cloud.url, { forward: [`site/${SITE}/app/#`], flush_on_stop_ms: 20_000, inflight: 5 }) },
   });
   const consumer = await cloudSubscriber({ url: cloud.url, filters: [`site/${SITE}/#`], clientId: uniqueId('consumer') });
@@ -131,7 +127,7 @@ test('SIGTERM after a cloud outage, with the link back: the backlog is flushed b
 test('SIGTERM during a cloud outage: the stop does not wait for the link; the backlog stays for the next start', async (t) => {
   const cloud = await startCloudBroker();
   t.after(() => cloud.dispose());
-  const site = await serviceSite(t, device.port, { extra: { uplink: uplinkSection(cloud.url, { forward: [`site/${SITE}/app/#`] }) } });
+  const site = await siteFiles(t, device.port, { extra: { uplink: uplinkSection(cloud.url, { forward: [`site/${SITE}/app/#`] }) } });
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('link up', isLog('cloud link up; draining the outbox'), WAIT_MS);
   await cloud.stop();
@@ -148,7 +144,7 @@ test('SIGTERM during a cloud outage: the stop does not wait for the link; the ba
 
 test('a stop that hangs past --stop-timeout-ms logs one line and exits 124', async (t) => {
   // A device that stops answering with a long transport timeout: its poll in progress holds up the stop.
-  const site = await serviceSite(t, device.port, { transport: { timeout_ms: 30_000 } });
+  const site = await siteFiles(t, device.port, { transport: { timeout_ms: 30_000 } });
   const gateway = spawnService(t, site.file, { args: ['--stop-timeout-ms', '1500'] });
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const dropped = device.waitForDropped(GATE_B.unit, WAIT_MS);
@@ -165,7 +161,7 @@ test('a stop that hangs past --stop-timeout-ms logs one line and exits 124', asy
 });
 
 test('a second signal during a stop exits at once with 130', async (t) => {
-  const site = await serviceSite(t, device.port, { transport: { timeout_ms: 30_000 } });
+  const site = await siteFiles(t, device.port, { transport: { timeout_ms: 30_000 } });
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
   const dropped = device.waitForDropped(GATE_B.unit, WAIT_MS);
@@ -180,7 +176,7 @@ test('a second signal during a stop exits at once with 130', async (t) => {
 });
 
 test('a start that fails (data_dir is a file) exits 1 with one fatal line', async (t) => {
-  const site = await serviceSite(t, device.port);
+  const site = await siteFiles(t, device.port);
   const blocker = join(site.dir, 'not-a-dir');
   writeFileSync(blocker, 'x');
   site.write({ ...site.document, data_dir: join(blocker, 'data') });
@@ -230,3 +226,22 @@ for (const [how, message, text] of [
     assert.match(line.err.stack, /fatal-child\.ts/);
   });
 }
+
+// SIGTERM while `gatehouse run` is still starting (here: a device that does not answer holds up its
+// start-up safe-state attempt) is a normal stop: it waits for the start to end, stops once, cleanly,
+// and exits 0, with no error logged and no fatal "could not start".
+test('SIGTERM during the start: a clean stop, exit 0, nothing logged as an error', async (t) => {
+  await device.mute(GATE_B.unit, true);
+  t.after(() => device.mute(GATE_B.unit, false));
+  const site = await siteFiles(t, device.port, { transport: { timeout_ms: 4000 } });
+  const gateway = spawnService(t, site.file);
+  await gateway.waitForLog('starting', isLog('gatehouse starting'));
+  gateway.signal('SIGTERM');
+  const exit = await gateway.exit(60_000);
+  // The one error allowed: relocking the silent gate B at the stop, tried and logged.
+  const errors = gateway.logs.filter((l) => l.level >= 50 && !/relock/.test(l.msg)).map((l) => `${l.level} ${l.msg} ${JSON.stringify(l.err ?? '')}`);
+  assert.deepEqual(errors, [], 'no other error or fatal line');
+  assert.deepEqual(exit, { code: 0, signal: null }, gateway.stderr);
+  assert.ok(gateway.logs.some(isLog('gatehouse stopped')));
+  assert.equal(gateway.logs.filter(isLog('gatehouse stopped')).length, 1, 'stopped once');
+});

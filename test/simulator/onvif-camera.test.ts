@@ -8,9 +8,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { NS } from '../../src/simulator/onvif-camera/auth.js';
+import { HttpAuthCheck, NS } from '../../src/simulator/onvif-camera/auth.js';
+import { authorization, parseChallenges } from '../../src/transport/onvif/http-auth.js';
 import { parseDuration } from '../../src/simulator/onvif-camera/camera.js';
-import { startCamera, within } from '../peers/onvif-camera-fixture.js';
+import { startCamera } from '../peers/onvif-camera-fixture.js';
+import { within } from '../support/wait.js';
 import { tinyJpeg } from '../../src/simulator/onvif-camera/tiny-jpeg.js';
 import { child, childText, parseXml } from '../../src/simulator/onvif-camera/xml-tree.js';
 
@@ -186,13 +188,13 @@ describe('test ONVIF camera', () => {
   it('runs as a process: prints its address, serves, exits 0 on SIGTERM', TIMEOUT, async (t) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/peers/onvif-camera-cli.ts', '--clock-offset-ms', '60000', '--snapshot-auth', 'basic'], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.after(() => void child.kill('SIGKILL'));
-    const [line] = (await within(once(createInterface({ input: child.stdout! }), 'line'), 20_000)) as [string];
+    const [line] = (await within(once(createInterface({ input: child.stdout! }), 'line'), 'the address line', 20_000)) as [string];
     const { xaddr, port } = JSON.parse(line) as { xaddr: string; port: number };
     assert.equal(xaddr, `http://127.0.0.1:${port}/onvif/device_service`);
     assert.equal((await soap(xaddr, '<tds:GetSystemDateAndTime/>')).status, 200);
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    assert.deepEqual(await within(exited, 20_000), [0, null]);
+    assert.deepEqual(await within(exited, 'the exit after SIGTERM', 20_000), [0, null]);
   });
 
   it('builds a baseline JFIF JPEG and reads xs:duration timeouts', () => {
@@ -207,5 +209,16 @@ describe('test ONVIF camera', () => {
     assert.equal(parseDuration('P1DT2H3M'), ((24 + 2) * 60 + 3) * 60_000);
     assert.equal(parseDuration('PT'), null);
     assert.equal(parseDuration('5'), null);
+  });
+
+  it('remembers a bounded number of Digest nonces: after 1024 newer challenges the oldest is forgotten (challenged anew), a recent one works', () => {
+    const check = new HttpAuthCheck('digest', 'cam', () => ({ user: 'admin', password: 'secret' }));
+    const challenge = () => parseChallenges([check.challenge()])[0];
+    const oldest = challenge();
+    let recent = oldest;
+    for (let i = 0; i < 1024; i++) recent = challenge();
+    const answer = (c: typeof oldest) => check.check(authorization(c, { user: 'admin', password: 'secret' }, 'GET', '/snap'), 'GET', '/snap');
+    assert.deepEqual(answer(oldest), { ok: false, why: 'nonce not issued by this camera' });
+    assert.deepEqual(answer(recent), { ok: true, user: 'admin' });
   });
 });

@@ -9,6 +9,7 @@ import ModbusRTU from 'modbus-serial';
 import { SiteSimulator, type SiteSimulatorOptions } from '../../src/simulator/site-simulator.js';
 import { SimulatorError } from '../../src/simulator/errors.js';
 import { findFreePort } from '../../src/simulator/free-port.js';
+import { until } from '../support/wait.js';
 
 type Client = InstanceType<typeof ModbusRTU.default>;
 
@@ -72,16 +73,6 @@ function closeClient(client: Client): Promise<void> {
   });
 }
 
-/** Polls until `check` holds; fails with `what` after a generous timeout. */
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 async function doorOpen(client: Client): Promise<boolean> {
   return (await client.readDiscreteInputs(0, 1)).data[0];
 }
@@ -117,11 +108,11 @@ test('gate: after an unlock the door opens, then closes by itself', async (t) =>
   assert.equal(await doorOpen(gate), false);
   await gate.writeCoil(0, true);
   assert.equal(await lockReleased(gate), true, 'coil 0 reads back the unlock');
-  await waitFor('the door to open', () => doorOpen(gate));
+  await until('the door to open', () => doorOpen(gate));
   assert.equal(sim.door(1), 'open');
   await gate.writeCoil(0, false);
   assert.equal(await lockReleased(gate), false);
-  await waitFor('the door to close after the relock', async () => !(await doorOpen(gate)));
+  await until('the door to close after the relock', async () => !(await doorOpen(gate)));
   assert.equal(sim.door(1), 'closed');
   assert.ok(logs.some((l) => l.msg === 'door 1 opened'));
   assert.ok(logs.some((l) => l.msg === 'door 1 closed'));
@@ -134,7 +125,7 @@ test('gate: nobody comes through when the odds say so', async (t) => {
   });
   const gate = await connect(t, port, 1);
   await gate.writeCoil(0, true);
-  await waitFor('the no-show', () => logs.some((l) => l.msg === 'nobody came through gate 1'));
+  await until('the no-show', () => logs.some((l) => l.msg === 'nobody came through gate 1'));
   assert.equal(await doorOpen(gate), false);
 });
 
@@ -146,7 +137,7 @@ test('gate: a forced door shows open while coil 0 stays false (locked)', async (
   assert.equal(await doorOpen(gate), true);
   assert.equal(await lockReleased(gate), false);
   assert.ok(logs.some((l) => l.msg === 'door 1 forced open'));
-  await waitFor('the forced door to close', async () => !(await doorOpen(gate)));
+  await until('the forced door to close', async () => !(await doorOpen(gate)));
 });
 
 test('gate: a held-open incident opens the door at the next unlock and keeps it for heldOpenMs', async (t) => {
@@ -160,9 +151,9 @@ test('gate: a held-open incident opens the door at the next unlock and keeps it 
 
   sim.holdDoor(1);
   await gate.writeCoil(0, true);
-  await waitFor('the held door to open', () => doorOpen(gate));
+  await until('the held door to open', () => doorOpen(gate));
   await gate.writeCoil(0, false);
-  await waitFor('the held door to close', async () => !(await doorOpen(gate)));
+  await until('the held door to close', async () => !(await doorOpen(gate)));
 });
 
 test('gate: random incidents force a locked door open', async (t) => {
@@ -171,7 +162,7 @@ test('gate: random incidents force a locked door open', async (t) => {
     incidentsPerMinute: 600,
   });
   const gate = await connect(t, port, 1);
-  await waitFor('a forced-door incident', async () => (await doorOpen(gate)) && !(await lockReleased(gate)));
+  await until('a forced-door incident', async () => (await doorOpen(gate)) && !(await lockReleased(gate)));
   assert.ok(logs.some((l) => l.msg === 'door 1 forced open'));
 });
 
@@ -181,11 +172,11 @@ test('turnstile: a pulse on pass_in or pass_out increments the matching counter'
 
   assert.deepEqual(await passages(turnstile), { in: 0, out: 0 });
   await pulse(turnstile, 0);
-  await waitFor('a passage in', async () => (await passages(turnstile)).in === 1);
+  await until('a passage in', async () => (await passages(turnstile)).in === 1);
   assert.deepEqual(await passages(turnstile), { in: 1, out: 0 });
 
   await pulse(turnstile, 1);
-  await waitFor('a passage out', async () => (await passages(turnstile)).out === 1);
+  await until('a passage out', async () => (await passages(turnstile)).out === 1);
   assert.deepEqual(await passages(turnstile), { in: 1, out: 1 });
   assert.deepEqual(sim.counters(5), { in: 1, out: 1 });
   assert.ok(logs.some((l) => l.msg === 'passage in'));
@@ -198,10 +189,10 @@ test('turnstile: holding pass_in on authorises one passage only (rising edge)', 
 
   await turnstile.writeCoil(0, true);
   await turnstile.writeCoil(0, true);
-  await waitFor('a passage in', async () => (await passages(turnstile)).in === 1);
+  await until('a passage in', async () => (await passages(turnstile)).in === 1);
   await pulse(turnstile, 1);
   // The out passage was authorised after both writes; once it is counted the in passages are final.
-  await waitFor('a passage out', async () => (await passages(turnstile)).out === 1);
+  await until('a passage out', async () => (await passages(turnstile)).out === 1);
   assert.deepEqual(await passages(turnstile), { in: 1, out: 1 });
   assert.equal(logs.filter((l) => l.msg === 'turnstile 5 passage in authorised').length, 1);
 });
@@ -213,9 +204,9 @@ test('turnstile: the arm rotating input is true while someone passes', async (t)
   });
   const turnstile = await connect(t, port, 5);
   await pulse(turnstile, 1);
-  await waitFor('the arm to rotate', async () => (await turnstile.readDiscreteInputs(0, 1)).data[0]);
+  await until('the arm to rotate', async () => (await turnstile.readDiscreteInputs(0, 1)).data[0]);
   assert.deepEqual(await passages(turnstile), { in: 0, out: 0 }, 'counted when the rotation completes');
-  await waitFor('the arm to stop', async () => !(await turnstile.readDiscreteInputs(0, 1)).data[0]);
+  await until('the arm to stop', async () => !(await turnstile.readDiscreteInputs(0, 1)).data[0]);
   assert.deepEqual(await passages(turnstile), { in: 0, out: 1 });
 });
 
@@ -226,7 +217,7 @@ test('turnstile: a person who walks away is not counted', async (t) => {
   });
   const turnstile = await connect(t, port, 5);
   await pulse(turnstile, 0);
-  await waitFor('the person to walk away', () => logs.some((l) => l.msg === 'turnstile 5 person walked away'));
+  await until('the person to walk away', () => logs.some((l) => l.msg === 'turnstile 5 person walked away'));
   assert.deepEqual(await passages(turnstile), { in: 0, out: 0 });
 });
 
@@ -236,7 +227,7 @@ test('turnstile: free mode produces passages in both directions until switched o
 
   await turnstile.writeCoil(2, true);
   assert.equal((await turnstile.readCoils(2, 1)).data[0], true);
-  await waitFor('passages both ways', async () => {
+  await until('passages both ways', async () => {
     const counted = await passages(turnstile);
     return counted.in > 0 && counted.out > 0 && counted.in + counted.out >= 6;
   });
@@ -251,11 +242,11 @@ test('barrier: coil 0 raises the arm, a vehicle drives over the loop, coil 0 off
   await barrier.writeCoil(0, true);
   assert.equal(sim.arm(6), 'moving');
   assert.deepEqual(await barrierInputs(barrier), { loop: false, open: false, closed: false }, 'no limit switch while it travels');
-  await waitFor('the arm up', async () => (await barrierInputs(barrier)).open);
-  await waitFor('a vehicle on the loop', async () => (await barrierInputs(barrier)).loop);
-  await waitFor('the vehicle gone', async () => !(await barrierInputs(barrier)).loop);
+  await until('the arm up', async () => (await barrierInputs(barrier)).open);
+  await until('a vehicle on the loop', async () => (await barrierInputs(barrier)).loop);
+  await until('the vehicle gone', async () => !(await barrierInputs(barrier)).loop);
   await barrier.writeCoil(0, false);
-  await waitFor('the arm down', async () => (await barrierInputs(barrier)).closed);
+  await until('the arm down', async () => (await barrierInputs(barrier)).closed);
   assert.equal(sim.arm(6), 'closed');
   assert.equal(sim.barrierHits(6), 0);
   assert.ok(logs.some((l) => l.msg === 'vehicle on the loop of barrier 6'));
@@ -265,7 +256,7 @@ test('barrier: an arm lowered while a vehicle is on the loop counts a hit', asyn
   const { sim, port } = await startSimulator(t, { devices: [{ unit: 6, kind: 'barrier' }], timing: { vehicleProbability: 0 } });
   const barrier = await connect(t, port, 6);
   await barrier.writeCoil(0, true);
-  await waitFor('the arm up', async () => (await barrierInputs(barrier)).open);
+  await until('the arm up', async () => (await barrierInputs(barrier)).open);
   sim.vehicleArrives(6);
   assert.equal(sim.vehicleOnLoop(6), true);
   await barrier.writeCoil(0, false);
@@ -288,7 +279,7 @@ test('two devices on different unit ids are independent', async (t) => {
   const turnstile = await connect(t, port, 3);
 
   await north.writeCoil(0, true);
-  await waitFor('the north door to open', () => doorOpen(north));
+  await until('the north door to open', () => doorOpen(north));
   assert.equal(await lockReleased(south), false);
   assert.equal(await doorOpen(south), false);
   assert.equal(sim.door(2), 'closed');
@@ -324,7 +315,7 @@ test('the same seed replays the same free-passage directions', async (t) => {
     const turnstile = await connect(t, port, 5);
     await turnstile.writeCoil(2, true);
     const passed = () => logs.filter((l) => l.msg === 'passage in' || l.msg === 'passage out');
-    await waitFor('eight passages', () => passed().length >= 8);
+    await until('eight passages', () => passed().length >= 8);
     await sim.stop();
     return passed()
       .slice(0, 8)
@@ -356,7 +347,7 @@ test('stop() frees the port, closes clients and leaves no timers running', async
 
   await sim.stop();
 
-  await waitFor('the server to drop its clients', () => !gate.isOpen && !turnstile.isOpen);
+  await until('the server to drop its clients', () => !gate.isOpen && !turnstile.isOpen);
   const timersAfter = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   assert.equal(timersAfter, timersBefore, 'no simulator timer outlives stop()');
 
@@ -373,7 +364,7 @@ test('a stopped simulator starts again and keeps its counters', async (t) => {
   const { sim, port } = await startSimulator(t, { devices: [{ unit: 5, kind: 'turnstile' }] });
   const before = await connect(t, port, 5);
   await pulse(before, 0);
-  await waitFor('a passage in', async () => (await passages(before)).in === 1);
+  await until('a passage in', async () => (await passages(before)).in === 1);
   await sim.stop();
 
   const again = await sim.start();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { TurnstilePhysics, TURNSTILE_POINTS } from '../../src/simulator/turnstile-physics.js';
 import { DEFAULT_TIMING } from '../../src/simulator/timing.js';
 import { Random } from '../../src/simulator/random.js';
+import { until } from '../support/wait.js';
 
 test('passage counters are uint16 and wrap from 65535 to 0', async (t) => {
   const messages: string[] = [];
@@ -20,10 +21,6 @@ test('passage counters are uint16 and wrap from 65535 to 0', async (t) => {
   const previous = turnstile.tables.writeCoil(TURNSTILE_POINTS.passOutCoil, true);
   turnstile.coilWritten(TURNSTILE_POINTS.passOutCoil, true, previous);
 
-  const deadline = Date.now() + 5000;
-  while (!messages.includes('passage out')) {
-    assert.ok(Date.now() < deadline, 'timed out waiting for the passage');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await until('the passage', () => messages.includes('passage out'));
   assert.deepEqual(turnstile.counters, { in: 0, out: 0 });
 });

@@ -1,79 +1,64 @@
-// The demo (`gatehouse demo`) as a child process on free ports, for tests that use it as a user would.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { spawnCli } from '../cli/cli-process.js';
+// The demo (`gatehouse demo`, what `npm start` runs) as a child process on ports the OS picks
+// (--port 0, GATEHOUSE_METRICS_PORT=0), in a temporary data directory, for tests that use it as a
+// user would.
+import { spawnGatehouse, type GatehouseProcess } from './gateway-process.js';
+import { makeTempDir, removeTempDir } from './temp.js';
+import { until } from './wait.js';
 
+// The last line of the banner the demo prints on stderr once it is online.
 const BANNER_DONE = /mosquitto_pub -p \d+ -u guard -P guard-demo -q 1 -t site\/demo\/camera/;
-const DEFAULT_WAIT_MS = 30_000;
+const DEFAULT_WAIT_MS = 60_000;
+const STOP_WAIT_MS = 30_000;
 
-export interface DemoProcess {
-  child: ChildProcessWithoutNullStreams;
-  /** The bound MQTT port (from the banner); 0 when the demo exited before printing it. */
-  port: number;
-  readonly stderr: string;
-  readonly stdout: string;
-  /** Resolves with the exit code and signal once the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+export interface DemoProcess extends GatehouseProcess {
+  /** The MQTT port (from the `broker listening` log line); 0 when the demo exited before it listened. */
+  readonly port: number;
+  /** The metrics port (from the `metrics listening` log line); 0 likewise. */
+  readonly metricsPort: number;
+  dataDir: string;
   /** SIGKILLs the demo if still running and removes its data directory. */
   cleanUp(): Promise<void>;
+  /** SIGTERM (SIGKILL if it does not end), then removes its data directory. */
+  stop(): Promise<void>;
+}
+
+function portFrom(demo: GatehouseProcess, msg: string, protocol?: string): number {
+  const line = demo.logs.find((l) => l.msg === msg && (protocol === undefined || l.protocol === protocol));
+  return typeof line?.port === 'number' ? line.port : 0;
 }
 
 /**
- * Starts the demo with --port 0 and GATEHOUSE_METRICS_PORT=0 (plus `env`) in a temporary data
- * directory; resolves once the banner is printed or the process has exited (then port is 0).
+ * Starts the demo with `env` added to its environment; resolves once it is online (its banner
+ * printed, `gatehouse online` logged) or has exited (then port is 0). The caller ends it (cleanUp or stop).
  */
 export async function startDemo(env: Record<string, string> = {}, waitMs = DEFAULT_WAIT_MS): Promise<DemoProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
-  const child = spawnCli(['demo', '--port', '0', '--data-dir', dataDir], { env: { GATEHOUSE_METRICS_PORT: '0', ...env } });
-  child.stdin.end();
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    exited,
-    new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + waitMs;
-      const tick = () => {
-        if (BANNER_DONE.test(stderr)) return resolve();
-        if (Date.now() > deadline) return reject(new Error(`the demo printed no banner within ${waitMs} ms; stderr:\n${stderr}\nstdout:\n${stdout.slice(-2000)}`));
-        timer = setTimeout(tick, 20);
-      };
-      tick();
-    }),
-  ]).finally(() => clearTimeout(timer));
-  const port = Number(/MQTT on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1] ?? 0);
-  return {
-    child,
-    port,
-    get stderr() {
-      return stderr;
-    },
-    get stdout() {
-      return stdout;
-    },
-    exited,
-    async cleanUp() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  const dataDir = makeTempDir('demo');
+  const demo = spawnGatehouse(null, ['demo', '--port', '0', '--data-dir', dataDir], { env: { GATEHOUSE_METRICS_PORT: '0', ...env } });
+  demo.child.stdin.end();
+  const cleanUp = async () => {
+    if (demo.running) await demo.kill('SIGKILL');
+    removeTempDir(dataDir);
   };
-}
-
-/** Resolves with the exit of `demo`, or rejects after `timeoutMs` naming `what`. */
-export function exitWithin(demo: DemoProcess, timeoutMs: number, what: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    demo.exited,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the demo did not exit within ${timeoutMs} ms of ${what}; stderr:\n${demo.stderr}`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const stop = async () => {
+    if (demo.running) {
+      demo.signal('SIGTERM');
+      await demo.exit(STOP_WAIT_MS);
+    }
+    removeTempDir(dataDir);
+  };
+  try {
+    // The banner (stderr) and the log lines naming the ports (stdout) come through separate pipes.
+    const online = () => BANNER_DONE.test(demo.stderr) && demo.logs.some((l) => l.msg === 'gatehouse online');
+    await until(() => `the demo's banner and log; stderr:\n${demo.stderr}\nstdout:\n${demo.stdout.slice(-2000)}`, () => online() || !demo.running, waitMs);
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+  return Object.assign(demo, {
+    port: portFrom(demo, 'broker listening', 'mqtt+tcp'),
+    metricsPort: portFrom(demo, 'metrics listening'),
+    dataDir,
+    cleanUp,
+    stop,
+  });
 }

@@ -3,9 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { until as waitUntil, WAIT_MS } from './wait.js';
 
 const SCRIPT = fileURLToPath(new URL('../peers/line_device.ts', import.meta.url));
-const WAIT_MS = 10_000;
 
 export interface LineDevice {
   /** Lines the device received, in order. */
@@ -31,14 +31,12 @@ export async function startLineDevice(path: string): Promise<LineDevice> {
   });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
-  const until = async (what: string, probe: () => boolean, timeoutMs = WAIT_MS): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!probe()) {
+  /** Waits for `probe`, failing at once (with the device's stderr) if the device exits. */
+  const until = (what: string, probe: () => boolean, timeoutMs = WAIT_MS): Promise<true> =>
+    waitUntil(() => `${what}; stderr:\n${stderr}`, () => {
       if (child.exitCode !== null) throw new Error(`line device exited (${child.exitCode}) while waiting for ${what}; stderr:\n${stderr}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr:\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+      return probe();
+    }, timeoutMs);
   try {
     await until('the line device to open its port', () => ready);
   } catch (err) {

@@ -2,6 +2,7 @@
 // process, driven over its JSON-lines stdin/stdout protocol.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { requirePymodbus, SYSTEM_PYTHON } from './require-tool.js';
 
@@ -293,5 +294,19 @@ export async function startModbusDevice(opts: ModbusDeviceOptions = {}): Promise
   requirePymodbus();
   const device = new PymodbusDevice(opts);
   await device.start();
+  return device;
+}
+
+/**
+ * One device for every test of a file (or of a describe block, called in its body): started
+ * before the first test, stopped after the last. Usable as soon as the first test runs.
+ */
+export function sharedModbusDevice(opts: ModbusDeviceOptions = {}): ModbusDevice {
+  const device = new PymodbusDevice(opts);
+  before(() => {
+    requirePymodbus();
+    return device.start();
+  });
+  after(() => device.stop());
   return device;
 }

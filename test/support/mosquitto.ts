@@ -1,11 +1,12 @@
 // Real Mosquitto peers for tests: a broker, and the mosquitto_sub / mosquitto_pub clients.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { canConnect, freePort } from './ports.js';
 import { requireTool } from './require-tool.js';
+import { makeTempDir, removeTempDir } from './temp.js';
+import { until } from './wait.js';
 
 const debug = Boolean(process.env.GATEHOUSE_TEST_DEBUG);
 const START_TIMEOUT_MS = 10_000;
@@ -62,10 +63,6 @@ async function terminate(child: ChildProcess, closed: Promise<void>, signal: Nod
   await closed;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 class MosquittoProcess implements MosquittoBroker {
   private child: ChildProcess | null = null;
   private closed: Promise<void> = Promise.resolve();
@@ -78,7 +75,7 @@ class MosquittoProcess implements MosquittoBroker {
   ) {}
 
   async start(): Promise<void> {
-    this.confDir = mkdtempSync(join(tmpdir(), 'gatehouse-mosquitto-'));
+    this.confDir = makeTempDir('mosquitto');
     writeFileSync(
       join(this.confDir, 'mosquitto.conf'),
       [
@@ -105,23 +102,22 @@ class MosquittoProcess implements MosquittoBroker {
     let spawnError: Error | null = null;
     child.once('error', (err) => (spawnError = err));
 
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
+    const listening = async () => {
+      if (spawnError) throw new Error(`could not run ${this.binary}: ${(spawnError as Error).message}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`mosquitto exited before listening on ${this.port} (code ${child.exitCode}):\n${this.log}`);
+      return canConnect(this.port);
+    };
+    try {
+      await until(() => `mosquitto to accept connections on ${this.port}:\n${this.log}`, listening, START_TIMEOUT_MS);
+    } catch (err) {
       if (spawnError) {
+        // Never started: there is no process to wait for.
         this.child = null;
-        rmSync(this.confDir, { recursive: true, force: true });
-        throw new Error(`could not run ${this.binary}: ${(spawnError as Error).message}`);
-      }
-      if (child.exitCode !== null || child.signalCode !== null) {
+        removeTempDir(this.confDir);
+      } else {
         await this.halt('SIGKILL');
-        throw new Error(`mosquitto exited before listening on ${this.port} (code ${child.exitCode}):\n${this.log}`);
       }
-      if (await canConnect(this.port)) return;
-      if (Date.now() > deadline) {
-        await this.halt('SIGKILL');
-        throw new Error(`mosquitto did not accept connections on ${this.port} within ${START_TIMEOUT_MS} ms:\n${this.log}`);
-      }
-      await delay(25);
+      throw err;
     }
   }
 
@@ -142,7 +138,7 @@ class MosquittoProcess implements MosquittoBroker {
     if (this.child === null) return;
     await terminate(this.child, this.closed, signal);
     this.child = null;
-    rmSync(this.confDir, { recursive: true, force: true });
+    removeTempDir(this.confDir);
   }
 }
 

@@ -1,9 +1,5 @@
 // Proves the test peers (pymodbus device, mosquitto broker and clients, MQTT.js helper) work.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import ModbusRTU from 'modbus-serial';
@@ -11,6 +7,7 @@ import { startModbusDevice, type ModbusDevice } from './modbus-device.js';
 import { mosquittoPub, mosquittoSub, startMosquitto, type MosquittoBroker } from './mosquitto.js';
 import { collect, connectClient, subscribeCollect, topicMatches } from './mqtt-client.js';
 import { freePort } from './ports.js';
+import { startPtyPair } from './pty-pair.js';
 import { requireTool } from './require-tool.js';
 
 // modbus-serial is CommonJS; it sets module.exports.default = module.exports, so `.default` is
@@ -161,23 +158,9 @@ describe('modbus device (pymodbus over TCP)', () => {
 
 describe('modbus device (pymodbus RTU over a socat pty pair)', () => {
   it('answers a modbus-serial RTU client and reports its write', async (t) => {
-    const socat = requireTool('socat', 'socat');
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-pty-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const devicePath = join(dir, 'device');
-    const clientPath = join(dir, 'client');
-    const pair = spawn(socat, [`pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${clientPath}`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const pairClosed = new Promise<void>((resolve) => pair.once('close', () => resolve()));
-    t.after(async () => {
-      pair.kill('SIGTERM');
-      await pairClosed;
-    });
-    for (let i = 0; i < 200 && !(existsSync(devicePath) && existsSync(clientPath)); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    assert.ok(existsSync(devicePath) && existsSync(clientPath), 'socat created the pty pair');
+    const pair = await startPtyPair();
+    t.after(() => pair.dispose());
+    const [devicePath, clientPath] = [pair.a, pair.b];
 
     const dev = await startModbusDevice({ units: [1, 3], rtuPath: devicePath, baud: 19200 });
     t.after(() => dev.stop());

@@ -1,12 +1,13 @@
-// A throwaway site PKI made with openssl for the broker's TLS tests: a site CA, a stranger CA, a
-// server certificate for localhost / 127.0.0.1, and client certificates issued on demand (with a
-// chosen CN and subjectAltName, by either CA, or already expired).
+// A throwaway PKI made with openssl for the TLS tests: a site CA, a stranger CA, a server
+// certificate for localhost / 127.0.0.1, and client certificates issued on demand (with a chosen
+// CN and subjectAltName, by either CA, or already expired); mutualTlsPki() gives the set a mutual
+// TLS test needs at once.
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool } from './require-tool.js';
+import { makeTempDir, removeTempDir } from './temp.js';
 
 export interface CertPair {
   cert: string;
@@ -46,7 +47,7 @@ export function fingerprintOf(certPath: string): string {
 
 export function makePki(): Pki {
   const openssl = requireTool('openssl', 'openssl');
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-site-pki-'));
+  const dir = makeTempDir('pki');
   const run = (args: string[]) => execFileSync(openssl, args, { cwd: dir, stdio: 'pipe' });
   const at = (file: string) => join(dir, file);
   for (const ca of ['ca', 'stranger-ca']) {
@@ -102,6 +103,38 @@ export function makePki(): Pki {
     strangerCa: at('stranger-ca.pem'),
     server,
     issue,
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
+    dispose: () => removeTempDir(dir),
+  };
+}
+
+export interface MutualTlsPki {
+  dir: string;
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  /** A client certificate signed by the site CA. */
+  clientCert: string;
+  clientKey: string;
+  /** A client certificate from a CA the server does not trust. */
+  strangerCert: string;
+  strangerKey: string;
+  dispose(): void;
+}
+
+/** The site PKI with a client certificate from the site CA and one from the stranger CA (CN gatehouse-test). */
+export function mutualTlsPki(): MutualTlsPki {
+  const pki = makePki();
+  const client = pki.issue('client', { cn: 'gatehouse-test' });
+  const stranger = pki.issue('stranger', { cn: 'gatehouse-test', stranger: true });
+  return {
+    dir: pki.dir,
+    ca: pki.ca,
+    serverCert: pki.server.cert,
+    serverKey: pki.server.key,
+    clientCert: client.cert,
+    clientKey: client.key,
+    strangerCert: stranger.cert,
+    strangerKey: stranger.key,
+    dispose: () => pki.dispose(),
   };
 }

@@ -2,10 +2,11 @@
 // Killing socat makes the line vanish (both ends see the port close); start() brings it back under
 // the same names, like a USB adapter plugged in again.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool } from './require-tool.js';
+import { makeTempDir, removeTempDir } from './temp.js';
+import { until } from './wait.js';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
@@ -32,7 +33,7 @@ class SocatPtyPair implements PtyPair {
   private stderr = '';
 
   constructor(private readonly socat: string) {
-    this.dir = mkdtempSync(join(tmpdir(), 'gatehouse-pty-'));
+    this.dir = makeTempDir('pty');
     this.a = join(this.dir, 'a');
     this.b = join(this.dir, 'b');
   }
@@ -50,18 +51,19 @@ class SocatPtyPair implements PtyPair {
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-4000);
     });
-    const deadline = Date.now() + START_TIMEOUT_MS;
     // socat logs "starting data transfer loop" once both ptys exist and are linked.
-    while (!(existsSync(this.a) && existsSync(this.b) && this.stderr.includes('starting data transfer loop'))) {
+    const linked = () => {
       if (child.exitCode !== null || child.signalCode !== null) {
         this.child = null;
         throw new Error(`socat exited before creating the pty pair; stderr:\n${this.stderr}`);
       }
-      if (Date.now() > deadline) {
-        await this.kill();
-        throw new Error(`socat did not create ${this.a} and ${this.b} within ${START_TIMEOUT_MS} ms; stderr:\n${this.stderr}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      return existsSync(this.a) && existsSync(this.b) && this.stderr.includes('starting data transfer loop');
+    };
+    try {
+      await until(() => `socat to create ${this.a} and ${this.b}; stderr:\n${this.stderr}`, linked, START_TIMEOUT_MS);
+    } catch (err) {
+      await this.kill();
+      throw err;
     }
   }
 
@@ -82,7 +84,7 @@ class SocatPtyPair implements PtyPair {
 
   async dispose(): Promise<void> {
     await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
+    removeTempDir(this.dir);
   }
 }
 

@@ -1,14 +1,14 @@
 // systemd/gatehouse.service: its exposure score, systemd-analyze verify, and the settings the
 // gateway depends on (readiness, watchdog, serial ports, network, state and config directories).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_STOP_TIMEOUT_MS } from '../../src/cli/service.js';
 import { requireTool } from '../support/require-tool.js';
 import { PACKAGE_ROOT, parseUnit, renderUnit, UNIT_FILE } from './unit-file.js';
+import { sharedTempDir } from '../support/temp.js';
 
 const MAX_EXPOSURE = 2.0;
 const TOOL_TIMEOUT_MS = 60_000;
@@ -26,8 +26,7 @@ function seconds(span: string | undefined): number {
 }
 
 describe('systemd/gatehouse.service', () => {
-  const tempDir = mkdtempSync(join(tmpdir(), 'gatehouse-unit-'));
-  after(() => rmSync(tempDir, { recursive: true, force: true }));
+  const tempDir = sharedTempDir('unit');
 
   it(`has an exposure of at most ${MAX_EXPOSURE.toFixed(1)} in systemd-analyze security`, (t) => {
     const run = spawnSync(systemdAnalyze, ['security', '--offline=true', '--no-pager', UNIT_FILE], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });

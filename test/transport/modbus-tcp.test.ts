@@ -9,6 +9,7 @@ import { DeviceError, type DriverLogger } from '../../src/driver-api.js';
 import { ModbusExceptionError, ModbusTcpLink } from '../../src/transport/modbus-tcp.js';
 import { startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { freePort } from '../support/ports.js';
+import { until } from '../support/wait.js';
 
 const poll = { priority: 'poll' } as const;
 const command = { priority: 'command' } as const;
@@ -58,14 +59,6 @@ async function started(link: ModbusTcpLink): Promise<void> {
   const up = nextEvent(link, 'up');
   await link.start();
   await up;
-}
-
-async function waitUntil(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function hasCode(code: DeviceError['code']) {
@@ -207,7 +200,7 @@ test('start() against an unreachable device returns at once; requests fail fast;
   await link.start();
   assert.equal(link.connected, false);
   await assert.rejects(link.readCoils(1, 0, 1, poll), hasCode('offline'));
-  await waitUntil('three reconnect attempts failed', () => log.entries.filter((e) => e.level === 'debug').length >= 3);
+  await until('three reconnect attempts failed', () => log.entries.filter((e) => e.level === 'debug').length >= 3);
   assert.equal(log.entries.filter((e) => e.level === 'warn').length, 1, 'the outage is logged once, not per retry');
 
   const up = nextEvent(link, 'up');
@@ -252,7 +245,7 @@ test('device restarted on the same port: the link reconnects by itself and emits
   const down = nextEvent(link, 'down');
   await dev.kill();
   await down;
-  await waitUntil('two reconnect attempts failed', () => log.entries.filter((e) => e.level === 'debug').length >= 2);
+  await until('two reconnect attempts failed', () => log.entries.filter((e) => e.level === 'debug').length >= 2);
 
   const up = nextEvent(link, 'up');
   await dev.restart();

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReconnectLoop, type ReconnectMessages } from '../../src/transport/reconnect-loop.js';
+import { sleep, until } from '../support/wait.js';
 
 const MESSAGES: ReconnectMessages = { up: 'up', upAgain: 'up again', failed: 'failed', failedAgain: 'failed again', lost: 'lost' };
-const WAIT_MS = 10_000;
 
 interface Entry {
   level: string;
@@ -16,14 +15,6 @@ function recordingLog() {
   const entries: Entry[] = [];
   const at = (level: string) => (obj: object, msg?: string) => entries.push({ level, obj: obj as Record<string, unknown>, msg });
   return { entries, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
-}
-
-async function until(what: string, probe: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
 }
 
 test('one warning per outage, later failures at debug, then up again with the attempts it took', async (t) => {

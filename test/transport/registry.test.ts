@@ -6,21 +6,9 @@ import { builtinRegistries } from '../../src/registries.js';
 import { transportRegistry, type TransportDefinition } from '../../src/transport/definition.js';
 import { builtinTransports, type TransportConfig } from '../../src/transport/registry.js';
 import { startModbusDevice } from '../support/modbus-device.js';
+import { within } from '../support/wait.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const WAIT_MS = 10_000;
-
-async function within<T>(what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${WAIT_MS} ms`)), WAIT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 test('a modbus-tcp config from the user file builds a working transport', async (t) => {
   const dev = await startModbusDevice();
@@ -52,13 +40,13 @@ test('a modbus-tcp config from the user file builds a working transport', async 
     }),
   );
   await transport.start();
-  await within("'up' event", up);
+  await within(up, "the 'up' event");
   assert.equal(transport.connected, true);
   await dev.set(1, 'ir', 0, [99]);
   assert.deepEqual(await (transport.access as ModbusAccess).readInputRegisters(1, 0, 1, { priority: 'poll' }), [99]);
 
   await dev.kill();
-  await within("'down' event", down);
+  await within(down, "the 'down' event");
   assert.equal(transport.connected, false);
   assert.deepEqual(events, ['up', 'down']);
 });

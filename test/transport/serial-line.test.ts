@@ -7,16 +7,8 @@ import { pino } from 'pino';
 import { DeviceError } from '../../src/driver-api.js';
 import { SerialLinePort } from '../../src/transport/serial-line.js';
 import { startPtyPair } from '../support/pty-pair.js';
+import { sleep, until } from '../support/wait.js';
 
-const WAIT_MS = 10_000;
-
-async function until(what: string, probe: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function line(t: TestContext): Promise<{ port: SerialLinePort; far: SerialPort; farReceived: () => string; unsolicited: string[] }> {
   const pair = await startPtyPair();
@@ -56,9 +48,9 @@ test('a request gets the first accepted line; other lines go to unsolicited list
   await until('the request on the wire', () => farReceived() === 'PING\r\n');
   // A terminator split across writes, and an unsolicited line ahead of the reply.
   far.write('EVENT 1\r');
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   far.write('\nPO');
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   far.write('NG 7\r\n');
   assert.equal(await reply, 'PONG 7');
   await until('the unsolicited line', () => unsolicited.includes('EVENT 1'));
@@ -67,7 +59,7 @@ test('a request gets the first accepted line; other lines go to unsolicited list
 test('an over-long line is discarded whole; the next line arrives intact', async (t) => {
   const { port, far, unsolicited } = await line(t);
   far.write('X'.repeat(40));
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   far.write('Y'.repeat(40) + '\r\nSHORT\r\n');
   await until('the short line', () => unsolicited.includes('SHORT'));
   assert.deepEqual(unsolicited, ['SHORT']);
@@ -79,9 +71,9 @@ test('no reply is a timeout; a partial reply is dropped before the next request'
   const silent = port.request('HELLO', () => true, { priority: 'poll' });
   await assert.rejects(silent, (err: unknown) => err instanceof DeviceError && err.code === 'timeout');
   far.write('HALF');
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   const next = port.request('AGAIN', () => true, { priority: 'poll' });
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   far.write('WHOLE\r\n');
   assert.equal(await next, 'WHOLE');
 });

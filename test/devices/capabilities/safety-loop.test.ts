@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { safetyLoop } from '../../../src/devices/capabilities/safety-loop.js';
+import { sleep, until } from '../../support/wait.js';
 import { pieceContext } from './piece-context.js';
 
 function loop(opts: { passing?: boolean; inputs?: () => Record<string, boolean> } = {}) {
@@ -9,14 +9,6 @@ function loop(opts: { passing?: boolean; inputs?: () => Record<string, boolean> 
   const parts = { passing: opts.passing ?? true };
   const piece = safetyLoop<{ passing: boolean }>({ input: 'loop', field: 'vehicle_present', passing: (p) => p.passing });
   return { ...t, parts, piece, loop: piece.create(t.ctx, parts) };
-}
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 describe('safety loop', () => {
@@ -48,7 +40,7 @@ describe('safety loop', () => {
     let ran = 0;
     l.whenClear(() => ran++);
     l.whenClear(() => ran++); // replaces the first: one action runs
-    await waitFor('obstructed', () => eventTypes().includes('obstructed'));
+    await until('obstructed', () => eventTypes().includes('obstructed'));
     assert.equal(ran, 0);
     assert.ok((events[0].details!.waited_ms as number) >= 0);
     l.observe({ loop: false });

@@ -107,4 +107,20 @@ describe('onvif driver', () => {
     const other = await rejection(driver.perform('reboot', {}, CMD));
     assert.match(other.message, /no action reboot \(actions: info, snapshot, ptz, stop, preset\)/);
   });
+
+  it('preset by name: two presets with that name is an error naming both tokens; nothing moves', TIMEOUT, async (t) => {
+    noUnhandledRejections(t);
+    const presets = [
+      { token: '1', name: 'Gate', pan: 0, tilt: 0, zoom: 0 },
+      { token: '2', name: 'Parking', pan: 0.5, tilt: 0, zoom: 0 },
+      { token: '3', name: 'Gate', pan: -0.5, tilt: 0, zoom: 0 },
+    ];
+    const { camera, driver } = await cameraDriver(t, {}, { presets });
+    const err = await rejection(driver.perform('preset', { preset: 'Gate' }, CMD));
+    assert.ok(err instanceof OnvifError && err.reason === 'unknown_preset', String(err));
+    assert.match(err.message, /\b1\b.*\b3\b/);
+    assert.equal(camera.ptzCalls.length, 0, 'no GotoPreset sent');
+    // A token still picks exactly one.
+    assert.deepEqual(await driver.perform('preset', { preset: '3' }, CMD), { data: { preset: { token: '3', name: 'Gate' } } });
+  });
 });

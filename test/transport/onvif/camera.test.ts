@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import onvif from 'node-onvif';
-import { OnvifError } from '../../src/transport/onvif/access.js';
-import { installSoapLayer } from '../../src/transport/onvif/soap.js';
-import type { TestCameraOptions } from '../../src/simulator/onvif-camera/camera.js';
-import { nextEvent, noUnhandledRejections, rejection, startCamera, startTransport, until, within } from '../peers/onvif-camera-fixture.js';
+import { OnvifError } from '../../../src/transport/onvif/access.js';
+import { installSoapLayer } from '../../../src/transport/onvif/soap.js';
+import type { TestCameraOptions } from '../../../src/simulator/onvif-camera/camera.js';
+import { nextEvent, noUnhandledRejections, rejection, startCamera, startTransport } from '../../peers/onvif-camera-fixture.js';
+import { until, within } from '../../support/wait.js';
 
 const TIMEOUT = { timeout: 60_000 };
 const CMD = { priority: 'command' } as const;
@@ -156,7 +157,7 @@ describe('ONVIF transport', () => {
     await nextEvent(transport, 'up');
     const pending = transport.continuousMove('Profile_1', { pan: 0.1, tilt: 0, zoom: 0 }, { ...CMD, timeoutMs: 60_000 });
     await until('the move reached the camera', () => camera.callsOf('ContinuousMove').length >= 2);
-    await within(transport.stop());
+    await within(transport.stop(), 'the transport to stop');
     assertOnvifError(await rejection(pending), 'unreachable', 'offline');
   });
 
@@ -234,5 +235,48 @@ describe('ONVIF transport', () => {
     const err = await rejection(device.init());
     assert.match(err.message, /outside an ONVIF transport/);
     assert.equal(camera.calls.length, 0, 'nothing reached the camera');
+  });
+
+  it('a camera clock 300 s behind ours: the UsernameToken is dated by the camera clock', TIMEOUT, async (t) => {
+    noUnhandledRejections(t);
+    const { camera, transport } = await connected(t, { clockOffsetMs: -300_000, createdWindowMs: 10_000 });
+    const offset = transport.info()!.clockOffsetMs;
+    assert.ok(Math.abs(offset + 300_000) < 3000, `clock offset ${offset} ms`);
+    await transport.presets('Profile_1', CMD);
+    await transport.gotoPreset('Profile_1', '1', CMD);
+    assert.deepEqual(camera.authFailures, []);
+  });
+
+  it('the camera clock moves after init (NTP sync): the probe sees it and PTZ requests keep authenticating', TIMEOUT, async (t) => {
+    noUnhandledRejections(t);
+    const { camera, transport } = await connected(t, { createdWindowMs: 10_000 });
+    camera.setClockOffset(300_000);
+    const probe = await transport.probe(POLL);
+    assert.ok(Math.abs(probe.clockOffsetMs - 300_000) < 3000, `probe offset ${probe.clockOffsetMs}`);
+    await transport.presets('Profile_1', CMD);
+    assert.deepEqual(camera.authFailures, [], 'the request after the probe used the camera clock the probe measured');
+    assert.equal(transport.connected, true);
+  });
+
+  it('GetSystemDateAndTime across a month end: our clock on 31 January, the camera two minutes ahead on 1 February: an offset of two minutes, not four weeks', TIMEOUT, async (t) => {
+    noUnhandledRejections(t);
+    // Only Date is faked (timers stay real): node-onvif builds the camera's time from `new Date()`.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.UTC(2026, 0, 31, 23, 59, 0) });
+    const { camera, transport } = await connected(t, { clockOffsetMs: 120_000, createdWindowMs: 10_000 });
+    const offset = transport.info()!.clockOffsetMs;
+    assert.ok(Math.abs(offset - 120_000) < 3000, `clock offset ${offset} ms`);
+    await transport.presets('Profile_1', CMD);
+    assert.deepEqual(camera.authFailures, []);
+  });
+
+  it('credentials under other query names (loginuse/loginpas) never reach the URIs in the info', TIMEOUT, async (t) => {
+    noUnhandledRejections(t);
+    const { transport } = await connected(t, { credentialsInUris: true, uriCredentialParams: ['loginuse', 'loginpas'] });
+    const info = transport.info()!;
+    const text = JSON.stringify(info);
+    assert.ok(!text.includes('secret'), `password in the info: ${text}`);
+    assert.ok(info.profiles[0].snapshotUri.includes('/onvif-http/snapshot'), info.profiles[0].snapshotUri);
+    // And the snapshot itself still works (the camera's own URI is used on the wire).
+    await transport.snapshot('Profile_1', CMD);
   });
 });

@@ -1,10 +1,10 @@
-// Review of issue 5: the failed-login lockout must hold against guesses sent in parallel. Every
+// The login guard: the failed-login lockout holds against guesses sent in parallel. Every
 // CONNECT of a burst used to pass the lockout check before the first password check had failed,
 // so a burst got one answer per connection, and the right password logged in after the lockout
 // had started.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PACKET, RawClient, connectPacket, startBroker } from '../broker/support.js';
+import { PACKET, RawClient, connectPacket, startBroker } from './support.js';
 
 const GUESSES = 11;
 const MAX_FAILURES = 3;

@@ -1,17 +1,11 @@
-// Review of issue 7 (snapshot files): the newest snapshot is kept even when the system clock went
-// back (NTP correction), across a restart too; a camera name cannot lead outside the snapshot folder.
+// Which snapshot files SnapshotFiles keeps: the newest even when the system clock went back (NTP
+// correction), across a restart too; and a camera name cannot lead outside the snapshot folder.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { SnapshotFiles } from '../../src/store/snapshot-files.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-review7-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../support/temp.js';
 
 const lines: { obj: object; msg?: string }[] = [];
 const log = { info: (obj: object, msg?: string) => void lines.push({ obj, msg }), warn: (obj: object, msg?: string) => void lines.push({ obj, msg }), error: (obj: object, msg?: string) => void lines.push({ obj, msg }) };
@@ -23,7 +17,7 @@ function jpeg(mark: number): Buffer {
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0, 0);
 
 test('the clock went back: the snapshot just taken is kept, the oldest stored one goes; still so after a restart', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'snapshots');
   const store = new SnapshotFiles({ dir, keep: 2, maxBytes: 1_000_000, log });
   await store.start();
   await store.save('cam-1', jpeg(1), T0);
@@ -44,7 +38,7 @@ test('the clock went back: the snapshot just taken is kept, the oldest stored on
 });
 
 test('a camera name that is not a device id is refused: nothing is written outside the snapshot folder', async (t) => {
-  const root = tempDir(t);
+  const root = tempDir(t, 'snapshots');
   const dir = join(root, 'snapshots');
   const store = new SnapshotFiles({ dir, keep: 2, maxBytes: 1_000_000, log });
   await store.start();

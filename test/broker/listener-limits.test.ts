@@ -1,13 +1,13 @@
-// Review of issue 5: broker.limits.max_connections and the connect timeout must hold on every
-// listener from the moment a TCP connection is accepted. The TLS and WebSocket listeners used to
-// hand a connection to the broker (and its counter) only after the TLS handshake or the HTTP
-// upgrade, so sockets that never finish either were neither counted nor, on the WebSocket
-// listener, timed out by the connect timeout (node's HTTP server gives a request 60 s and more).
+// broker.limits.max_connections and the connect timeout hold on every listener from the moment a
+// TCP connection is accepted. The TLS and WebSocket listeners used to hand a connection to the
+// broker (and its counter) only after the TLS handshake or the HTTP upgrade, so sockets that never
+// finish either were neither counted nor, on the WebSocket listener, timed out by the connect
+// timeout (node's HTTP server gives a request 60 s and more).
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
 import { after, test, type TestContext } from 'node:test';
-import { TestPki, certificateSettings } from '../broker/listener-support.js';
-import { WAIT_MS, startBroker, waitFor } from '../broker/support.js';
+import { TestPki, certificateSettings } from './listener-support.js';
+import { WAIT_MS, startBroker, waitFor } from './support.js';
 
 const pki = new TestPki();
 after(() => pki.dispose());

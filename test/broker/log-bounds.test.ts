@@ -1,11 +1,11 @@
-// Review of issue 5: what an unauthenticated peer can write to the log and the audit journal must
-// be bounded. One warning per malformed connection let any peer flood the log at the rate it can
-// open connections, and the username, client id and topic of a security event were logged and
-// journaled whole (up to 64 KiB each, MQTT-1.5.3).
+// What an unauthenticated peer can write to the log and the audit journal is bounded. One warning
+// per malformed connection let any peer flood the log at the rate it can open connections, and the
+// username, client id and topic of a security event were logged and journaled whole (up to 64 KiB
+// each, MQTT-1.5.3).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { boundedText } from '../../src/broker/log-bounds.js';
-import { PACKET, RawClient, connectPacket, startBroker, subscribePacket, waitFor } from '../broker/support.js';
+import { PACKET, RawClient, connectPacket, startBroker, subscribePacket, waitFor } from './support.js';
 
 const WARN = 40;
 const DEBUG = 20;
