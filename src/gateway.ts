@@ -221,12 +221,12 @@ export class Gateway {
           pipeline: running.pipeline,
           announce: (device) => this.announce(device),
           publishGatewayState: () => running.state.publish(),
+          adopt: (config) => (this.config = config),
           log: this.log,
         },
         previous,
         next,
       );
-      this.config = plan.effective;
       return plan;
     });
     this.reloading = run.catch(() => undefined);

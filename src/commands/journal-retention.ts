@@ -32,13 +32,17 @@ export interface JournalRetentionDeps {
 
 export class JournalRetention {
   private running: Promise<number> | undefined;
+  private next: Promise<number> | undefined;
   private stopped = false;
 
   constructor(private readonly deps: JournalRetentionDeps) {}
 
-  /** Start a prune, or join the one under way; resolves with how many entries it removed. Never rejects. */
+  /** Start a prune (after the one under way, if any); resolves with how many entries it removed. Never rejects. */
   prune(): Promise<number> {
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    // One under way read its settings when it began: a reload may have changed them since, so a
+    // prune asked for meanwhile runs once more after it (several such asks share that one run).
+    if (this.running) return (this.next ??= this.running.then(() => ((this.next = undefined), this.prune())));
+    this.running = this.run().finally(() => (this.running = undefined));
     return this.running;
   }
 

@@ -21,6 +21,8 @@ export interface ReloadTarget {
   /** Publishes a device's current state and availability (retained). */
   announce(device: Device): Promise<void>;
   publishGatewayState(): Promise<void>;
+  /** Makes `config` the running one (what extensions read from now on). */
+  adopt(config: Readonly<GatehouseConfig>): void;
   log: Logger;
 }
 
@@ -28,6 +30,7 @@ export async function applyReload(target: ReloadTarget, previous: Readonly<Gateh
   const { bus, devices, broker, log } = target;
   const plan = planReload(previous, next);
   const { effective } = plan;
+  target.adopt(effective);
   const outgoing = [...plan.devices.removed, ...plan.devices.changed].flatMap((id) => devices.get(id) ?? []);
   const retiredLinks = [...plan.transports.removed, ...plan.transports.changed].flatMap((name) => devices.transports.get(name) ?? []);
 

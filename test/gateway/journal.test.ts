@@ -11,7 +11,7 @@ import { runCli } from '../support/cli-process.js';
 import { clientAs, commandTopic, resultFor, resultsFor, sendCommand, startGateway, startGatewayFrom, startSession, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
 import { mosquittoPub } from '../support/mosquitto.js';
 import { connectClient } from '../support/mqtt-client.js';
-import { GATE_A, TURNSTILE, USERS, configDocument, siteDevice } from '../support/site.js';
+import { GATE_A, TURNSTILE, USERS, configDocument, loadHarnessConfig, siteDevice } from '../support/site.js';
 import { until } from '../support/wait.js';
 
 const device = siteDevice();
@@ -156,4 +156,26 @@ test('the journal is bounded: a start prunes by rows (journal.max_rows) and by a
   assert.equal(journal.query({ event: 'door_forced' }).length, 0);
   const totals = kept.filter((e) => e.event === 'passage').map((e) => JSON.parse(e.payload ?? '').total as number);
   assert.deepEqual(totals, Array.from({ length: totals.length }, (_, i) => 30_000 - totals.length + i), 'the newest passages stay, the oldest went');
+});
+
+test('a reload that lowers journal.max_rows prunes with the new bound at once, not at the next hourly run', async (t) => {
+  const dataDir = tempDataDir(t);
+  const now = Date.now();
+  {
+    const db = openDatabase(dataDir);
+    const journal = new SqliteJournal(db);
+    db.transaction(() => {
+      for (let i = 0; i < 3000; i++) journal.append({ at: now - 3_600_000 + i, type: 'event', kind: 'gate', device: GATE_A.id, event: 'door_opened' });
+    })();
+    db.close();
+  }
+  const document = await configDocument(device.port, dataDir);
+  document.journal = { retention_days: 30, max_rows: 1_000_000 };
+  const gw = await startGatewayFrom(t, document);
+  const reader = openDatabase(dataDir, { readonly: true });
+  t.after(() => reader.close());
+  const rows = () => reader.prepare('SELECT count(*) FROM journal').pluck().get() as number;
+  assert.ok(rows() >= 3000, 'the start kept them: under the first bound');
+  await gw.gateway.reload(loadHarnessConfig({ ...document, journal: { retention_days: 30, max_rows: 500 } }));
+  await until('the journal pruned to the reloaded max_rows', () => rows() <= 500);
 });
