@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Makes sure the real peers used by the tests are installed: mosquitto (broker and clients),
-# socat (serial pty pairs), Debian's pymodbus for /usr/bin/python3 and systemd-analyze (unit checks).
+# socat (serial pty pairs), Debian's pymodbus for /usr/bin/python3, systemd-analyze (unit checks),
+# chromium (the console's browser tests, driven by playwright-core; never a downloaded browser) and
+# rabbitmq-server (a real two-node broker cluster for the uplink's failover tests).
 # Silent when all are present. As root it installs what is missing; otherwise it names the fix.
 set -uo pipefail
 
-PACKAGES="mosquitto mosquitto-clients socat openssl python3-pymodbus python3-serial python3-serial-asyncio systemd"
+PACKAGES="mosquitto mosquitto-clients socat openssl python3-pymodbus python3-serial python3-serial-asyncio systemd chromium rabbitmq-server"
 # mosquitto lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 missing_peers() {
   local missing=()
   local tool
-  for tool in mosquitto mosquitto_pub mosquitto_sub socat openssl systemd-analyze; do
+  for tool in mosquitto mosquitto_pub mosquitto_sub socat openssl systemd-analyze chromium rabbitmq-server rabbitmqctl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   if ! /usr/bin/python3 -c 'import pymodbus, serial, serial_asyncio' >/dev/null 2>&1; then
