@@ -15,6 +15,7 @@ import { BrokerError } from './errors.js';
 import { guardMqEmitterDepth } from './guards/mqemitter-depth.js';
 import { installPacketIdAllocator } from './guards/packet-id-allocator.js';
 import { markResentDup } from './guards/persistence-dup.js';
+import { guardPubacks, installPubackHold, releasePubackOnPublished } from './guards/puback-after-store.js';
 import type { PublishSequencer } from './guards/publish-order.js';
 import { GatehousePersistence } from './persistence/gatehouse-persistence.js';
 
@@ -26,11 +27,14 @@ export type PackageVersions = Record<CompatPackage, string | null>;
 
 /** The access to aedes internals the broker uses, handed out only by aedesCompat() once the versions match. */
 export interface AedesCompat {
-  /** Right after `new Aedes()`: the mqemitter recursion-depth guard, and the publish sequencer on its emit. */
+  /**
+   * Right after `new Aedes()`: the mqemitter recursion-depth guard, the publish sequencer on its
+   * emit, and a QoS 1 PUBACK held until its message is stored and routed.
+   */
   guardEmitter(aedes: Aedes, sequencer: PublishSequencer): void;
   /** Right after `aedes.listen()`: DUP on resent messages. */
   guardPersistence(aedes: Aedes): void;
-  /** Right after `aedes.handle()`: outgoing packet identifiers skip those still in use. */
+  /** Right after `aedes.handle()`: outgoing packet identifiers skip those still in use; PUBACKs wait for the publish. */
   guardClient(client: Client, inUse: (id: number) => boolean): void;
   /**
    * Whether aedes stored QoS 2 PUBLISH `messageId` from `client` and awaits its PUBREL: on this
@@ -99,6 +103,17 @@ function changed(what: string): BrokerError {
   return new BrokerError('BROKER_AEDES_INCOMPATIBLE', `${what} not as expected although the installed versions match (src/broker/aedes-compat.ts)`);
 }
 
+/** mqtt-packet as aedes loads it: the module object whose writeToStream aedes' lib/write.js calls. */
+function mqttPacketOfAedes(): unknown {
+  const aedesEntry = resolveFrom(createRequire(import.meta.url), 'aedes');
+  if (aedesEntry === null) return null;
+  try {
+    return createRequire(aedesEntry)('mqtt-packet');
+  } catch {
+    return null;
+  }
+}
+
 function mqOf(aedes: Aedes): unknown {
   return (aedes as unknown as { mq: unknown }).mq;
 }
@@ -115,12 +130,14 @@ const COMPAT: AedesCompat = Object.freeze({
   guardEmitter(aedes: Aedes, sequencer: PublishSequencer): void {
     if (!guardMqEmitterDepth(mqOf(aedes))) throw changed('mqemitter internals: recursion-depth guard');
     if (!sequencer.install(mqOf(aedes))) throw changed('mqemitter internals: publish-order guard');
+    if (!installPubackHold(mqttPacketOfAedes()) || !releasePubackOnPublished(aedes)) throw changed('aedes publish internals: PUBACK-after-store guard');
   },
   guardPersistence(aedes: Aedes): void {
     if (!markResentDup(persistenceOf(aedes))) throw changed('aedes persistence internals: DUP-on-resend guard');
   },
   guardClient(client: Client, inUse: (id: number) => boolean): void {
     if (!installPacketIdAllocator(client, inUse)) throw changed('aedes client internals: packet identifier guard');
+    if (!guardPubacks(client)) throw changed('aedes client internals: PUBACK-after-store guard');
   },
   awaitingPubrel(client: Client, messageId: number): boolean {
     if ((client as unknown as { _inboundInflight?: Set<number> })._inboundInflight?.has(messageId) === true) return true;
