@@ -183,7 +183,7 @@ export class ConsoleServer {
     if (raw.length === 0) return {};
     // A cross-site form can only send form types: JSON is a second wall beside SameSite and the CSRF token.
     if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) {
-      sendError(res, 415 as number, 'unsupported_media_type', 'send the body as application/json');
+      sendError(res, 415, 'unsupported_media_type', 'send the body as application/json');
       return null;
     }
     let value: unknown;
