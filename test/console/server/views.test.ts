@@ -1,5 +1,6 @@
 // The config view after a reload: the running config with secrets redacted, the variables it
-// came from by name only, the reload's outcome; a user the reload removed is logged out at once.
+// came from by name only, the reload's outcome (applied or rejected); a user the reload removed is
+// logged out at once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadHarnessConfig, siteDevice } from '../../support/site.js';
@@ -29,5 +30,11 @@ describe('console config view and reloads', () => {
     assert.deepEqual(after.json.config.users.map((u: { username: string }) => u.username), [USERS.guard.username]);
     const gone = await viewer.get('/api/overview');
     assert.equal(gone.status, 401, gone.text);
+
+    // A rejected reload (what `gatehouse run` reports on SIGHUP with an invalid file).
+    gw.gateway.reloadFailed(['devices[gate-a].unlock_ms: must be between 100 and 60000, got 5']);
+    const rejected = await guard.get('/api/config');
+    assert.equal(rejected.json.last_reload.outcome, 'rejected');
+    assert.deepEqual(rejected.json.last_reload.errors, ['devices[gate-a].unlock_ms: must be between 100 and 60000, got 5']);
   });
 });
