@@ -81,9 +81,8 @@ export class GatewayCommands implements GatewayServices {
       devices: () => this.deps.devices.values(),
       recent: this.deps.recent,
     });
-    const { devices, ...rest } = doc;
-    const gateway = this.deps.gatewayState();
-    return fitList(devices, this.budget(), (kept, more) => ({ ...rest, gateway, devices: kept, ...(more ? { more: true } : {}) }));
+    const head = { site: doc.site, gateway_id: doc.gateway_id, version: doc.version, session: doc.session, started_at: doc.started_at, now: doc.now, gateway: this.deps.gatewayState() };
+    return fitList(doc.devices, this.budget(), (kept, more) => ({ ...head, devices: kept, events: doc.events, refusals: doc.refusals, ...(more ? { more: true } : {}) }));
   }
 
   devices(): Record<string, unknown> {
