@@ -2,14 +2,20 @@
 // clients and the site's pymodbus device. They take the one pipeline: the ACL, validation,
 // de-duplication, expiry, exactly one result and the journal hold for them as for a door.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { hashPassword } from '../../src/broker/password.js';
+import { parseConfigDocument } from '../../src/config.js';
 import type { CommandResult } from '../../src/commands/result.js';
 import { JOURNAL_MAX_LIMIT } from '../../src/devices/kinds/gateway.js';
 import { topics } from '../../src/topics.js';
+import { PACKAGE_ROOT } from '../support/cli-process.js';
+import { freePort } from '../support/ports.js';
 import { configDocument } from '../support/site.js';
 import { clientAs, resultFor, resultsFor, sendCommand, startGatewayFrom, startSession, tempDataDir, topicOf, uniqueId, watch } from '../support/gateway.js';
 import { mosquittoPub } from '../support/mosquitto.js';
-import type { MqttClient } from '../support/mqtt-client.js';
+import { connectClient, type MqttClient } from '../support/mqtt-client.js';
 import { GATEWAY_ID, GATE_A, GATE_B, SITE, TURNSTILE, USERS, siteDevice } from '../support/site.js';
 import { until } from '../support/wait.js';
 
@@ -175,7 +181,31 @@ test('resync: the device is read now and its state and availability published ag
   assert.match(refused.message, /no device named no-such-gate \(known: gate-a, gate-b, lobby\)/);
 });
 
-test('config: the running config without a secret, and a hash that follows the config', async (t) => {
+test('resync of a device that does not answer: an error result with its code, its report in data, availability published', async (t) => {
+  // gate-b on a unit the pymodbus device does not serve: it never answers.
+  const { gw, client, results } = await startSession(t, device, RESULTS, { gateB: { options: { unit: 9, outputs: { unlock: { coil: 0 } }, inputs: { door: { discrete_input: 0 } } } } });
+  const watcher = await clientAs(t, gw.port, 'viewer');
+  const availability = await watch(watcher, topicOf(GATE_B, 'availability'));
+  await availability.waitFor((m) => m.payload.toString() === 'offline');
+  const before = availability.messages.length;
+  const id = uniqueId('resync-dead');
+  await sendToGateway(client, 'resync', { id, device: GATE_B.id });
+  const result = await resultFor(results, id);
+  assert.equal(result.status, 'error');
+  assert.equal(result.code, 'offline');
+  assert.match(result.message, /^gate gate-b not read: gate gate-b has not reached its safe state yet/);
+  const [report] = result.data!.devices as { id: string; ok: boolean; availability: string; error: string }[];
+  assert.deepEqual([report.id, report.ok, report.availability], [GATE_B.id, false, 'offline']);
+  await availability.waitFor((m) => availability.messages.indexOf(m) >= before && m.payload.toString() === 'offline');
+
+  // Every device: the others are read, gate-b reported, and the result is ok.
+  const all = uniqueId('resync-all');
+  await sendToGateway(client, 'resync', { id: all });
+  const everyone = dataOf(await resultFor(results, all)).devices as { id: string; ok: boolean }[];
+  assert.deepEqual(everyone.map((d) => `${d.id}:${d.ok}`), [`${GATE_A.id}:true`, `${GATE_B.id}:false`, `${TURNSTILE.id}:true`]);
+});
+
+test('config: the running config without a secret, and the same hash when asked again', async (t) => {
   const dataDir = tempDataDir(t);
   const doc = await configDocument(device.port, dataDir);
   doc.uplink = { enabled: false, url: 'mqtt://127.0.0.1:1', username: 'site-hq', password: 'cloud-secret-pw-1' };
@@ -203,7 +233,40 @@ test('config: the running config without a secret, and a hash that follows the c
   assert.equal(dataOf(await resultFor(results, again)).hash, data.hash);
 });
 
-test('a user without the topic in its ACL is refused: forbidden, nothing answered', async (t) => {
+test("config on the demo's config: none of the demo's password hashes, passwords or camera password in the answer", async (t) => {
+  const file = join(PACKAGE_ROOT, 'config', 'demo.yaml');
+  const text = readFileSync(file, 'utf8');
+  const doc = parseConfigDocument(text, file) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a YAML document edited in place
+  // The demo's site on this test's ports: its Modbus devices on the site's pymodbus (the barrier's
+  // unit is not there: offline), its camera on a port where nothing listens (offline).
+  doc.data_dir = tempDataDir(t);
+  doc.log = { level: 'silent' };
+  doc.broker = { ...doc.broker, port: 0 };
+  doc.metrics = { ...doc.metrics, port: 0 };
+  doc.transports.simulator.port = device.port;
+  doc.transports['camera-sim'].xaddr = `http://127.0.0.1:${await freePort()}/onvif/device_service`;
+  const technician = { username: 'technician', password: `tech-${Date.now()}` };
+  doc.users.push({ username: technician.username, password_hash: await hashPassword(technician.password), publish: ['site/demo/gateway/demo-gw/+'], subscribe: ['site/demo/#'] });
+  const gw = await startGatewayFrom(t, doc);
+  const client = await connectClient({ port: gw.port, ...technician });
+  t.after(() => client.endAsync(true));
+  const results = await watch(client, topics.gatewayResult('demo', 'demo-gw'));
+  const id = uniqueId('demo-config');
+  await client.publishAsync(topics.gatewayCommand('demo', 'demo-gw', 'config'), JSON.stringify({ id }), { qos: 1 });
+  const result = await resultFor(results, id);
+  const answer = JSON.stringify(result);
+  const config = dataOf(result).config as { users: { username: string }[]; transports: Record<string, { password?: string }> };
+  assert.deepEqual(config.users.map((u) => u.username), ['guard', 'display', 'technician']);
+  assert.equal(config.transports['camera-sim'].password, '[redacted]');
+  const secrets = [...doc.users.map((u: { password_hash: string }) => u.password_hash), 'guard-demo', 'display-demo', 'demo-camera', technician.password, 'scrypt$'];
+  assert.equal(secrets.length, 8);
+  for (const secret of secrets) assert.ok(!answer.includes(secret), `the answer carries ${secret}`);
+  // The demo's own hashes, as they stand in the file, are in the file and not in the answer.
+  for (const hash of text.match(/scrypt\$[^"]+/g) ?? []) assert.ok(!answer.includes(hash), hash);
+  assert.equal((text.match(/scrypt\$[^"]+/g) ?? []).length, 2);
+});
+
+test('a user without the topic in its ACL is refused: forbidden, and no data', async (t) => {
   const { gw, results } = await startSession(t, device, RESULTS);
   const id = uniqueId('viewer-status');
   // The viewer subscribes to the site but publishes nothing: the command reaches the pipeline as unauthorized.
