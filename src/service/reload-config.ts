@@ -14,7 +14,8 @@ export type ReloadOutcome =
   | { applied: false; error: string };
 
 export async function reloadConfiguration(
-  gateway: { reload(next: Readonly<GatehouseConfig>): Promise<ReloadPlan> },
+  /** `reloadFailed`, where the gateway has it, tells its extensions that a reload did not apply, and why. */
+  gateway: { reload(next: Readonly<GatehouseConfig>): Promise<ReloadPlan>; reloadFailed?(errors: string[]): void },
   readConfig: () => LoadResult,
   log: Pick<Logger, 'info' | 'warn' | 'error'>,
   trigger: string,
@@ -24,6 +25,7 @@ export async function reloadConfiguration(
   if (!loaded.ok) {
     const problems = loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     log.error({ issues: loaded.issues, trigger }, `configuration reload rejected, the running configuration stays: ${problems}`);
+    gateway.reloadFailed?.(loaded.issues.map((i) => `${i.path}: ${i.message}`));
     return { applied: false, issues: loaded.issues };
   }
   try {
@@ -34,6 +36,7 @@ export async function reloadConfiguration(
     return { applied: true, plan };
   } catch (err) {
     log.error({ err, trigger }, 'configuration reload failed');
+    gateway.reloadFailed?.([err instanceof Error ? err.message : String(err)]);
     return { applied: false, error: err instanceof Error ? err.message : String(err) };
   }
 }
