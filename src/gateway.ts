@@ -6,7 +6,7 @@
 import { Broker } from './broker/broker.js';
 import { brokerOptionsFromConfig } from './broker/options-from-config.js';
 import { CommandPipeline } from './commands/pipeline.js';
-import type { GatehouseConfig } from './config.js';
+import type { GatehouseConfig, LoadResult } from './config.js';
 import type { Device } from './devices/device.js';
 import { EventBus, type Extension } from './event-bus.js';
 import { ConsoleExtension } from './extensions/console.js';
@@ -21,12 +21,14 @@ import { cloudCommand, localCommand } from './gateway/command-sources.js';
 import { commandPolicy } from './gateway/command-policy.js';
 import { DeviceRegistry } from './gateway/device-registry.js';
 import type { GatewayEvents } from './gateway/events.js';
+import { GatewayCommands } from './gateway/gateway-commands.js';
 import { Outlet } from './gateway/outlet.js';
 import { applyReload } from './gateway/reload-coordinator.js';
 import type { Logger } from './log.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { RecentActivity } from './metrics/recent-activity.js';
 import type { ReloadPlan } from './service/reload.js';
+import { reloadConfiguration } from './service/reload-config.js';
 import type { StatusFigures } from './service/status-line.js';
 import { openDatabase, type SqliteDatabase } from './store/database.js';
 import { nextSession } from './store/gateway-meta.js';
@@ -39,6 +41,11 @@ import { classifyTopic, commandFilters, topics } from './topics.js';
 import { builtinRegistries, commandCatalogOf, type Registries } from './registries.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
+
+export interface GatewayOptions {
+  /** Re-reads and validates the config files (the `reload` command); without it `reload` says there is nothing to re-read. */
+  readConfig?: () => LoadResult;
+}
 
 /** What exists only while the gateway runs (from start() on). */
 interface Running {
@@ -70,6 +77,7 @@ export class Gateway {
     private config: Readonly<GatehouseConfig>,
     private readonly log: Logger,
     private readonly registries: Registries = builtinRegistries,
+    private readonly options: GatewayOptions = {},
   ) {
     this.bus = new EventBus<GatewayEvents>(log.child({ component: 'events' }));
     this.devices = new DeviceRegistry(registries, this.bus, log);
@@ -109,9 +117,23 @@ export class Gateway {
 
     devices.build(config);
     const outlet = new Outlet(uplink, log.child({ component: 'outlet' }));
+    const recent = new RecentActivity();
+    // The gateway's own commands (status, journal, reload, ...): one more target of the pipeline.
+    const own = new GatewayCommands({
+      config: () => this.config,
+      devices,
+      gatewayState: () => this.gatewayState(),
+      session,
+      startedAt,
+      recent,
+      journal,
+      uplink,
+      reload: () => (this.options.readConfig ? reloadConfiguration(this, this.options.readConfig, log, 'reload command') : Promise.resolve({ applied: false, error: 'this gateway runs without a config file (the demo, or a test): nothing to re-read' })),
+      announce: (device) => this.announce(device),
+    });
     const pipeline = new CommandPipeline({
-      findDevice: (kind, id) => devices.find(kind, id),
-      describeDevice: (id) => devices.get(id)?.kind.name,
+      findDevice: (kind, id) => own.find(kind, id),
+      describeDevice: (id) => own.describe(id),
       ledger,
       journal,
       commit: commits.run,
@@ -120,7 +142,6 @@ export class Gateway {
       log: log.child({ component: 'commands' }),
     });
     const state = new GatewayStatePublisher(bus, outlet, devices, uplink, { site: config.site, gatewayId: config.gateway_id, session, startedAt });
-    const recent = new RecentActivity();
     const metrics = new MetricsExtension(
       bus,
       new GatewayMetrics(
@@ -290,7 +311,7 @@ export class Gateway {
       gatewayId: config.gateway_id,
       session,
       outbox,
-      commandFilters: commandFilters(config.site, commandCatalogOf(this.registries.kinds)),
+      commandFilters: commandFilters(config.site, commandCatalogOf(this.registries.kinds), config.gateway_id),
       retainedPicture: () => this.running?.state.picture() ?? [],
       onCommand: (cmd) => this.running?.pipeline.submit(cloudCommand(cmd)),
       log: this.log.child({ component: 'uplink' }),

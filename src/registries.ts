@@ -3,6 +3,7 @@
 // import no kind, driver or transport themselves. Adding one is its definition plus a line in its
 // own registry file (src/devices/kinds/index.ts, drivers/index.ts, src/transport/registry.ts).
 import { drivers } from '../drivers/index.js';
+import { gatewayKind } from './devices/kinds/gateway.js';
 import type { KindDefinition } from './devices/kinds/types.js';
 import { kinds } from './devices/kinds/index.js';
 import type { DriverDefinition } from './driver-api.js';
@@ -22,7 +23,14 @@ export function entryOf<T>(registry: Readonly<Record<string, T>>, name: unknown)
   return typeof name === 'string' && Object.hasOwn(registry, name) ? registry[name] : undefined;
 }
 
-/** kind -> command names: what the topic layout builds command subscriptions from. */
+/**
+ * kind -> command names: what the topic layout builds command subscriptions from, and what
+ * `uplink.allow_commands` may name. The gateway's own commands are always there: the gateway is
+ * not a device of the config, but it is a kind of the topic contract.
+ */
 export function commandCatalogOf(kindRegistry: Registries['kinds']): Record<string, string[]> {
-  return Object.fromEntries(Object.values(kindRegistry).map((k) => [k.name, Object.keys(k.commands)]));
+  return {
+    ...Object.fromEntries(Object.values(kindRegistry).map((k) => [k.name, Object.keys(k.commands)])),
+    [gatewayKind.name]: Object.keys(gatewayKind.commands),
+  };
 }

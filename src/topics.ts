@@ -2,7 +2,8 @@
 //
 //   site/{site}/{kind}/{device}/{command}        command, to gatehouse
 //   site/{site}/{kind}/{device}/{reserved leaf}  result | state | availability | event | image
-//   site/{site}/gateway/{gateway}/...            everything here is the gateway's own
+//   site/{site}/gateway/{gateway}/{command}      a command to the gateway itself (status, journal, ...)
+//   site/{site}/gateway/{gateway}/...            everything else here is the gateway's own
 
 export const ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
 
@@ -28,6 +29,8 @@ export const topics = {
   image: (site: string, device: string) => deviceTopic(site, 'camera', device, 'image'),
   gatewayAvailability: (site: string, gateway: string) => deviceTopic(site, GATEWAY_KIND, gateway, 'availability'),
   gatewayState: (site: string, gateway: string) => deviceTopic(site, GATEWAY_KIND, gateway, 'state'),
+  gatewayCommand: (site: string, gateway: string, command: string) => deviceTopic(site, GATEWAY_KIND, gateway, command),
+  gatewayResult: (site: string, gateway: string) => deviceTopic(site, GATEWAY_KIND, gateway, 'result'),
   /** The whole tree of one site, as a subscription filter. */
   siteTree: (site: string) => `site/${site}/#`,
   /** Every camera's image topic of a site, as a filter (e.g. to leave the JPEG bytes out of a watch). */
@@ -54,11 +57,16 @@ export function parseCommandPattern(entry: string): { kind: string; command: str
   return match ? { kind: match[1], command: match[2] } : undefined;
 }
 
-/** One subscription filter per known (kind, command) pair; never a wildcard that also matches reserved topics. */
-export function commandFilters(site: string, catalog: Record<string, readonly string[]>): string[] {
+/**
+ * One subscription filter per known (kind, command) pair; never a wildcard that also matches
+ * reserved topics. The gateway's own commands name `gatewayId`: a site may have several gateways,
+ * and each answers only what is addressed to it.
+ */
+export function commandFilters(site: string, catalog: Record<string, readonly string[]>, gatewayId?: string): string[] {
   const filters: string[] = [];
   for (const [kind, commands] of Object.entries(catalog)) {
-    for (const command of commands) filters.push(`site/${site}/${kind}/+/${command}`);
+    const device = kind === GATEWAY_KIND && gatewayId !== undefined ? gatewayId : '+';
+    for (const command of commands) filters.push(`site/${site}/${kind}/${device}/${command}`);
   }
   return filters;
 }
@@ -73,8 +81,9 @@ export type TopicClass =
 
 /**
  * Classify a PUBLISH topic name as seen by the gateway of `site`.
- * Any topic of this site with a reserved leaf, or anywhere under the gateway kind, is reserved.
- * Any other five-level topic of this site is a command attempt; whether
+ * Any topic of this site with a reserved leaf is reserved, and so is anything under the gateway
+ * kind that is not a five-level topic. Any other five-level topic of this site (the gateway's
+ * `site/{site}/gateway/{gateway}/{command}` included) is a command attempt; whether
  * its kind, device and command exist is the command pipeline's business (it answers with a coded
  * result), so that a typo gets an answer instead of silence.
  */
@@ -82,7 +91,7 @@ export function classifyTopic(site: string, topic: string): TopicClass {
   const parts = topic.split('/');
   if (parts[0] !== 'site' || parts[1] !== site) return { type: 'other' };
   const [, , kind, device, leaf] = parts;
-  if (kind === GATEWAY_KIND) return { type: 'reserved', site, leaf: parts.slice(4).join('/') };
+  if (kind === GATEWAY_KIND && parts.length !== 5) return { type: 'reserved', site, leaf: parts.slice(4).join('/') };
   if (parts.length >= 5 && (RESERVED_LEAVES as readonly string[]).includes(leaf)) {
     return { type: 'reserved', site, leaf };
   }

@@ -26,6 +26,12 @@ describe('topic layout', () => {
     for (const f of filters) assert.ok(!f.includes('#') && !f.endsWith('/+'));
   });
 
+  it("subscribes the gateway's own commands under its own id only: another gateway of the site answers its own", () => {
+    assert.deepEqual(commandFilters('s1', { gate: ['lock'], gateway: ['status', 'reload'] }, 'gw-1'), ['site/s1/gate/+/lock', 'site/s1/gateway/gw-1/status', 'site/s1/gateway/gw-1/reload']);
+    assert.equal(topics.gatewayCommand('s1', 'gw-1', 'status'), 'site/s1/gateway/gw-1/status');
+    assert.equal(topics.gatewayResult('s1', 'gw-1'), 'site/s1/gateway/gw-1/result');
+  });
+
   it('classifies command attempts of this site', () => {
     assert.deepEqual(classifyTopic('s1', 'site/s1/gate/g1/unlock'), { type: 'command', site: 's1', kind: 'gate', device: 'g1', command: 'unlock' });
     assert.deepEqual(classifyTopic('s1', 'site/s1/spaceship/x/launch'), { type: 'command', site: 's1', kind: 'spaceship', device: 'x', command: 'launch' });
@@ -33,14 +39,20 @@ describe('topic layout', () => {
     assert.deepEqual(classifyTopic('s1', 'site/s1/gate/Main-Gate/unlock'), { type: 'command', site: 's1', kind: 'gate', device: 'Main-Gate', command: 'unlock' });
   });
 
-  it('classifies every gatehouse-published leaf and the whole gateway tree as reserved', () => {
+  it("classifies every gatehouse-published leaf and the gateway's tree, but for its commands, as reserved", () => {
     for (const leaf of ['result', 'state', 'availability', 'event', 'image']) {
       assert.equal(classifyTopic('s1', `site/s1/gate/g1/${leaf}`).type, 'reserved', leaf);
       assert.equal(classifyTopic('s1', `site/s1/gate/g1/${leaf}/extra`).type, 'reserved', `${leaf}/extra`);
     }
     assert.equal(classifyTopic('s1', 'site/s1/gateway/gw/state').type, 'reserved');
-    assert.equal(classifyTopic('s1', 'site/s1/gateway/gw/unlock').type, 'reserved');
+    assert.equal(classifyTopic('s1', 'site/s1/gateway/gw/result').type, 'reserved');
+    assert.equal(classifyTopic('s1', 'site/s1/gateway/gw/event').type, 'reserved');
     assert.equal(classifyTopic('s1', 'site/s1/gateway').type, 'reserved');
+    assert.equal(classifyTopic('s1', 'site/s1/gateway/gw').type, 'reserved');
+    assert.equal(classifyTopic('s1', 'site/s1/gateway/gw/status/now').type, 'reserved');
+    // Five levels with another leaf: a command to the gateway (an unknown one gets unknown_command).
+    assert.deepEqual(classifyTopic('s1', 'site/s1/gateway/gw/status'), { type: 'command', site: 's1', kind: 'gateway', device: 'gw', command: 'status' });
+    assert.deepEqual(classifyTopic('s1', 'site/s1/gateway/gw/unlock'), { type: 'command', site: 's1', kind: 'gateway', device: 'gw', command: 'unlock' });
   });
 
   it('leaves other sites and other shapes to the ACL', () => {

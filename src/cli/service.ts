@@ -3,6 +3,7 @@
 import { Gateway } from '../gateway.js';
 import type { GatehouseConfig, LoadResult } from '../config.js';
 import type { Logger } from '../log.js';
+import { reloadConfiguration } from '../service/reload-config.js';
 import { EXIT_SECOND_SIGNAL, EXIT_STOP_TIMEOUT, exitNow, installFatalHandlers } from '../service/fatal.js';
 import { SdNotify } from '../service/sd-notify.js';
 import { statusLine } from '../service/status-line.js';
@@ -47,7 +48,7 @@ export async function runUntilSignalled(
   watchdog?.start();
   notify.status('starting');
 
-  const gateway = new Gateway(config, log);
+  const gateway = new Gateway(config, log, undefined, options.reloadConfig ? { readConfig: options.reloadConfig } : {});
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   let phase: 'starting' | 'up' | 'stopping' = 'starting';
   let statusTimer: NodeJS.Timeout | undefined;
@@ -98,7 +99,7 @@ export async function runUntilSignalled(
     reloadWaiting = false;
     if (phase !== 'up') return;
     notify.reloading('reloading configuration');
-    await reloadConfiguration(gateway, options.reloadConfig!, log);
+    await reloadConfiguration(gateway, options.reloadConfig!, log, 'SIGHUP');
     if (phase === 'up') notify.ready(statusLine(gateway.statusFigures()));
   };
   const onHangup = () => {
@@ -147,25 +148,4 @@ export async function runUntilSignalled(
   await reloads;
   cleanUp();
   return code;
-}
-
-/** One SIGHUP: re-read the config; an invalid one is rejected whole and the running one stays. */
-async function reloadConfiguration(gateway: Gateway, readConfig: () => LoadResult, log: Logger): Promise<void> {
-  log.info({}, 'reloading configuration (SIGHUP)');
-  const loaded = readConfig();
-  if (!loaded.ok) {
-    const problems = loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    log.error({ issues: loaded.issues }, `configuration reload rejected, the running configuration stays: ${problems}`);
-    gateway.reloadFailed(loaded.issues.map((i) => `${i.path}: ${i.message}`));
-    return;
-  }
-  try {
-    const plan = await gateway.reload(loaded.config);
-    if (plan.needsRestart.length > 0) {
-      log.warn({ keys: plan.needsRestart }, `changed keys need a restart and keep their running values until then: ${plan.needsRestart.join(', ')}`);
-    }
-  } catch (err) {
-    log.error({ err }, 'configuration reload failed');
-    gateway.reloadFailed([(err as Error).message]);
-  }
 }

@@ -71,6 +71,9 @@ export interface PipelineDeps {
   now?: () => number;
 }
 
+/** How a command ended: its data, or a coded error (which may carry data too). */
+type Outcome = { data: Record<string, unknown> } | { code: ResultCode; message: string; data?: Record<string, unknown> };
+
 interface Accepted {
   input: CommandInput;
   envelope: CommandEnvelope;
@@ -170,7 +173,7 @@ export class CommandPipeline {
       let startedAt: number | undefined;
       let timer: NodeJS.Timeout | undefined;
       const controller = new AbortController();
-      const finish = (outcome: { data: Record<string, unknown> } | { code: ResultCode; message: string }) => {
+      const finish = (outcome: Outcome) => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
@@ -254,7 +257,7 @@ export class CommandPipeline {
     input: CommandInput,
     id: string,
     receivedAt: number,
-    outcome: { data: Record<string, unknown> } | { code: ResultCode; message: string },
+    outcome: Outcome,
     startedAt?: number,
   ): CommandResult {
     const finishedAt = this.now();
@@ -263,10 +266,10 @@ export class CommandPipeline {
       Object.assign(timing, { started_at: startedAt, queued_ms: startedAt - receivedAt, run_ms: finishedAt - startedAt });
     }
     const where = { source: input.source, kind: input.kind, device: input.device, ...(input.trigger ? { trigger: input.trigger } : {}) };
-    if ('data' in outcome) {
+    if (!('code' in outcome)) {
       return { id, command: input.command, status: 'ok', message: `${input.command} done`, ...where, data: outcome.data, timing };
     }
-    return { id, command: input.command, status: 'error', code: outcome.code, message: outcome.message, ...where, timing };
+    return { id, command: input.command, status: 'error', code: outcome.code, message: outcome.message, ...where, ...(outcome.data ? { data: outcome.data } : {}), timing };
   }
 
   /** `duplicate`: the result answers a repeated id that arrived at `receivedAt`. */
@@ -354,8 +357,8 @@ export class CommandPipeline {
   }
 }
 
-function toRejection(err: unknown): { code: ResultCode; message: string } {
-  if (err instanceof CommandRejection) return { code: err.code, message: err.message };
+function toRejection(err: unknown): { code: ResultCode; message: string; data?: Record<string, unknown> } {
+  if (err instanceof CommandRejection) return { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) };
   if (err instanceof DeviceError) return { code: err.code, message: err.message };
   return { code: 'device_error', message: err instanceof Error ? err.message : String(err) };
 }

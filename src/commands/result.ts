@@ -48,7 +48,7 @@ export interface CommandResult {
   source: CommandSource;
   kind: string;
   device: string;
-  /** What the device reported back, e.g. `unlocked_until`. */
+  /** What the device reported back, e.g. `unlocked_until`; the answer of a gateway command (status, journal, ...). */
   data?: Record<string, unknown>;
   duplicate?: true;
   /** Present when source is `link`. */
@@ -56,11 +56,12 @@ export interface CommandResult {
   timing: ResultTiming;
 }
 
-/** A rejection with a stable code, thrown inside the pipeline and turned into a result. */
+/** A rejection with a stable code, thrown inside the pipeline and turned into a result (with `data`, when given: e.g. a refused reload's every config error). */
 export class CommandRejection extends Error {
   constructor(
     readonly code: ResultCode,
     message: string,
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'CommandRejection';

@@ -122,6 +122,24 @@ export class Device {
     }
   }
 
+  /**
+   * Reads the device now, outside the poll cycle (the gateway's `resync`), and takes the readings
+   * as a poll does: availability and state follow. Rejects when it does not answer (a failure, as a
+   * poll's) or has not started (its safe state comes first).
+   */
+  async refresh(): Promise<void> {
+    if (!this.running || !this.safeStateApplied) throw new DeviceError('offline', `${this.kind.name} ${this.id} has not reached its safe state yet`);
+    const readStartedAt = performance.now();
+    try {
+      const readings = await this.driver.read({ priority: 'command' });
+      this.behaviour.observe(readings, readStartedAt);
+      this.recordSuccess();
+    } catch (err) {
+      this.recordFailure(err, 'resync');
+      throw err;
+    }
+  }
+
   private async cycle(): Promise<void> {
     try {
       if (!this.safeStateApplied) {

@@ -5,7 +5,7 @@ import type { ConfigIssue } from '../driver-api.js';
 import { checkReadableFile } from '../config/files.js';
 import { BOOLEAN, NATURAL, POSITIVE_INT } from '../config/formats.js';
 import { commandCatalogOf, type Registries } from '../registries.js';
-import { parseCommandPattern } from '../topics.js';
+import { GATEWAY_KIND, parseCommandPattern } from '../topics.js';
 
 /** The cloud uplink (issue 3); see validateUplink for the rules beyond each key's format. */
 export interface UplinkConfig {
@@ -124,7 +124,8 @@ export function validateUplink(uplink: UplinkConfig, site: string, gatewayId: st
     if (kind !== '*' && !Object.hasOwn(catalog, kind)) {
       issues.push({ path: `uplink.allow_commands[${i}]`, message: `unknown kind ${JSON.stringify(kind)} (known: ${Object.keys(catalog).join(', ')})` });
     } else if (command !== '*') {
-      const kinds = kind === '*' ? Object.keys(catalog) : [kind];
+      // "*" is every device kind, never the gateway (allow-list.ts).
+      const kinds = kind === '*' ? Object.keys(catalog).filter((k) => k !== GATEWAY_KIND) : [kind];
       if (!kinds.some((k) => catalog[k].includes(command))) {
         issues.push({ path: `uplink.allow_commands[${i}]`, message: kind === '*' ? `no kind has a command ${JSON.stringify(command)}` : `a ${kind} has no command ${JSON.stringify(command)}` });
       }

@@ -1,0 +1,55 @@
+// The gateway kind (src/devices/kinds/gateway.ts): self-describing like the device kinds, but no
+// device of the config can be one; its commands are in the catalog the topic contract and
+// uplink.allow_commands are built from.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseFields } from '../../../src/config/fields.js';
+import { loadConfig } from '../../../src/config.js';
+import { JOURNAL_DEFAULT_LIMIT, JOURNAL_MAX_LIMIT, gatewayCommands, gatewayKind } from '../../../src/devices/kinds/gateway.js';
+import { kinds } from '../../../src/devices/kinds/index.js';
+import { builtinRegistries, commandCatalogOf } from '../../../src/registries.js';
+import { GATEWAY_KIND } from '../../../src/topics.js';
+
+describe('the gateway kind', () => {
+  it('documents every command: what it does, its arguments, what its data carries', () => {
+    assert.equal(gatewayKind.name, GATEWAY_KIND);
+    assert.deepEqual(Object.keys(gatewayCommands), ['status', 'devices', 'journal', 'outbox', 'reload', 'resync', 'config']);
+    for (const [name, command] of Object.entries(gatewayCommands)) {
+      assert.ok(command.doc.length > 20 && command.doc.endsWith('.'), name);
+      assert.ok(command.data.length > 10, name);
+      assert.equal(typeof command.args, 'object', name);
+    }
+    assert.deepEqual(Object.keys(gatewayKind.commands), Object.keys(gatewayCommands));
+    assert.throws(() => gatewayKind.createBehaviour({} as never), /no device of the config is a gateway/);
+  });
+
+  it('journal: limit defaults to 100, at most 500; since after until is refused', () => {
+    const { args, check } = gatewayCommands.journal;
+    assert.deepEqual(parseFields({}, args), { values: { limit: JOURNAL_DEFAULT_LIMIT }, problems: [] });
+    assert.equal(JOURNAL_MAX_LIMIT, 500);
+    assert.deepEqual(parseFields({ limit: 501 }, args).problems, [{ key: 'limit', message: 'must be between 1 and 500, got 501' }]);
+    assert.deepEqual(check!({ since: 5, until: 4, limit: 1 }), [{ key: 'until', message: 'must not be before since (5), got 4' }]);
+    assert.deepEqual(check!({ since: 5, until: 5, limit: 1 }), []);
+  });
+
+  it('is a kind of the topic contract, not of the config', () => {
+    assert.ok(!Object.hasOwn(kinds, GATEWAY_KIND));
+    assert.deepEqual(commandCatalogOf(builtinRegistries.kinds)[GATEWAY_KIND], Object.keys(gatewayCommands));
+    const loaded = loadConfig({
+      env: {},
+      document: {
+        site: 's',
+        transports: { plc: { type: 'modbus-tcp', host: '127.0.0.1', port: 5020 } },
+        devices: [{ id: 'gw', kind: 'gateway', driver: 'modbus', transport: 'plc', options: { unit: 1 } }],
+        uplink: { allow_commands: ['gateway/status', 'gateway/reboot', '*/status'] },
+      },
+    });
+    assert.equal(loaded.ok, false);
+    const issues = loaded.ok ? [] : loaded.issues.map((i) => `${i.path}: ${i.message}`);
+    assert.ok(issues.some((i) => /^devices\[gw\]\.kind: unknown kind "gateway"/.test(i)), issues.join('\n'));
+    assert.ok(issues.includes('uplink.allow_commands[1]: a gateway has no command "reboot"'), issues.join('\n'));
+    // "*" kinds are device kinds: no device kind has a status command.
+    assert.ok(issues.includes('uplink.allow_commands[2]: no kind has a command "status"'), issues.join('\n'));
+    assert.ok(!issues.some((i) => i.startsWith('uplink.allow_commands[0]')), issues.join('\n'));
+  });
+});
