@@ -86,7 +86,7 @@ export const commands: Record<string, CommandSpec> = {
       config: { type: 'string', short: 'c', value: 'FILE', description: 'use the data_dir of this config, as `run --config FILE` would' },
       since: { type: 'string', value: 'T', description: 'entries at or after T', default: 'the oldest kept' },
       until: { type: 'string', value: 'T', description: 'entries before T (not with --follow)', default: 'now' },
-      type: { type: 'string', value: 'TYPE', description: 'one entry type (command, auth_failed, lockout, publish_denied, subscribe_denied, event) or a device event name (door_forced, door_held_open, passage, snapshot, ...)', default: 'all types' },
+      type: { type: 'string', value: 'TYPE', description: 'one entry type (command, auth_failed, lockout, publish_denied, subscribe_denied, event, session_expired, commissioning) or a device event name (door_forced, door_held_open, passage, snapshot, ...)', default: 'all types' },
       device: { type: 'string', value: 'ID', description: 'one device\'s entries', default: 'all devices' },
       limit: { type: 'string', value: 'N', description: 'the newest N entries at most (with --follow: of those before it started)', default: 'no limit; with --follow and no --since: 10' },
       follow: { type: 'boolean', short: 'f', description: 'then print new entries as they are written, like tail -f, until Ctrl-C (SIGINT) or SIGTERM' },

@@ -5,7 +5,8 @@
 // lockout: a failed-login lockout started (src/broker/login-limiter.ts); its message says what was locked.
 // event: a device event (door_forced, passage, snapshot, ...): its name in `event`, its fields as JSON in `payload`.
 // session_expired: a persistent MQTT session removed by broker.limits.session_expiry_s.
-export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired'] as const;
+// commissioning: a technician read a device's points now or pulsed one output (src/commissioning/): `command` read or pulse.
+export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired', 'commissioning'] as const;
 export type JournalType = (typeof JOURNAL_TYPES)[number];
 
 export interface JournalEntry {
