@@ -38,6 +38,11 @@ export interface ScanOutcome {
 export class ProbeConnectError extends Error {}
 
 const PROBE_NAME = 'probe';
+/**
+ * Exceptions 10 (gateway path unavailable) and 11 (gateway target device failed to respond),
+ * Modbus Application Protocol V1.1b3 section 7: a TCP-to-serial gateway answering for a unit that did not.
+ */
+const GATEWAY_EXCEPTIONS = new Set([10, 11]);
 
 /** Collects the link's log lines; a warning before the link is up is the failed attempt. */
 class ProbeLog implements DriverLogger {
@@ -105,7 +110,7 @@ export class ModbusProbe {
     await this.driver(unit, {}, { [name]: point }).write(name, on, { priority: 'command' });
   }
 
-  /** Reads one coil (coils) or holding register 0 of each unit; any reply, an exception too, means the unit is there. */
+  /** Reads holding register 0 of each unit; a reply, an exception too, means the unit is there (not a gateway's exception for it). */
   async scan(units: readonly number[], probe: ReadRequest = { table: 'holding_register', address: 0, count: 1 }): Promise<ScanOutcome[]> {
     const outcomes: ScanOutcome[] = [];
     for (const unit of units) {
@@ -114,7 +119,7 @@ export class ModbusProbe {
         outcomes.push({ unit, answered: true, value });
       } catch (err) {
         const error = probeError(err);
-        outcomes.push({ unit, answered: error.exception !== undefined, error });
+        outcomes.push({ unit, answered: error.exception !== undefined && !GATEWAY_EXCEPTIONS.has(error.exception), error });
         // The link itself went away: the units after this one cannot answer either.
         if (error.code === 'offline') break;
       }

@@ -7,6 +7,9 @@ import { runCli } from '../support/cli-process.js';
 import { sharedModbusDevice, startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { freePort } from '../support/ports.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
+import { testLogger } from '../support/site.js';
+import { DEMO_DEVICES } from '../../src/cli/simulate.js';
+import { SiteSimulator } from '../../src/simulator/site-simulator.js';
 
 const UNIT = 7;
 
@@ -113,6 +116,18 @@ describe('over Modbus TCP', () => {
       await device.mute(UNIT, false);
     }
   });
+});
+
+test('a scan behind a TCP gateway: exception 11 (the gateway answering that nothing did) is not a unit', async (t) => {
+  // The site simulator answers for units it does not have as a Modbus TCP to RS-485 gateway does.
+  const simulator = new SiteSimulator({ seed: 1, devices: DEMO_DEVICES, log: testLogger() });
+  const { port } = await simulator.start();
+  t.after(() => simulator.stop());
+  const run = await probe(`tcp://127.0.0.1:${port}`, '--scan', '3-6', '--json');
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout);
+  assert.deepEqual(report.scan.answered, [3, 4]);
+  assert.deepEqual(report.scan.results.slice(2).map((r: { error?: { exception?: number } }) => r.error?.exception), [11, 11]);
 });
 
 test('a refused connection says where and why', async () => {
