@@ -2,8 +2,10 @@
 // reads of each table, a confirmed write that the device then holds, a write refused without a
 // terminal, a unit scan, and a clear error for every kind of bad input.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../support/cli-process.js';
+import { cliEnv, PACKAGE_ROOT, runCli } from '../support/cli-process.js';
+import { requireTool } from '../support/require-tool.js';
 import { sharedModbusDevice, startModbusDevice, type ModbusDevice } from '../support/modbus-device.js';
 import { freePort } from '../support/ports.js';
 import { startPtyPair, type PtyPair } from '../support/pty-pair.js';
@@ -15,6 +17,17 @@ const UNIT = 7;
 
 function probe(...args: string[]) {
   return runCli(['probe', 'modbus', ...args]);
+}
+
+/** `gatehouse probe modbus ...args` on a terminal (util-linux script's pty), answering `answer` to its question. */
+function probeOnTerminal(answer: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
+  const script = requireTool('script', 'bsdutils');
+  const command = [process.execPath, '--import', 'tsx', 'src/cli.ts', 'probe', 'modbus', ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn(script, ['-qec', command, '/dev/null'], { cwd: PACKAGE_ROOT, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdin.end(`${answer}\n`);
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, output })));
 }
 
 describe('over Modbus TCP', () => {
@@ -85,6 +98,19 @@ describe('over Modbus TCP', () => {
     await device.waitForWrite((w) => w.address === 22);
     assert.deepEqual(device.writes.slice(writesBefore).map((w) => [w.table, w.address]), [['co', 22]]);
     assert.deepEqual(await device.get(UNIT, 'co', 21, 1), [false]);
+  });
+
+  test('on a terminal the write asks first: y writes it, anything else writes nothing', async () => {
+    const no = await probeOnTerminal('n', address(), '--unit', String(UNIT), '--write', 'coil:24=1');
+    assert.equal(no.code, 1, no.output);
+    assert.match(no.output, new RegExp(`write coil 24 = 1 to unit ${UNIT} at modbus-tcp 127\\.0\\.0\\.1:${device.port}\\? \\[y/N\\]`));
+    assert.match(no.output, /gatehouse probe: nothing written/);
+    const yes = await probeOnTerminal('y', address(), '--unit', String(UNIT), '--write', 'coil:25=1');
+    assert.equal(yes.code, 0, yes.output);
+    assert.match(yes.output, new RegExp(`wrote coil 25 = 1 to unit ${UNIT}; reads back 1`));
+    await device.waitForWrite((w) => w.address === 25);
+    assert.deepEqual(await device.get(UNIT, 'co', 24, 2), [false, true]);
+    assert.equal(device.writes.filter((w) => w.address === 24).length, 0, 'the answer n wrote nothing');
   });
 
   test('a scan lists the one unit that answers', async () => {
