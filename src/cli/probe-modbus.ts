@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline/promises';
 import { ModbusProbe, ProbeConnectError, probeError, type ProbeError, type ReadOutcome, type ScanOutcome } from '../commissioning/modbus-probe.js';
 import { describeWrite, parseRead, parseScan, parseUnit, parseWrite, TABLE_WORDS, type ReadRequest, type WriteRequest } from '../commissioning/modbus-requests.js';
-import { describeModbusTarget, parseModbusTarget } from '../commissioning/modbus-target.js';
+import { describeModbusTarget, parseModbusTarget, unitProblems } from '../commissioning/modbus-target.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -78,6 +78,8 @@ export async function probeModbus(address: string, values: Values): Promise<numb
   if (parsed.target === undefined) return fail(parsed.problems.join('\n'));
   const where = describeModbusTarget(parsed.target);
   const { unit, write } = planned;
+  const unitProblem = planned.scan === undefined ? unitProblems(parsed.target, unit) : [];
+  if (unitProblem.length > 0) return fail(unitProblem.join('\n'));
   if (write !== undefined && values.yes !== true) {
     const question = `write ${describeWrite(write)} to unit ${unit} at ${where}?`;
     if (!process.stdin.isTTY) return fail(`${question} refused: a write needs confirmation on a terminal, or --yes`);

@@ -71,6 +71,12 @@ function splitOnce(text: string, separator: string): [string, string?] {
   return at < 0 ? [text] : [text.slice(0, at), text.slice(at + 1)];
 }
 
+/** Problems of `unit` on this target: the transport's own device check (0 is broadcast on a serial bus, never answered). */
+export function unitProblems(target: ModbusTarget, unit: number): string[] {
+  const check = target.type === 'modbus-rtu' ? modbusRtu.checkDevice?.(target, { unit }) : modbusTcp.checkDevice?.(target, { unit });
+  return (check ?? []).map((p) => `--unit ${unit}: ${p.message}`);
+}
+
 /** One line naming where the probe connects, as `gatehouse check` describes a transport. */
 export function describeModbusTarget(target: ModbusTarget): string {
   return target.type === 'modbus-tcp' ? `modbus-tcp ${modbusTcp.describe(target)}` : `modbus-rtu ${modbusRtu.describe(target)}`;

@@ -185,6 +185,7 @@ test('bad input: each mistake is named, exit 2, nothing is sent', async () => {
     [['modbus', `tcp://127.0.0.1:${port}`, '--write', 'coil:0=2'], /a coil takes 0 or 1/],
     [['modbus', `tcp://127.0.0.1:${port}`, '--write', 'holding:0=70000'], /a holding register takes an integer 0\.\.65535/],
     [['modbus', `tcp://127.0.0.1:${port}`, '--unit', '300', '--read', 'coils:0:1'], /--unit 300: expected a unit id 0\.\.247/],
+    [['modbus', 'rtu:/dev/ttyUSB0', '--unit', '0', '--read', 'coils:0:1'], /--unit 0: must be 1\.\.247 on a serial bus \(0 is the broadcast address\)/],
     [['modbus', `tcp://127.0.0.1:${port}`, '--scan', '0-10'], /--scan 0-10: expected a unit range FIRST-LAST within 1-247/],
     [['modbus', `tcp://127.0.0.1:${port}`, '--scan', '1-5', '--read', 'coils:0:1'], /--scan goes alone/],
     [['modbus', `tcp://127.0.0.1:${port}`, '--read', 'coils:0:1', '--timeout', 'soon'], /--timeout soon: expected milliseconds/],
