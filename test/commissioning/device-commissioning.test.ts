@@ -143,3 +143,18 @@ test('pulseOutput refuses a device busy with a command, and one that is offline;
     ['read', 'error', 'timeout'],
   ]);
 });
+
+test('a gateway stopping during a pulse lets it end: the output goes off, the pulse is answered ok and journalled', async (t) => {
+  const { gw, commissioning } = await running(t);
+  const from = device.writes.length;
+  const pulse = commissioning.pulseOutput(TURNSTILE.id, { output: 'free', ms: 400 }, ADMIN);
+  await device.waitForWrite((w) => device.writes.indexOf(w) >= from && w.unit === TURNSTILE.unit && w.address === 2 && w.values[0] === true);
+  const stopped = gw.stop();
+  const outcome = await pulse;
+  assert.ok(outcome.ok, JSON.stringify(outcome));
+  await stopped;
+  assert.deepEqual(writesOf(device, TURNSTILE.unit, from).filter((w) => w.address === 2).slice(0, 2).map((w) => w.values[0]), [true, false]);
+  assert.deepEqual(await device.get(TURNSTILE.unit, 'co', 2, 1), [false]);
+  const rows = await journalRows(gw.dataDir);
+  assert.deepEqual(rows.map((r) => [r.command, r.device, r.status]), [['pulse', TURNSTILE.id, 'ok']]);
+});
