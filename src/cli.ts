@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = await spec.load();
-  return (await command.run(parsed.values)) ?? 0;
+  return (await command.run(parsed.values, parsed.operands)) ?? 0;
 }
 
 main(process.argv.slice(2)).then(

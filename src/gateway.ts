@@ -6,6 +6,7 @@
 import { Broker } from './broker/broker.js';
 import { brokerOptionsFromConfig } from './broker/options-from-config.js';
 import { CommandPipeline } from './commands/pipeline.js';
+import { DeviceCommissioning } from './commissioning/device-commissioning.js';
 import type { GatehouseConfig, LoadResult } from './config.js';
 import type { Device } from './devices/device.js';
 import { EventBus, type Extension } from './event-bus.js';
@@ -52,6 +53,8 @@ interface Running {
   db: SqliteDatabase;
   commits: GroupCommit;
   pipeline: CommandPipeline;
+  /** Read now and pulse for the console (src/commissioning/). */
+  commissioning: DeviceCommissioning;
   outlet: Outlet;
   state: GatewayStatePublisher;
   metrics: MetricsExtension;
@@ -102,6 +105,11 @@ export class Gateway {
   /** http(s)://host:port/ of the technician console; undefined when it is off. */
   get consoleUrl(): string | undefined {
     return this.running?.console.url;
+  }
+
+  /** Commissioning of configured devices (read now, pulse an output), for the console; undefined until started. */
+  get commissioning(): DeviceCommissioning | undefined {
+    return this.running?.commissioning;
   }
 
   async start(): Promise<void> {
@@ -162,8 +170,9 @@ export class Gateway {
     const links = new LinksExtension(bus, config.links, (input) => pipeline.submit(input), log.child({ component: 'links' }));
     const snapshots = new SnapshotsExtension(bus, outlet, config, (device, type, details) => devices.event(device, type, details), log.child({ component: 'snapshots' }));
     const journalLog = log.child({ component: 'journal' });
+    const commissioning = new DeviceCommissioning({ devices, pipeline, journal, commit: commits.run, log: log.child({ component: 'commissioning' }) });
     const technicianConsole = new ConsoleExtension({ bus, devices, submit: (input) => pipeline.submit(input), broker: () => this.broker, journal, commit: commits.run, config: () => this.config, gatewayState: () => this.gatewayState(), log: log.child({ component: 'console' }) });
-    const running: Running = (this.running = { db, commits, pipeline, outlet, state, metrics, console: technicianConsole, listeners: [], actors: [] });
+    const running: Running = (this.running = { db, commits, pipeline, commissioning, outlet, state, metrics, console: technicianConsole, listeners: [], actors: [] });
 
     // What hears devices from their first report on: publishing (held until the broker listens), the journal, status' ring, snapshots.
     running.listeners.push(new DevicePublisher(bus, outlet, config.site, log), new JournalExtension({ bus, journal, commit: commits.run, log: journalLog }), new RecentActivityExtension(bus, recent), snapshots);

@@ -2,10 +2,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CommandSpec, OptionSpec } from './index.js';
 
-export type OptionValues = Record<string, string | boolean | undefined>;
+/** A repeatable option (`multiple`) gives every value it was given, in order. */
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
 export type ParsedArguments =
-  | { action: 'run'; values: OptionValues }
+  /** `operands`: the arguments that are not options, for commands that declare operands. */
+  | { action: 'run'; values: OptionValues; operands: string[] }
   | { action: 'help' }
   /** One line saying what is wrong, without the command's name. */
   | { action: 'error'; message: string };
@@ -68,17 +70,23 @@ function describeError(err: unknown, options: Record<string, OptionSpec>): strin
 export function optionUsage(name: string, option: OptionSpec): string {
   if (option.type === 'boolean') return `--${name}`;
   const value = option.value ?? 'VALUE';
+  if (option.multiple) return `--${name} ${value} ...`;
   return option.optionalValue !== undefined ? `--${name} [${value}]` : `--${name} ${value}`;
 }
 
 /** Parses `args` against the command's options; `--help` or `-h` anywhere asks for help, even next to a mistake. */
-export function parseArguments(spec: Pick<CommandSpec, 'options'>, args: string[]): ParsedArguments {
+export function parseArguments(spec: Pick<CommandSpec, 'options' | 'operands'>, args: string[]): ParsedArguments {
   const options = { ...spec.options, help: HELP_OPTION };
   const config: NonNullable<ParseArgsConfig['options']> = {};
-  for (const [name, o] of Object.entries(options)) config[name] = o.short === undefined ? { type: o.type } : { type: o.type, short: o.short };
+  for (const [name, o] of Object.entries(options)) {
+    config[name] = { type: o.type, ...(o.short === undefined ? {} : { short: o.short }), ...(o.multiple ? { multiple: true } : {}) };
+  }
   let values: OptionValues;
+  let operands: string[];
   try {
-    values = parseArgs({ args: expandOptionalValues(options, args), options: config, strict: true, allowPositionals: false }).values as OptionValues;
+    const parsed = parseArgs({ args: expandOptionalValues(options, args), options: config, strict: true, allowPositionals: spec.operands !== undefined });
+    values = parsed.values as OptionValues;
+    operands = parsed.positionals;
   } catch (err) {
     if (args.includes('--help') || args.includes('-h')) return { action: 'help' };
     return { action: 'error', message: describeError(err, spec.options) };
@@ -87,5 +95,5 @@ export function parseArguments(spec: Pick<CommandSpec, 'options'>, args: string[
   for (const [name, option] of Object.entries(spec.options)) {
     if (option.required && values[name] === undefined) return { action: 'error', message: `${optionUsage(name, option)} is required` };
   }
-  return { action: 'run', values };
+  return { action: 'run', values, operands };
 }

@@ -26,7 +26,7 @@ function wrap(text: string, indent: string, first = indent): string {
 export function usageLine(name: string, spec: CommandSpec): string {
   const required = Object.entries(spec.options).filter(([, o]) => o.required);
   const optional = Object.keys(spec.options).length > required.length;
-  return ['gatehouse', name, ...required.map(([n, o]) => optionUsage(n, o)), ...(optional ? ['[options]'] : [])].join(' ');
+  return ['gatehouse', name, ...(spec.operands ? [spec.operands] : []), ...required.map(([n, o]) => optionUsage(n, o)), ...(optional ? ['[options]'] : [])].join(' ');
 }
 
 function optionLines(name: string, option: OptionSpec, column: number): string {

@@ -4,7 +4,8 @@
 
 /** What a command's module exports: its run function. The options are parsed from the table. */
 export interface CliCommand {
-  run(values: Record<string, string | boolean | undefined>): Promise<number | undefined>;
+  /** `operands`: the arguments that are not options (only for a command whose spec declares operands). */
+  run(values: Record<string, string | boolean | string[] | undefined>, operands: string[]): Promise<number | undefined>;
 }
 
 export interface OptionSpec {
@@ -22,6 +23,8 @@ export interface OptionSpec {
    * does not start with "-". parseArgs has no optional values, so the dispatcher rewrites.
    */
   optionalValue?: string;
+  /** May be given more than once; the command gets every value, in order. */
+  multiple?: boolean;
 }
 
 export interface CommandSpec {
@@ -29,6 +32,8 @@ export interface CommandSpec {
   summary: string;
   /** Paragraphs after the usage line of `gatehouse <command> --help`. */
   description?: string;
+  /** Arguments that are not options, as the usage line shows them (e.g. `modbus|onvif ADDRESS`); absent: options only. */
+  operands?: string;
   options: Record<string, OptionSpec>;
   load(): Promise<CliCommand>;
 }
@@ -81,7 +86,7 @@ export const commands: Record<string, CommandSpec> = {
       config: { type: 'string', short: 'c', value: 'FILE', description: 'use the data_dir of this config, as `run --config FILE` would' },
       since: { type: 'string', value: 'T', description: 'entries at or after T', default: 'the oldest kept' },
       until: { type: 'string', value: 'T', description: 'entries before T (not with --follow)', default: 'now' },
-      type: { type: 'string', value: 'TYPE', description: 'one entry type (command, auth_failed, lockout, publish_denied, subscribe_denied, event) or a device event name (door_forced, door_held_open, passage, snapshot, ...)', default: 'all types' },
+      type: { type: 'string', value: 'TYPE', description: 'one entry type (command, auth_failed, lockout, publish_denied, subscribe_denied, event, session_expired, commissioning) or a device event name (door_forced, door_held_open, passage, snapshot, ...)', default: 'all types' },
       device: { type: 'string', value: 'ID', description: 'one device\'s entries', default: 'all devices' },
       limit: { type: 'string', value: 'N', description: 'the newest N entries at most (with --follow: of those before it started)', default: 'no limit; with --follow and no --since: 10' },
       follow: { type: 'boolean', short: 'f', description: 'then print new entries as they are written, like tail -f, until Ctrl-C (SIGINT) or SIGTERM' },
@@ -114,6 +119,24 @@ export const commands: Record<string, CommandSpec> = {
     summary: 'list the machine\'s serial ports (for modbus-rtu transports)',
     options: {},
     load: async () => (await import('./ports.js')).ports,
+  },
+  probe: {
+    summary: 'hardware not configured yet: Modbus reads, writes, unit scan; ONVIF camera facts',
+    operands: 'modbus|onvif ADDRESS',
+    description:
+      'ADDRESS for modbus: tcp://HOST:PORT, or rtu:/dev/ttyUSB0?baud=9600&parity=none&data_bits=8&stop_bits=1 (line settings optional). For onvif: the camera\'s device service URL, http(s)://HOST[:PORT]/onvif/device_service. The probe uses the gateway\'s own transport and driver code, so what it sees is what the gateway will see. A write asks "write ... to unit N at ...? [y/N]" on a terminal and is refused without a terminal unless --yes is given. Exit 0 when everything answered, 1 when the device could not be reached or a request failed, 2 for a mistake on the command line.',
+    options: {
+      unit: { type: 'string', value: 'N', description: 'modbus: the unit id (the slave address on a serial bus)', default: '1' },
+      read: { type: 'string', value: 'TABLE:ADDRESS:COUNT', multiple: true, description: 'modbus: read COUNT values from ADDRESS of coils, discrete, holding or input (registers); repeatable' },
+      write: { type: 'string', value: 'TABLE:ADDRESS=VALUE', description: 'modbus: write coil:ADDRESS=0|1 or holding:ADDRESS=0..65535, then read it back' },
+      yes: { type: 'boolean', short: 'y', description: 'modbus: write without asking (needed when not on a terminal)' },
+      scan: { type: 'string', value: 'FIRST-LAST', description: 'modbus: read holding register 0 of each unit in the range and list those that answer' },
+      user: { type: 'string', value: 'USER', description: 'onvif: the camera user (WS-Security, and HTTP Digest or Basic)' },
+      password: { type: 'string', value: 'PASSWORD', description: 'onvif: the user\'s password; better in $GATEHOUSE_ONVIF_PASSWORD, which keeps it out of the shell history', default: '$GATEHOUSE_ONVIF_PASSWORD' },
+      timeout: { type: 'string', value: 'MS', description: 'how long to wait for each answer', default: 'modbus 1000, a scan 200 per unit, onvif 5000' },
+      json: { type: 'boolean', description: JSON_OUTPUT },
+    },
+    load: async () => (await import('./probe.js')).probe,
   },
   simulate: {
     summary: 'only the Modbus TCP site simulator of the demo, for integrators',

@@ -51,7 +51,7 @@ interface Target {
 }
 
 /** The metrics base URL from --url, --config FILE (metrics.host and metrics.port), or the defaults and GATEHOUSE_METRICS_* variables. */
-function target(values: Record<string, string | boolean | undefined>): Target | { problem: string } {
+function target(values: Record<string, string | boolean | string[] | undefined>): Target | { problem: string } {
   if (typeof values.url === 'string') {
     let url: URL;
     try {

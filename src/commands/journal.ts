@@ -6,7 +6,8 @@
 // event: a device event (door_forced, passage, snapshot, ...): its name in `event`, its fields as JSON in `payload`.
 // session_expired: a persistent MQTT session removed by broker.limits.session_expiry_s.
 // login: a technician logged in to the console (source console; refused ones are auth_failed).
-export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired', 'login'] as const;
+// commissioning: a technician read a device's points now or pulsed one output (src/commissioning/): `command` read or pulse.
+export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired', 'login', 'commissioning'] as const;
 export type JournalType = (typeof JOURNAL_TYPES)[number];
 
 export interface JournalEntry {

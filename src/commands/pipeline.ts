@@ -92,6 +92,8 @@ export class CommandPipeline {
   private readonly commit: Commit;
   private closed = false;
   private policy: PipelineDeps['policy'];
+  /** Work run in a device's queue beside the commands (runWhenIdle), waited for by close(). */
+  private readonly exclusiveRuns = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? Date.now;
@@ -230,7 +232,27 @@ export class CommandPipeline {
   /** Refuse new commands (with `offline`) and wait until every accepted one has its result. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inFlight.values()]);
+    await Promise.allSettled([...this.inFlight.values(), ...this.exclusiveRuns]);
+  }
+
+  /**
+   * Runs `work` in the device's command queue when nothing is queued or running there (commissioning,
+   * src/commissioning/): it never interleaves with a command, commands arriving meanwhile wait behind
+   * it, and close() waits for it. Refused, with nothing run, when the device is busy or gatehouse stops.
+   */
+  runWhenIdle<T>(kind: string, device: string, work: () => Promise<T>): { run: Promise<T> } | { refused: 'busy' | 'stopping'; message: string } {
+    if (this.closed) return { refused: 'stopping', message: 'gatehouse is stopping' };
+    const queue = this.queueFor(kind, device);
+    if (queue.depth > 0) return { refused: 'busy', message: `${device} is busy: ${queue.depth} command${queue.depth === 1 ? '' : 's'} running or queued` };
+    const run = new Promise<T>((resolve, reject) => {
+      queue.push(() => work().then(resolve, reject));
+    });
+    this.exclusiveRuns.add(run);
+    void run.then(
+      () => this.exclusiveRuns.delete(run),
+      () => this.exclusiveRuns.delete(run),
+    );
+    return { run };
   }
 
   /** `receivedAt`: when this copy arrived; its journal entry has that time, the result it gets is the first one's. */

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DeviceError, type DriverInstance, type DriverLogger } from '../driver-api.js';
+import { DeviceError, type DriverInstance, type DriverLogger, type Readings } from '../driver-api.js';
 import { parseFields, type FieldProblem, type FieldValues } from '../config/fields.js';
 import type { Behaviour, ImageMeta, KindDefinition } from './kinds/types.js';
 
@@ -87,6 +87,21 @@ export class Device {
 
   state(): Record<string, unknown> {
     return this.behaviour.snapshot();
+  }
+
+  /** Commissioning (src/commissioning/): the names of the driver's outputs and inputs. */
+  get points(): { outputs: readonly string[]; inputs: readonly string[] } {
+    return { outputs: this.driver.outputs, inputs: this.driver.inputs };
+  }
+
+  /** Commissioning: what the driver reads now, outside the poll cycle (the kind's state is not touched). */
+  readPoints(signal?: AbortSignal): Promise<Readings> {
+    return this.driver.read({ priority: 'command', signal });
+  }
+
+  /** Commissioning: one output switched by name, outside the kind's commands; the caller keeps it from interleaving with them. */
+  writeOutput(output: string, on: boolean, signal?: AbortSignal): Promise<void> {
+    return this.driver.write(output, on, { priority: 'command', signal });
   }
 
   /** Starts polling. Resolves after the first attempt to reach the device, whether it answered or not. */

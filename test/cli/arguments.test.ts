@@ -71,3 +71,23 @@ test('nearest: a typo finds its name, an unrelated word finds nothing', () => {
   assert.equal(nearest('jurnal', ['status', 'version', 'journal']), 'journal');
   assert.equal(nearest('launch', ['status', 'version', 'journal']), undefined);
 });
+
+test('a command with operands gets them in order beside its options; a repeatable option every value it was given', () => {
+  const spec: Pick<CommandSpec, 'options' | 'operands'> = {
+    operands: 'modbus|onvif ADDRESS',
+    options: {
+      read: { type: 'string', value: 'SPEC', multiple: true, description: 'a read' },
+      yes: { type: 'boolean', description: 'yes' },
+    },
+  };
+  const parsed = parseArguments(spec, ['modbus', '--read', 'coils:0:8', 'tcp://h:502', '--read', 'holding:0:1', '--yes']);
+  assert.equal(parsed.action, 'run', JSON.stringify(parsed));
+  const { values, operands } = parsed as { values: Record<string, unknown>; operands: string[] };
+  assert.deepEqual(operands, ['modbus', 'tcp://h:502']);
+  assert.deepEqual(values.read, ['coils:0:8', 'holding:0:1']);
+  assert.equal(values.yes, true);
+  const none = parseArguments(spec, ['onvif']);
+  assert.deepEqual(none.action === 'run' && none.values.read, undefined);
+  // A command without operands still refuses them.
+  assert.equal(error(['-c', 'f', 'extra']), 'unexpected argument extra: this command takes only options');
+});
