@@ -25,13 +25,17 @@ export async function launchBrowser(t?: TestContext): Promise<Browser> {
   return browser;
 }
 
-/** A fresh context (own cookies) and page, with the page's console errors and failed requests kept for the test's messages. */
+/**
+ * A fresh context (own cookies) and page. `problems` collects the page's uncaught errors and
+ * console errors (a CSP violation is one), but not the browser's "Failed to load resource" lines:
+ * answers such as a 401 before the login are the API working; tests look at those themselves.
+ */
 export async function openPage(browser: Browser, opts: { viewport?: { width: number; height: number } } = {}): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 900 } });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   return { context, page, problems };

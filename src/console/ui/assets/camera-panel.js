@@ -1,6 +1,6 @@
 // A camera on its device page: the latest snapshot, the Snapshot button, a PTZ pad and presets,
 // each only when the user may send that command.
-import { send } from './commands.js';
+import { codeOf, send } from './commands.js';
 import { h, when } from './dom.js';
 
 const PAD = [
@@ -45,7 +45,7 @@ export function cameraPanel(device, out) {
       button.disabled = true;
       const result = await send(device, 'snapshot', undefined, out);
       button.disabled = false;
-      if (result?.code === 'ok') showSnapshot(result.data?.at ?? Date.now());
+      if (result && codeOf(result) === 'ok') showSnapshot(result.data?.at ?? Date.now());
     });
     parts.push(h('p', {}, button));
   }

@@ -3,23 +3,28 @@
 import { api } from './api.js';
 import { fill, h, label, when } from './dom.js';
 
+/** A result's code: `ok` for success (the MQTT result says only status `ok`), else its error code. */
+export function codeOf(result) {
+  return result?.code ?? (result?.status === 'ok' ? 'ok' : result?.status) ?? 'error';
+}
+
 /** One line for a result: "Unlock: ok (message) at 14:02:10". */
 export function resultText(result) {
   if (!result) return '—';
   const message = result.message ? ` — ${result.message}` : '';
   const at = result.at ? ` at ${when(result.at)}` : '';
-  return `${label(result.command ?? 'command')}: ${result.code}${message}${at}`;
+  return `${label(result.command ?? 'command')}: ${codeOf(result)}${message}${at}`;
 }
 
 export function resultClass(result) {
-  return result?.code === 'ok' ? 'result ok' : 'result fail';
+  return codeOf(result) === 'ok' ? 'result ok' : 'result fail';
 }
 
 /** Shows `result` (or an error) in `out`. */
 export function showResult(out, result) {
   out.className = resultClass(result);
-  out.dataset.code = result.code;
-  fill(out, h('strong', {}, result.code === 'ok' ? 'OK ' : 'Failed '), resultText(result));
+  out.dataset.code = codeOf(result);
+  fill(out, h('strong', {}, codeOf(result) === 'ok' ? 'OK ' : 'Failed '), resultText(result));
 }
 
 /** Sends `command` with `args` to `device`, showing the outcome in `out`; resolves with the result. */

@@ -2,7 +2,7 @@
 import { h, label, when } from './dom.js';
 
 export function what(row) {
-  if (row.type === 'command') return `${label(row.command ?? '')}${row.code ? `: ${row.code}` : ''}${row.duplicate ? ' (duplicate)' : ''}`;
+  if (row.type === 'command') return `${label(row.command ?? '')}${row.code ?? row.status ? `: ${row.code ?? row.status}` : ''}${row.duplicate ? ' (duplicate)' : ''}`;
   if (row.type === 'event') return label(row.event ?? 'event');
   return label(row.type);
 }

@@ -30,8 +30,10 @@ export function loginView(main, { onLogin }) {
     button,
     error,
   );
+  let attempts = 0;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    attempts += 1;
     button.disabled = true;
     error.textContent = '';
     try {
@@ -40,6 +42,7 @@ export function loginView(main, { onLogin }) {
     } catch (err) {
       error.textContent = reason(err);
       error.dataset.code = err.code ?? '';
+      error.dataset.attempt = String(attempts);
       pass.value = '';
       pass.focus();
     } finally {
