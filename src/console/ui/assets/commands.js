@@ -43,11 +43,16 @@ export async function send(device, command, args, out) {
 
 function argInput(id, arg) {
   const common = { id, name: arg.name, required: arg.required || false };
-  if (arg.type === 'boolean') return h('input', { ...common, type: 'checkbox' });
-  if (arg.type === 'integer' || arg.type === 'number') {
-    return h('input', { ...common, type: 'number', inputmode: arg.type === 'integer' ? 'numeric' : 'decimal', step: arg.type === 'integer' ? '1' : 'any', min: arg.min, max: arg.max });
+  if (Array.isArray(arg.values)) {
+    const none = arg.required ? [] : [h('option', { value: '' }, arg.default !== undefined ? `default (${arg.default})` : '—')];
+    return h('select', common, none, arg.values.map((v) => h('option', { value: v }, v)));
   }
-  return h('input', { ...common, type: 'text', autocomplete: 'off' });
+  if (arg.type === 'boolean') return h('input', { ...common, type: 'checkbox' });
+  const placeholder = arg.default !== undefined ? `default ${arg.default}` : undefined;
+  if (arg.type === 'integer' || arg.type === 'number') {
+    return h('input', { ...common, type: 'number', placeholder, inputmode: arg.type === 'integer' ? 'numeric' : 'decimal', step: arg.type === 'integer' ? '1' : 'any', min: arg.min, max: arg.max });
+  }
+  return h('input', { ...common, type: 'text', autocomplete: 'off', placeholder, maxlength: arg.max });
 }
 
 function readArgs(form, args) {
@@ -82,11 +87,14 @@ export function commandForms(device, out, { quick = false } = {}) {
     const args = quick ? [] : command.args;
     const fields = args.map((arg) => {
       const id = `arg-${device.id}-${command.name}-${arg.name}`;
-      const range = arg.min !== undefined || arg.max !== undefined ? ` (${arg.min ?? '…'} to ${arg.max ?? '…'})` : '';
+      const numeric = arg.type === 'integer' || arg.type === 'number';
+      const range = numeric && (arg.min !== undefined || arg.max !== undefined) ? ` (${arg.min ?? '…'} to ${arg.max ?? '…'})` : '';
       return h('div', { class: 'field' }, h('label', { for: id }, `${label(arg.name)}${arg.required ? '' : ' (optional)'}${range}`), argInput(id, arg), arg.description ? h('small', {}, arg.description) : null);
     });
-    const button = h('button', { type: 'submit', class: 'command', dataset: { command: command.name } }, label(command.name));
-    const form = h('form', { class: args.length ? 'command-form with-args' : 'command-form', 'aria-label': `${label(command.name)} ${device.id}` }, fields, button);
+    const hintId = `hint-${device.id}-${command.name}`;
+    const hint = !quick && command.description ? h('small', { class: 'hint', id: hintId }, command.description) : null;
+    const button = h('button', { type: 'submit', class: 'command', dataset: { command: command.name }, 'aria-describedby': hint ? hintId : null }, label(command.name));
+    const form = h('form', { class: args.length ? 'command-form with-args' : 'command-form', 'aria-label': `${label(command.name)} ${device.id}` }, fields, button, hint);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       button.disabled = true;
