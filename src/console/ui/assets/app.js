@@ -61,7 +61,8 @@ async function render() {
 
 function loggedIn(s) {
   session = s;
-  openLive(document.getElementById('live-status'));
+  // A feed the server closed for good: ask for the session, whose 401 leads back to the login.
+  openLive(document.getElementById('live-status'), () => api.session().catch(() => {}));
   render();
 }
 

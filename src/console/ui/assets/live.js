@@ -11,14 +11,21 @@ function setStatus(text, up) {
   statusEl.classList.toggle('up', up);
 }
 
-/** Opens the feed (after a login); `el` shows its state. */
-export function openLive(el) {
+/**
+ * Opens the feed (after a login); `el` shows its state. `onDrop` is called when the server ended
+ * the feed for good (EventSource gives up on a 401: the session expired or was logged out).
+ */
+export function openLive(el, onDrop = () => {}) {
   closeLive();
   statusEl = el;
   source = new EventSource('/api/live');
   setStatus('connecting', false);
   source.addEventListener('open', () => setStatus('live', true));
-  source.addEventListener('error', () => setStatus(source && source.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting', false));
+  source.addEventListener('error', () => {
+    const closed = source !== null && source.readyState === EventSource.CLOSED;
+    setStatus(closed ? 'offline' : 'reconnecting', false);
+    if (closed) onDrop();
+  });
   for (const type of Object.keys(listeners)) {
     source.addEventListener(type, (ev) => {
       let data;
