@@ -9,6 +9,7 @@ import { CommandPipeline } from './commands/pipeline.js';
 import type { GatehouseConfig } from './config.js';
 import type { Device } from './devices/device.js';
 import { EventBus, type Extension } from './event-bus.js';
+import { ConsoleExtension } from './extensions/console.js';
 import { DevicePublisher } from './extensions/device-publisher.js';
 import { GatewayStatePublisher } from './extensions/gateway-state.js';
 import { HousekeepingExtension, JournalExtension } from './extensions/journal.js';
@@ -47,6 +48,7 @@ interface Running {
   outlet: Outlet;
   state: GatewayStatePublisher;
   metrics: MetricsExtension;
+  console: ConsoleExtension;
   /** Hear devices from their first report to their last: stopped after the devices. */
   listeners: Extension[];
   /** Act on their own (timers, links, a listener socket): stopped before the commands finish. */
@@ -87,6 +89,11 @@ export class Gateway {
   /** The bound /metrics and /healthz port; undefined when metrics are disabled or could not listen. */
   get metricsPort(): number | undefined {
     return this.running?.metrics.metrics.port;
+  }
+
+  /** http(s)://host:port/ of the technician console; undefined when it is off. */
+  get consoleUrl(): string | undefined {
+    return this.running?.console.url;
   }
 
   async start(): Promise<void> {
@@ -134,7 +141,8 @@ export class Gateway {
     const links = new LinksExtension(bus, config.links, (input) => pipeline.submit(input), log.child({ component: 'links' }));
     const snapshots = new SnapshotsExtension(bus, outlet, config, (device, type, details) => devices.event(device, type, details), log.child({ component: 'snapshots' }));
     const journalLog = log.child({ component: 'journal' });
-    const running: Running = (this.running = { db, commits, pipeline, outlet, state, metrics, listeners: [], actors: [] });
+    const technicianConsole = new ConsoleExtension({ bus, devices, submit: (input) => pipeline.submit(input), broker: () => this.broker, journal, commit: commits.run, config: () => this.config, gatewayState: () => this.gatewayState(), log: log.child({ component: 'console' }) });
+    const running: Running = (this.running = { db, commits, pipeline, outlet, state, metrics, console: technicianConsole, listeners: [], actors: [] });
 
     // What hears devices from their first report on: publishing (held until the broker listens), the journal, status' ring, snapshots.
     running.listeners.push(new DevicePublisher(bus, outlet, config.site, log), new JournalExtension({ bus, journal, commit: commits.run, log: journalLog }), new RecentActivityExtension(bus, recent), snapshots);
@@ -144,7 +152,7 @@ export class Gateway {
 
     const broker = (this.broker = this.createBroker(pipeline, db, commits));
     await broker.start();
-    await this.startActors(running, [metrics, state]);
+    await this.startActors(running, [metrics, state, technicianConsole]);
     await outlet.open(broker);
     this.phase = 'up';
     for (const device of devices.values()) await this.announce(device);

@@ -3,6 +3,7 @@
 // one aedes hook per file (hooks/) deciding over per-client sessions (client-session.ts), the
 // guards on aedes internals behind one version check (aedes-compat.ts), counters and access reloads.
 import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { AclRules } from './acl.js';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -30,6 +31,19 @@ import { securityReporter, type SecurityReporter } from './security-event.js';
 export type { UserEntry } from './auth.js';
 export type { SecurityEvent } from './security-event.js';
 export { DEFAULT_BROKER_LIMITS, type BrokerHooks, type BrokerOptions, type IncomingCommand } from './options.js';
+
+/** A logged-in MQTT client as the console's broker view lists it. */
+export interface ConnectedClient {
+  client_id: string;
+  user?: string;
+  protocol: string;
+  /** address:port of the peer. */
+  address: string;
+  /** Epoch ms the connection was accepted. */
+  since: number;
+}
+
+export type OutsideLogin = { ok: true; rules: AclRules } | { ok: false; reason: string };
 
 export class Broker {
   private aedes: Aedes | null = null;
@@ -128,6 +142,48 @@ export class Broker {
   /** Persistent sessions removed by broker.limits.session_expiry_s since start; for metrics. */
   sessionsExpired(): number {
     return this.expiry?.expired ?? 0;
+  }
+
+  /** The logged-in MQTT clients now, for the console's broker view (read-only). */
+  clientList(): ConnectedClient[] {
+    const connected = this.aedes && this.compat ? this.compat.clients(this.aedes) : [];
+    const list: ConnectedClient[] = [];
+    for (const client of connected) {
+      const session = this.sessions.get(client);
+      if (!session?.attached) continue;
+      list.push({ client_id: client.id, ...(session.username !== undefined ? { user: session.username } : {}), protocol: session.protocol, address: session.peer, since: session.since });
+    }
+    return list;
+  }
+
+  /** The publish and subscribe rules of a configured user now (after reloads); undefined for an unknown one. */
+  userRules(username: string): AclRules | undefined {
+    return this.authenticator.accessOf(username)?.rules;
+  }
+
+  /**
+   * A login from outside MQTT (the technician console, `protocol` console+http or console+https):
+   * the same users, scrypt hashes and failed-login lockout as an MQTT CONNECT, refusals and
+   * lockouts reported (logged, journalled) as the broker's own.
+   */
+  async checkLogin(username: string, password: string, peer: string, protocol: string): Promise<OutsideLogin> {
+    const attempt = { clientId: '', username, peer };
+    const lockedOut = (): boolean => {
+      const refusal = this.logins.refusal(attempt);
+      if (refusal?.report) this.security({ type: 'auth_failed', clientId: '', username, peer, protocol, reason: 'locked_out' }, 'console login refused');
+      return refusal !== null;
+    };
+    if (lockedOut()) return { ok: false, reason: 'locked_out' };
+    const result = await this.authenticator.authenticate(username, Buffer.from(password, 'utf8'));
+    // A lockout that started while this password was checked refuses it too (as in hooks/authenticate.ts).
+    if (lockedOut()) return { ok: false, reason: 'locked_out' };
+    if (!result.ok) {
+      this.security({ type: 'auth_failed', clientId: '', username, peer, protocol, reason: result.reason }, 'console login refused');
+      this.logins.failed(attempt);
+      return { ok: false, reason: result.reason };
+    }
+    this.logins.succeeded(attempt);
+    return { ok: true, rules: result.rules };
   }
 
   /** Refuses to start (BROKER_AEDES_INCOMPATIBLE) when aedes, mqemitter or aedes-persistence is not the version aedes-compat.ts expects. */

@@ -10,6 +10,8 @@ export interface ClientSession {
   readonly peer: string;
   /** mqtt+tcp, mqtt+tls, mqtt+ws or mqtt+wss. */
   readonly protocol: string;
+  /** Epoch ms the connection was accepted. */
+  readonly since: number;
   /** A client certificate verified by the TLS listener: it logs the client in (see Authenticator.authenticateCertificate). */
   readonly certificate?: PeerCertificateInfo;
   /** Set at login; null until then. */
@@ -33,7 +35,7 @@ export interface ClientSession {
 
 export function newClientSession(info: Pick<ConnectionInfo, 'peer' | 'protocol' | 'certificate'>, inflight: () => number): ClientSession {
   const { peer, protocol, certificate } = info;
-  return { peer, protocol, certificate, acl: null, recentQos2: new Set(), granted: new Map(), inflight, subscribeDenials: 0 };
+  return { peer, protocol, since: Date.now(), certificate, acl: null, recentQos2: new Set(), granted: new Map(), inflight, subscribeDenials: 0 };
 }
 
 /** Remembers a QoS 2 command id until the next turn of the event loop (see hooks/authorize-publish.ts). */

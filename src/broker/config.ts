@@ -17,7 +17,12 @@ export interface UserConfig {
   password_hash: string;
   publish: string[];
   subscribe: string[];
+  /** Console roles (src/console/server): `admin` sees the broker view and the commissioning tools. */
+  roles?: UserRole[];
 }
+
+export const USER_ROLES = ['admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
 
 type EnvName = (path: string) => string;
 
@@ -137,10 +142,10 @@ export function validateBrokerListeners(broker: BrokerConfig, issues: ConfigIssu
 export function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig[] {
   const users: UserConfig[] = [];
   const seen = new Set<string>();
-  const userKeys = ['username', 'password_hash', 'publish', 'subscribe'];
+  const userKeys = ['username', 'password_hash', 'publish', 'subscribe', 'roles'];
   raw.forEach((entry, i) => {
     if (!isPlainObject(entry)) return issues.push({ path: `users[${i}]`, message: 'must be an object' });
-    const { username, password_hash, publish = [], subscribe = [] } = entry;
+    const { username, password_hash, publish = [], subscribe = [], roles = [] } = entry;
     // A user is named by username where it is a plain one: `users[guard].password_hash`.
     const path = typeof username === 'string' && /^[A-Za-z0-9_.@-]{1,64}$/.test(username) && !seen.has(username) ? `users[${username}]` : `users[${i}]`;
     for (const key of Object.keys(entry)) {
@@ -165,7 +170,17 @@ export function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig
         if (problem) issues.push({ path: `${path}.${key}[${j}]`, message: `${JSON.stringify(f)}: ${problem}` });
       });
     }
-    users.push({ username: username as string, password_hash: password_hash as string, publish: publish as string[], subscribe: subscribe as string[] });
+    if (!Array.isArray(roles)) issues.push({ path: `${path}.roles`, message: `must be a list of roles (known: ${USER_ROLES.join(', ')})` });
+    else {
+      roles.forEach((role, j) => {
+        if (!(USER_ROLES as readonly unknown[]).includes(role)) {
+          const hint = typeof role === 'string' ? suggestionFor(role, [...USER_ROLES]) : '';
+          issues.push({ path: `${path}.roles[${j}]`, message: `unknown role ${JSON.stringify(role)}${hint} (known: ${USER_ROLES.join(', ')})` });
+        }
+      });
+    }
+    const userRoles = Array.isArray(roles) ? [...new Set(roles as UserRole[])] : [];
+    users.push({ username: username as string, password_hash: password_hash as string, publish: publish as string[], subscribe: subscribe as string[], ...(userRoles.length > 0 ? { roles: userRoles } : {}) });
   });
   return users;
 }

@@ -28,15 +28,18 @@ interface BannerFacts {
   cameraXaddr: string;
   /** http://host:port of the Prometheus endpoint; undefined when metrics are off or not listening. */
   metricsBase: string | undefined;
+  /** The technician console's URL; undefined when it is off. */
+  consoleUrl: string | undefined;
 }
 
-function banner({ site, port, cameraXaddr, metricsBase }: BannerFacts): string {
+function banner({ site, port, cameraXaddr, metricsBase, consoleUrl }: BannerFacts): string {
   const metrics = metricsBase === undefined ? '' : `  Prometheus metrics: curl ${metricsBase}/metrics\n`;
+  const consoleLine = consoleUrl === undefined ? '' : `  technician console: ${consoleUrl} (users: guard / guard-demo, display / display-demo, tech / tech-demo)\n`;
   const guard = `-u guard -P guard-demo -q 1`;
   return `
   gatehouse demo: site "${site}", MQTT on 127.0.0.1:${port}, simulated gates, a turnstile, a barrier and a camera.
   simulated ONVIF camera lobby-cam: ${cameraXaddr}
-${metrics}
+${metrics}${consoleLine}
   watch everything but the camera's JPEG bytes (anonymous, read-only):
     mosquitto_sub -p ${port} -t '${topics.siteTree(site)}' -T '${topics.imageFilter(site)}' -v
   open the main gate for 3 s as the guard (users: guard / guard-demo, display / display-demo):
@@ -92,7 +95,7 @@ export const demo: CliCommand = {
       (gateway) => {
         const metricsPort = gateway.metricsPort;
         const metricsBase = metricsPort === undefined ? undefined : `http://${config.metrics.host}:${metricsPort}`;
-        process.stderr.write(banner({ site: config.site, port: gateway.brokerPort, cameraXaddr: camera.xaddr, metricsBase }));
+        process.stderr.write(banner({ site: config.site, port: gateway.brokerPort, cameraXaddr: camera.xaddr, metricsBase, consoleUrl: gateway.consoleUrl }));
       },
       () => stopSimulators(),
       // The demo runs in a terminal: closing it (SIGHUP) ends the demo, as Ctrl-C (SIGINT) does.

@@ -3,7 +3,7 @@
 import type { GatewayStatusDocument } from '../metrics/gateway-status.js';
 import type { RecentEvent, RecentRefusal } from '../metrics/recent-activity.js';
 import { select, sumOf, type Sample } from '../metrics/text-format.js';
-import { describeDeviceState } from './device-state.js';
+import { describeDeviceState } from '../devices/describe-state.js';
 import { refusalHint } from './refusal-hint.js';
 import { clockTime, formatDuration } from './time-format.js';
 

@@ -5,7 +5,8 @@
 // lockout: a failed-login lockout started (src/broker/login-limiter.ts); its message says what was locked.
 // event: a device event (door_forced, passage, snapshot, ...): its name in `event`, its fields as JSON in `payload`.
 // session_expired: a persistent MQTT session removed by broker.limits.session_expiry_s.
-export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired'] as const;
+// login: a technician logged in to the console (source console; refused ones are auth_failed).
+export const JOURNAL_TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired', 'login'] as const;
 export type JournalType = (typeof JOURNAL_TYPES)[number];
 
 export interface JournalEntry {
@@ -40,8 +41,11 @@ export interface JournalQuery {
   /** Device events of this name (implies type `event`). */
   event?: string;
   device?: string;
+  username?: string;
   /** Only entries appended after the one with this seq (a follower's cursor). */
   after?: number;
+  /** Only entries appended before the one with this seq (a pager's cursor, going back). */
+  before?: number;
   /** The newest `limit` matching entries (still returned oldest first). */
   limit?: number;
 }
@@ -72,7 +76,9 @@ export function matchesQuery(e: JournalRecord, q: JournalQuery): boolean {
     (q.type === undefined || e.type === q.type) &&
     (q.event === undefined || (e.type === 'event' && e.event === q.event)) &&
     (q.device === undefined || e.device === q.device) &&
-    (q.after === undefined || e.seq > q.after)
+    (q.username === undefined || e.username === q.username) &&
+    (q.after === undefined || e.seq > q.after) &&
+    (q.before === undefined || e.seq < q.before)
   );
 }
 

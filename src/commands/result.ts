@@ -13,9 +13,9 @@ export const RESULT_CODES = [
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 
-/** local: an MQTT client of the embedded broker; cloud: the uplink; link: a `links` entry of the config. */
-export type CommandSource = 'local' | 'cloud' | 'link';
-export const COMMAND_SOURCES: readonly CommandSource[] = ['local', 'cloud', 'link'];
+/** local: an MQTT client of the embedded broker; cloud: the uplink; link: a `links` entry of the config; console: a logged-in user of the technician console. */
+export type CommandSource = 'local' | 'cloud' | 'link' | 'console';
+export const COMMAND_SOURCES: readonly CommandSource[] = ['local', 'cloud', 'link', 'console'];
 
 /** The device event that made a link run a command (results of source `link` only). */
 export interface CommandTrigger {

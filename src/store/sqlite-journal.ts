@@ -47,7 +47,9 @@ export class SqliteJournal implements Journal {
     if (q.type !== undefined) (where.push('type = @type'), (params.type = q.type));
     if (q.event !== undefined) (where.push("type = 'event' AND event = @event"), (params.event = q.event));
     if (q.device !== undefined) (where.push('device = @device'), (params.device = q.device));
+    if (q.username !== undefined) (where.push('username = @username'), (params.username = q.username));
     if (q.after !== undefined) (where.push('seq > @after'), (params.after = q.after));
+    if (q.before !== undefined) (where.push('seq < @before'), (params.before = q.before));
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const limit = q.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(q.limit))}` : '';
     const rows = this.db.prepare<Record<string, unknown>, Row>(`SELECT * FROM journal ${filter} ORDER BY seq DESC ${limit}`).all(params);

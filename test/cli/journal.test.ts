@@ -161,7 +161,7 @@ describe('gatehouse journal --type', () => {
     const dir = dataDirWith(tempDir(t, 'journal-cli'), []);
     const run = await runCli(['journal', '--data-dir', dir, '--type', 'Door Forced']);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /--type must be one of command, auth_failed, publish_denied, subscribe_denied, lockout, event, session_expired, or a device event name/);
+    assert.match(run.stderr, /--type must be one of command, auth_failed, publish_denied, subscribe_denied, lockout, event, session_expired, login, or a device event name/);
   });
 });
 

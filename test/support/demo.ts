@@ -15,6 +15,8 @@ export interface DemoProcess extends GatehouseProcess {
   readonly port: number;
   /** The metrics port (from the `metrics listening` log line); 0 likewise. */
   readonly metricsPort: number;
+  /** The technician console's port (GATEHOUSE_CONSOLE_PORT=0); 0 when it is off. */
+  readonly consolePort: number;
   dataDir: string;
   /** SIGKILLs the demo if still running and removes its data directory. */
   cleanUp(): Promise<void>;
@@ -33,7 +35,7 @@ function portFrom(demo: GatehouseProcess, msg: string, protocol?: string): numbe
  */
 export async function startDemo(env: Record<string, string> = {}, waitMs = DEFAULT_WAIT_MS): Promise<DemoProcess> {
   const dataDir = makeTempDir('demo');
-  const demo = spawnGatehouse(null, ['demo', '--port', '0', '--data-dir', dataDir], { env: { GATEHOUSE_METRICS_PORT: '0', ...env } });
+  const demo = spawnGatehouse(null, ['demo', '--port', '0', '--data-dir', dataDir], { env: { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_CONSOLE_PORT: '0', ...env } });
   demo.child.stdin.end();
   const cleanUp = async () => {
     if (demo.running) await demo.kill('SIGKILL');
@@ -57,6 +59,7 @@ export async function startDemo(env: Record<string, string> = {}, waitMs = DEFAU
   return Object.assign(demo, {
     port: portFrom(demo, 'broker listening', 'mqtt+tcp'),
     metricsPort: portFrom(demo, 'metrics listening'),
+    consolePort: portFrom(demo, 'console listening'),
     dataDir,
     cleanUp,
     stop,

@@ -1,6 +1,6 @@
-// A device's last state (its retained state topic, from /status.json) as a few words for
-// `gatehouse status`: what a technician checks first, one line per device.
-import { clockTime } from './time-format.js';
+// A device's state (its retained state topic) as a few words: what a technician checks first.
+// One function for `gatehouse status` (src/cli/status-report.ts) and the console's device summaries.
+import { clockTime } from '../cli/time-format.js';
 
 type State = Record<string, unknown>;
 type Describe = (state: State, now: number) => string;
@@ -17,6 +17,11 @@ const describers: Record<string, Describe> = {
   turnstile(state) {
     const mode = state.mode === 'free' ? 'free passage' : state.mode === 'locked' ? 'locked' : 'mode unknown';
     return `${mode}, passages in ${num(state.passages_in)}, out ${num(state.passages_out)}`;
+  },
+  barrier(state) {
+    const position = state.position === 'open' || state.position === 'closed' ? state.position : typeof state.position === 'string' ? `arm ${state.position}` : 'position unknown';
+    const vehicle = state.vehicle_present === true ? 'vehicle present' : state.vehicle_present === false ? 'no vehicle' : 'loop unknown';
+    return `${position}, ${vehicle}`;
   },
   camera(state, now) {
     const parts: string[] = [];

@@ -1,8 +1,8 @@
-// A device's last state in a few words, one line per device in `gatehouse status`. The states are
+// A device's last state in a few words: one line per device in `gatehouse status`, the summary on the console. The states are
 // the shapes the kinds publish (src/devices/kinds/*.ts snapshot()).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeDeviceState } from '../../src/cli/device-state.js';
+import { describeDeviceState } from '../../src/devices/describe-state.js';
 import { clockTime } from '../../src/cli/time-format.js';
 
 const NOW = new Date(2026, 10, 23, 10, 0, 0).getTime();
@@ -22,6 +22,12 @@ test('turnstile: mode and both passage counters', () => {
   assert.equal(describeDeviceState('turnstile', { mode: 'unknown', passages_in: null, passages_out: null }, NOW), 'mode unknown, passages in ?, out ?');
 });
 
+test('barrier: arm position and the safety loop', () => {
+  assert.equal(describeDeviceState('barrier', { position: 'open', vehicle_present: true, updated_at: NOW }, NOW), 'open, vehicle present');
+  assert.equal(describeDeviceState('barrier', { position: 'closed', vehicle_present: false }, NOW), 'closed, no vehicle');
+  assert.equal(describeDeviceState('barrier', { position: 'unknown', vehicle_present: null }, NOW), 'arm unknown, loop unknown');
+});
+
 test('camera: last snapshot, a move under way, the preset', () => {
   assert.equal(describeDeviceState('camera', { model: 'TC-2', moving: false, moving_until: null, preset: null, last_snapshot_at: null }, NOW), 'no snapshot yet');
   assert.equal(
@@ -32,7 +38,7 @@ test('camera: last snapshot, a move under way, the preset', () => {
 });
 
 test('another kind: its scalar fields but the timestamp; an unreadable state: the error', () => {
-  assert.equal(describeDeviceState('barrier', { position: 'up', loop_occupied: false, updated_at: NOW, extra: { a: 1 } }, NOW), 'position up, loop_occupied false');
+  assert.equal(describeDeviceState('elevator', { position: 'up', loop_occupied: false, updated_at: NOW, extra: { a: 1 } }, NOW), 'position up, loop_occupied false');
   assert.equal(describeDeviceState('gate', { error: 'state unavailable: driver gone' }, NOW), 'state unavailable: driver gone');
-  assert.ok(describeDeviceState('barrier', { note: 'x'.repeat(200) }, NOW).length <= 80);
+  assert.ok(describeDeviceState('elevator', { note: 'x'.repeat(200) }, NOW).length <= 80);
 });

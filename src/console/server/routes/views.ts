@@ -1,0 +1,29 @@
+// GET /api/config (the running config, secrets redacted, where it came from, the last reload) and
+// GET /api/broker (admin: connected clients, refused logins and lockouts).
+import { redactConfig } from '../../../config/redact.js';
+import { sendJson } from '../headers.js';
+import type { ConsoleServerParts } from '../parts.js';
+import type { Route } from '../router.js';
+
+export function viewRoutes(parts: ConsoleServerParts): Route[] {
+  const { deps, security } = parts;
+  return [
+    {
+      method: 'GET',
+      path: '/api/config',
+      access: 'user',
+      handler({ res }) {
+        const source = deps.configSource ?? { files: [], env: Object.keys(process.env).filter((k) => k.startsWith('GATEHOUSE_')).sort() };
+        sendJson(res, 200, { config: redactConfig(deps.config()), source, last_reload: parts.lastReload() });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/broker',
+      access: 'admin',
+      handler({ res }) {
+        sendJson(res, 200, { clients: deps.broker()?.clientList() ?? [], ...security.view() });
+      },
+    },
+  ];
+}
