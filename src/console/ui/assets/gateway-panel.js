@@ -10,7 +10,7 @@ function pick(obj, ...paths) {
   return undefined;
 }
 
-function rows(g, receivedAt) {
+function rows(g, receivedAt, extras) {
   const uptime = pick(g, 'uptime_s');
   const oldest = pick(g, 'outbox.oldest_age_s');
   const journalRows = pick(g, 'journal.rows');
@@ -20,23 +20,31 @@ function rows(g, receivedAt) {
     ['Uptime', typeof uptime === 'number' ? duration(uptime + (Date.now() - receivedAt) / 1000) : '—'],
     ['Session', show(pick(g, 'session'))],
     ['Devices online', g.devices && typeof g.devices === 'object' ? `${g.devices.online} of ${g.devices.total}` : '—'],
-    ['Broker clients', show(pick(g, 'broker.clients', 'clients'))],
-    ['Uplink', show(pick(g, 'uplink.state'))],
-    ['Outbox depth', show(pick(g, 'outbox.depth'))],
-    ['Oldest message', oldest === null ? 'none' : typeof oldest === 'number' ? `${duration(oldest)} old` : '—'],
-    ['Drops', show(pick(g, 'outbox.dropped'))],
+    ['Broker clients', show(pick(g, 'broker.clients', 'clients') ?? extras.brokerClients)],
+    ...(g.uplink || g.outbox
+      ? [
+          ['Uplink', show(pick(g, 'uplink.state'))],
+          ['Outbox depth', show(pick(g, 'outbox.depth'))],
+          ['Oldest message', oldest === null ? 'none' : typeof oldest === 'number' ? `${duration(oldest)} old` : '—'],
+          ['Drops', show(pick(g, 'outbox.dropped'))],
+        ]
+      : [['Uplink', 'none configured (no outbox)']]),
     ['Journal', journalRows !== undefined ? `${journalRows} rows${journalBytes !== undefined ? `, ${bytes(journalBytes)}` : ''}` : journalBytes !== undefined ? bytes(journalBytes) : '—'],
     ['Started', when(pick(g, 'started_at'))],
   ];
 }
 
-/** The panel; update(state) with a new gateway state, tick() to advance the uptime. */
+/**
+ * The panel; update(state) with a new gateway state, tick() to advance the uptime, setExtra()
+ * for what the gateway state does not carry (the broker's client count, from the admin's view).
+ */
 export function gatewayPanel(state) {
+  const extras = {};
   const dl = h('dl', { class: 'gateway-facts' });
   const el = h('section', { class: 'gateway', 'aria-labelledby': 'gw-title' }, h('h2', { id: 'gw-title' }, 'Gateway'), dl);
   let current = state;
   let receivedAt = Date.now();
-  const render = () => fill(dl, rows(current ?? {}, receivedAt).map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
+  const render = () => fill(dl, rows(current ?? {}, receivedAt, extras).map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
   render();
   return {
     el,
@@ -46,5 +54,9 @@ export function gatewayPanel(state) {
       render();
     },
     tick: render,
+    setExtra(key, value) {
+      extras[key] = value;
+      render();
+    },
   };
 }

@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { fill, h } from './dom.js';
 import { journalTable } from './journal-table.js';
 
-const TYPES = ['command', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired'];
+const TYPES = ['command', 'login', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired'];
 const PAGE = 100;
 
 const pad = (n) => String(n).padStart(2, '0');

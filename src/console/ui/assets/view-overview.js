@@ -5,7 +5,7 @@ import { fill, h } from './dom.js';
 import { gatewayPanel } from './gateway-panel.js';
 import { onLive } from './live.js';
 
-export async function overviewView(main) {
+export async function overviewView(main, { session }) {
   fill(main, h('h1', {}, 'Site overview'), h('p', {}, 'Loading…'));
   let overview;
   try {
@@ -29,7 +29,15 @@ export async function overviewView(main) {
     gateway.el,
   );
   const offDevice = onLive('device', (d) => cards.get(d.id)?.update(d));
-  const offGateway = onLive('gateway', (g) => gateway.update(g));
+  // The gateway state does not count the broker's clients; an admin may ask the broker view.
+  const countClients = () => {
+    if (session.admin) api.get('/api/broker').then((b) => gateway.setExtra('brokerClients', b.clients.length), () => {});
+  };
+  countClients();
+  const offGateway = onLive('gateway', (g) => {
+    gateway.update(g);
+    countClients();
+  });
   const ticker = setInterval(gateway.tick, 1000);
   return () => {
     offDevice();
