@@ -158,6 +158,33 @@ test('the console as the guard', async (t) => {
     await page.keyboard.press('Enter');
     await page.locator('li.device[data-device="main-gate"] .result', { hasText: 'Lock: ok' }).waitFor();
   });
+
+  await t.test("the journal: filtered by device and type, paged, and the same search as CSV", async (t) => {
+    const { page, context } = await loggedInPage(cd, 'guard', 'guard-demo');
+    t.after(() => context.close());
+    // Two a page, so that the commands sent above (an unlock and two locks) need the next page.
+    await page.goto(`${cd.url}/#/journal?limit=2`);
+    await page.getByLabel('Device').fill('main-gate');
+    await page.getByLabel('Type').selectOption('command');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/#\/journal\?device=main-gate&type=command&limit=2$/);
+    const rows = page.locator('table.journal tbody tr');
+    await page.getByText(/^2 entries/).waitFor();
+    await page.getByRole('button', { name: 'Older entries' }).click();
+    await page.getByText(/^[3-9] entries|^\d{2,} entries/).waitFor();
+    for (const row of await rows.all()) {
+      const cells = await row.locator('td').allTextContents();
+      assert.deepEqual(cells.slice(1, 3), ['command', 'main-gate'], cells.join(' | '));
+    }
+    const href = await page.getByRole('link', { name: 'Export as CSV' }).getAttribute('href');
+    assert.equal(href, '/api/journal.csv?device=main-gate&type=command');
+    const csv = await page.request.get(`${cd.url}${href}`);
+    assert.equal(csv.status(), 200);
+    assert.match(csv.headers()['content-type'] ?? '', /^text\/csv/);
+    const lines = (await csv.text()).trim().split(/\r?\n/);
+    assert.ok(lines.length >= 4, `a header and at least three commands:\n${lines.join('\n')}`);
+    assert.ok(lines.slice(1).every((l) => l.includes('main-gate') && l.includes('command')), lines.join('\n'));
+  });
 });
 
 test('the committed screenshots exist', () => {

@@ -68,7 +68,7 @@ export async function deviceView(main, { params, session }) {
       'section',
       { 'aria-labelledby': 'journal-title' },
       h('h2', { id: 'journal-title' }, 'Journal'),
-      journalTable(device.journal ?? [], `Journal of ${device.id}`),
+      journalTable(device.journal ?? [], `Journal of ${device.id}`, { withDevice: false }),
       h('p', {}, h('a', { href: `#/journal?device=${encodeURIComponent(device.id)}` }, 'Search the whole journal of this device')),
     ),
   );

@@ -6,6 +6,7 @@ import { journalTable } from './journal-table.js';
 
 const TYPES = ['command', 'login', 'auth_failed', 'publish_denied', 'subscribe_denied', 'lockout', 'event', 'session_expired'];
 const PAGE = 100;
+const MAX_PAGE = 500;
 
 const pad = (n) => String(n).padStart(2, '0');
 /** epoch ms -> the value of an <input type=datetime-local> (local time). */
@@ -41,6 +42,7 @@ export async function journalView(main, { query, navigate }) {
     if (since.value) q.set('since', String(new Date(since.value).getTime()));
     if (until.value) q.set('until', String(new Date(until.value).getTime()));
     for (const [k, el] of [['device', device], ['type', type], ['user', user]]) if (el.value.trim()) q.set(k, el.value.trim());
+    if (query.get('limit')) q.set('limit', query.get('limit'));
     navigate(`/journal${q.size ? `?${q}` : ''}`);
   });
 
@@ -50,10 +52,12 @@ export async function journalView(main, { query, navigate }) {
   const results = h('div', { class: 'journal-results', 'aria-live': 'polite' }, h('p', {}, 'Loading…'));
   fill(main, h('h1', {}, 'Journal'), form, h('p', {}, csv), results);
 
+  // A page is 100 entries unless the address asks for another size (#/journal?limit=20).
+  const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(query.get('limit'))) || PAGE));
   let rows = [];
   const load = async (before) => {
     const q = new URLSearchParams(filters);
-    q.set('limit', String(PAGE));
+    q.set('limit', String(limit));
     if (before !== undefined) q.set('before', String(before));
     let page;
     try {
