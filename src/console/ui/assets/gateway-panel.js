@@ -29,7 +29,10 @@ function rows(g, receivedAt, extras) {
           ['Drops', show(pick(g, 'outbox.dropped'))],
         ]
       : [['Uplink', 'none configured (no outbox)']]),
-    ['Journal', journalRows !== undefined ? `${journalRows} rows${journalBytes !== undefined ? `, ${bytes(journalBytes)}` : ''}` : journalBytes !== undefined ? bytes(journalBytes) : '—'],
+    // The journal's size, when the gateway state carries it (journal.rows / journal.bytes).
+    ...(journalRows !== undefined || journalBytes !== undefined
+      ? [['Journal', [journalRows !== undefined ? `${journalRows} rows` : '', journalBytes !== undefined ? bytes(journalBytes) : ''].filter(Boolean).join(', ')]]
+      : []),
     ['Started', when(pick(g, 'started_at'))],
   ];
 }
