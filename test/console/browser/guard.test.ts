@@ -104,6 +104,14 @@ test('the console as the guard', async (t) => {
     const src = await page.locator('img.snapshot').getAttribute('src');
     const image = await page.request.get(`${cd.url}${src}`);
     assert.equal(image.headers()['content-type'], 'image/jpeg');
+
+    // The PTZ pad and the presets.
+    await page.getByRole('button', { name: 'Pan right' }).click();
+    await page.locator('#command-result', { hasText: 'PTZ move: ok' }).waitFor();
+    await page.getByLabel('Preset (token or name)').fill('1');
+    await page.getByRole('button', { name: 'Go to preset' }).click();
+    await page.locator('#command-result', { hasText: 'Preset: ok' }).waitFor();
+    await page.locator('dl.state div', { hasText: /^Preset/ }).locator('dd', { hasText: /1/ }).waitFor();
   });
 
   await t.test('a phone in portrait (412x915): no sideways scrolling, every button reachable', async (t) => {
@@ -157,6 +165,12 @@ test('the console as the guard', async (t) => {
     assert.notEqual(outline, 'none');
     await page.keyboard.press('Enter');
     await page.locator('li.device[data-device="main-gate"] .result', { hasText: 'Lock: ok' }).waitFor();
+
+    // Log out: back to the login, and the session is gone for the API as well.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Password').waitFor();
+    assert.equal((await page.request.get(`${cd.url}/api/overview`)).status(), 401);
+    assert.equal(await page.locator('#live-status').textContent(), 'offline');
   });
 
   await t.test("the journal: filtered by device and type, paged, and the same search as CSV", async (t) => {
