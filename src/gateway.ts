@@ -241,6 +241,11 @@ export class Gateway {
     return run;
   }
 
+  /** Tells the extensions (the console's config view) that a reload did not apply, and why. */
+  reloadFailed(errors: string[]): void {
+    this.bus.emit('config.reloadFailed', { errors });
+  }
+
   private async startActors(running: Running, actors: Extension[]): Promise<void> {
     for (const actor of actors) {
       await actor.start();

@@ -156,6 +156,7 @@ async function reloadConfiguration(gateway: Gateway, readConfig: () => LoadResul
   if (!loaded.ok) {
     const problems = loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     log.error({ issues: loaded.issues }, `configuration reload rejected, the running configuration stays: ${problems}`);
+    gateway.reloadFailed(loaded.issues.map((i) => `${i.path}: ${i.message}`));
     return;
   }
   try {
@@ -165,5 +166,6 @@ async function reloadConfiguration(gateway: Gateway, readConfig: () => LoadResul
     }
   } catch (err) {
     log.error({ err }, 'configuration reload failed');
+    gateway.reloadFailed([(err as Error).message]);
   }
 }

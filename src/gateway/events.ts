@@ -24,4 +24,6 @@ export interface GatewayEvents {
   security: SecurityEvent;
   /** A reload was applied. */
   'config.reloaded': { config: Readonly<GatehouseConfig>; plan: ReloadPlan };
+  /** A reload was rejected (an invalid config) or failed while applied; the running config stays. */
+  'config.reloadFailed': { errors: string[] };
 }

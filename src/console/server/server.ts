@@ -34,7 +34,7 @@ export class ConsoleServer {
   private sweeper: NodeJS.Timeout | undefined;
   private https = false;
   private reload: Record<string, unknown> | null = null;
-  private offReload: (() => void) | undefined;
+  private readonly offReload: (() => void)[] = [];
 
   constructor(private readonly deps: ConsoleDeps) {
     const sessions = new SessionStore(() => ({ idleMs: deps.config().console.session_idle_s * 1000, maxMs: deps.config().console.session_max_s * 1000 }));
@@ -81,11 +81,16 @@ export class ConsoleServer {
     this.parts.activity.start();
     this.parts.security.start();
     this.live.start();
-    this.offReload = this.deps.bus.on('config.reloaded', 'console', ({ plan }) => {
-      const { needsRestart, transports, devices, links, access, settings } = plan;
-      this.reload = { at: Date.now(), outcome: 'applied', changes: { needsRestart, transports, devices, links, access, settings } };
-      for (const name of this.parts.sessions.usernames()) if (!plan.effective.users.some((u) => u.username === name)) this.parts.sessions.endUser(name);
-    });
+    this.offReload.push(
+      this.deps.bus.on('config.reloaded', 'console', ({ plan }) => {
+        const { needsRestart, transports, devices, links, access, settings } = plan;
+        this.reload = { at: Date.now(), outcome: 'applied', changes: { needsRestart, transports, devices, links, access, settings } };
+        for (const name of this.parts.sessions.usernames()) if (!plan.effective.users.some((u) => u.username === name)) this.parts.sessions.endUser(name);
+      }),
+      this.deps.bus.on('config.reloadFailed', 'console', ({ errors }) => {
+        this.reload = { at: Date.now(), outcome: 'rejected', errors: errors.slice(0, 50) };
+      }),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -109,7 +114,7 @@ export class ConsoleServer {
 
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
-    this.offReload?.();
+    for (const off of this.offReload.splice(0)) off();
     this.live.stop();
     this.parts.activity.stop();
     this.parts.security.stop();
@@ -183,7 +188,7 @@ export class ConsoleServer {
     if (raw.length === 0) return {};
     // A cross-site form can only send form types: JSON is a second wall beside SameSite and the CSRF token.
     if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) {
-      sendError(res, 415 as number, 'unsupported_media_type', 'send the body as application/json');
+      sendError(res, 415, 'unsupported_media_type', 'send the body as application/json');
       return null;
     }
     let value: unknown;

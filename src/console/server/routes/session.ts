@@ -19,7 +19,7 @@ export function sessionRoutes(parts: ConsoleServerParts): Route[] {
           return sendError(res, 400, 'bad_request', 'give {"username": "...", "password": "..."}');
         }
         const broker = deps.broker();
-        if (!broker) return sendError(res, 503 as number, 'server_error', 'the broker is not running');
+        if (!broker) return sendError(res, 503, 'server_error', 'the broker is not running');
         const outcome = await broker.checkLogin(username, password, peer, https ? 'console+https' : 'console+http');
         if (!outcome.ok) {
           if (outcome.reason === 'locked_out') return sendError(res, 429, 'locked_out', 'too many failed logins: locked out for a while; try again later');
@@ -27,7 +27,11 @@ export function sessionRoutes(parts: ConsoleServerParts): Route[] {
         }
         const session = sessions.create(username);
         const user = parts.userOf(session);
-        if (!user) return sendError(res, 401, 'bad_credentials', 'wrong username or password');
+        if (!user) {
+          // Removed by a reload while the password was checked.
+          sessions.end(session, 'logout');
+          return sendError(res, 401, 'bad_credentials', 'wrong username or password');
+        }
         await deps
           .commit(() => deps.journal.append({ at: Date.now(), type: 'login', source: 'console', username, peer, status: 'ok', message: 'console login' }))
           .catch((err: unknown) => deps.log.warn({ err: String(err) }, 'could not journal a console login'));
