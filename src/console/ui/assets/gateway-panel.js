@@ -20,7 +20,7 @@ function rows(g, receivedAt, extras) {
     ['Uptime', typeof uptime === 'number' ? duration(uptime + (Date.now() - receivedAt) / 1000) : '—'],
     ['Session', show(pick(g, 'session'))],
     ['Devices online', g.devices && typeof g.devices === 'object' ? `${g.devices.online} of ${g.devices.total}` : '—'],
-    ['Broker clients', show(pick(g, 'broker.clients', 'clients') ?? extras.brokerClients)],
+    ['Broker clients', show(pick(g, 'broker.clients', 'clients') ?? extras.brokerClients ?? 'for admins')],
     ...(g.uplink || g.outbox
       ? [
           ['Uplink', show(pick(g, 'uplink.state'))],
