@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Acl } from '../../broker/acl.js';
 import type { Broker } from '../../broker/broker.js';
+import type { DeviceCommissioningApi } from '../../commissioning/device-commissioning.js';
 import type { Commit } from '../../commands/commit.js';
 import type { Journal } from '../../commands/journal.js';
 import type { CommandInput } from '../../commands/pipeline.js';
@@ -24,6 +25,8 @@ export interface ConsoleDeps {
   /** The running config (a reload replaces it). */
   config(): Readonly<GatehouseConfig>;
   gatewayState(): Record<string, unknown>;
+  /** Read now and pulse (src/commissioning/); undefined while the gateway is not running. */
+  commissioning?(): DeviceCommissioningApi | undefined;
   /** Where the config came from: files read and GATEHOUSE_* variables set (names only). */
   configSource?: { files: string[]; env: string[] };
   /** The page's files (index.html, assets/); src/console/ui by default. */

@@ -14,6 +14,7 @@ import { BodyTooLarge, RateLimiter, readBody } from './limits.js';
 import { LiveFeed } from './live.js';
 import { userOf, type ConsoleServerParts } from './parts.js';
 import { Router, type Route } from './router.js';
+import { commissioningRoutes } from './routes/commissioning.js';
 import { deviceRoutes } from './routes/devices.js';
 import { journalRoutes } from './routes/journal.js';
 import { sessionRoutes } from './routes/session.js';
@@ -49,6 +50,7 @@ export class ConsoleServer {
       ...deviceRoutes(this.parts),
       ...journalRoutes(this.parts),
       ...viewRoutes(this.parts),
+      ...commissioningRoutes(this.parts),
       this.live.route(),
     ]);
   }
