@@ -18,6 +18,7 @@ import { BOOLEAN, NATURAL, PORT, POSITIVE_INT } from './config/formats.js';
 import { suggestionFor } from './config/suggest.js';
 import { uplinkSchema, validateUplink, type UplinkConfig } from './uplink/config.js';
 import { brokerSchema, validateBrokerListeners, validateUsers, type BrokerConfig, type UserConfig } from './broker/config.js';
+import { homeAssistantSchema, validateHomeAssistant, type HomeAssistantConfig } from './homeassistant/config.js';
 
 export type { BrokerConfig, BrokerTlsConfig, BrokerWsConfig, UserConfig } from './broker/config.js';
 
@@ -67,6 +68,8 @@ export interface GatehouseConfig {
   snapshots: { keep: number; max_bytes: number };
   /** Commands run when a device emits an event (src/links). */
   links: LinkConfig[];
+  /** Home Assistant MQTT discovery (src/extensions/homeassistant.ts). */
+  homeassistant: HomeAssistantConfig;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -122,6 +125,7 @@ function schema() {
       max_event_loop_lag_ms: { doc: '/healthz answers 503 when the event loop was blocked longer than this in the last 5 to 10 s.', format: POSITIVE_INT, default: 1000, env: env('metrics.max_event_loop_lag_ms') },
     },
     uplink: uplinkSchema(env),
+    homeassistant: homeAssistantSchema(env),
   };
 }
 
@@ -378,6 +382,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const links = validateLinks(rawLinks, devices, registries.kinds, issues);
   const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, registries.kinds, issues);
   validateBrokerListeners(raw.broker as BrokerConfig, issues);
+  validateHomeAssistant(raw.homeassistant as HomeAssistantConfig, issues);
   // An id forgotten while a copy of its command can still be valid would let that copy run again.
   const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;
   if (commands.dedupe_window_ms <= longestValidity) {
