@@ -186,7 +186,24 @@ test('homeassistant.prefix: a topic name outside gatehouse\'s own tree, named in
 // ---------------------------------------------------------------------------------------------
 // A real gateway
 
-const device = siteDevice();
+const BARRIER = { kind: 'barrier', id: 'garage', unit: 4 } as const;
+const device = siteDevice({ units: [GATE_A.unit, GATE_B.unit, TURNSTILE.unit, BARRIER.unit] });
+
+/** A barrier on unit 4 of the same pymodbus device (its loop clear, so open and close both finish). */
+const barrierEntry = {
+  id: BARRIER.id,
+  kind: 'barrier',
+  name: 'Garage barrier',
+  driver: 'modbus',
+  transport: 'plc',
+  poll_ms: 100,
+  offline_after: 2,
+  command_timeout_ms: 2000,
+  on_start: 'close',
+  open_ms: 1000,
+  obstructed_after_ms: 1000,
+  options: { unit: BARRIER.unit, outputs: { open: { coil: 0 } }, inputs: { loop: { discrete_input: 0 } } },
+};
 const HA = { username: 'homeassistant', password: 'ha-secret-123' };
 
 /** The user Home Assistant logs in as (docs/homeassistant.md): reads the site and the discovery prefix, publishes its status and the site's commands. */
@@ -204,19 +221,20 @@ const configsOf = (collector: Collector, from = 0): CollectedMessage[] => collec
 test('gateway: retained configs for every device, buttons that work, a republish on HA\'s online, removal at a reload', async (t) => {
   const document = await configDocument(device.port, tempDataDir(t));
   document.users = [...(document.users as unknown[]), await haUser()];
+  document.devices = [...(document.devices as unknown[]), barrierEntry];
   document.homeassistant = { enabled: true };
   const gw = await startGatewayFrom(t, document);
   const ha = await connectClient({ port: gw.port, ...HA, clientId: 'home-assistant' });
   t.after(() => ha.endAsync(true));
   const discovery = await subscribeCollect(ha, 'homeassistant/#', 1);
-  const expected = [GATE_A, GATE_B, TURNSTILE].map((ref) => configTopic('homeassistant', objectId(SITE, ref.kind, ref.id)));
+  const expected = [GATE_A, GATE_B, TURNSTILE, BARRIER].map((ref) => configTopic('homeassistant', objectId(SITE, ref.kind, ref.id)));
   const gatewayTopic = configTopic('homeassistant', objectId(SITE, GATEWAY_KIND, GATEWAY_ID));
   await until('the retained configs', () => [...expected, gatewayTopic].every((topic) => discovery.messages.some((m) => m.topic === topic && m.retain)));
 
   // Every button, pressed as Home Assistant presses it: payload_press on command_topic at its QoS.
   const results = await subscribeCollect(ha, `site/${SITE}/+/+/result`, 1);
   const buttons = configsOf(discovery).flatMap((m) => Object.values((JSON.parse(m.payload.toString()) as { components: Record<string, Record<string, unknown>> }).components)).filter((c) => c.platform === 'button');
-  assert.equal(buttons.length, 2 + 2 + 4, 'unlock and lock for each gate; pass in, pass out, unlock, lock for the turnstile');
+  assert.equal(buttons.length, 2 + 2 + 4 + 2, 'unlock and lock for each gate; pass in, pass out, unlock, lock for the turnstile; open and close for the barrier');
   for (const button of buttons) {
     const from = results.messages.length;
     await ha.publishAsync(button.command_topic as string, button.payload_press as string, { qos: button.qos as 1 });
