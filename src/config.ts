@@ -19,6 +19,7 @@ import { suggestionFor } from './config/suggest.js';
 import { uplinkSchema, validateUplink, type UplinkConfig } from './uplink/config.js';
 import { consoleSchema, validateConsole, type ConsoleConfig } from './console/server/config.js';
 import { brokerSchema, validateBrokerListeners, validateUsers, type BrokerConfig, type UserConfig } from './broker/config.js';
+import { homeAssistantSchema, validateHomeAssistant, type HomeAssistantConfig } from './homeassistant/config.js';
 
 export type { BrokerConfig, BrokerTlsConfig, BrokerWsConfig, UserConfig } from './broker/config.js';
 
@@ -70,6 +71,8 @@ export interface GatehouseConfig {
   links: LinkConfig[];
   /** The technician console's listener and sessions (src/console/server/). */
   console: ConsoleConfig;
+  /** Home Assistant MQTT discovery (src/extensions/homeassistant.ts). */
+  homeassistant: HomeAssistantConfig;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -126,6 +129,7 @@ function schema() {
     },
     uplink: uplinkSchema(env),
     console: consoleSchema(env),
+    homeassistant: homeAssistantSchema(env),
   };
 }
 
@@ -383,6 +387,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const uplink = validateUplink(raw.uplink as UplinkConfig, raw.site as string, raw.gateway_id as string, registries.kinds, issues);
   validateBrokerListeners(raw.broker as BrokerConfig, issues);
   validateConsole(raw.console as ConsoleConfig, raw.broker as BrokerConfig, raw.metrics as GatehouseConfig['metrics'], issues);
+  validateHomeAssistant(raw.homeassistant as HomeAssistantConfig, issues);
   // An id forgotten while a copy of its command can still be valid would let that copy run again.
   const longestValidity = Math.max(commands.max_age_ms, MAX_TTL_MS) + commands.clock_skew_ms;
   if (commands.dedupe_window_ms <= longestValidity) {

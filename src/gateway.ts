@@ -13,6 +13,7 @@ import { EventBus, type Extension } from './event-bus.js';
 import { ConsoleExtension } from './extensions/console.js';
 import { DevicePublisher } from './extensions/device-publisher.js';
 import { GatewayStatePublisher } from './extensions/gateway-state.js';
+import { HomeAssistantExtension } from './extensions/homeassistant.js';
 import { HousekeepingExtension, JournalExtension } from './extensions/journal.js';
 import { LinksExtension } from './extensions/links.js';
 import { MetricsExtension } from './extensions/metrics.js';
@@ -191,6 +192,7 @@ export class Gateway {
     if (interrupted.length > 0) log.warn({ count: interrupted.length }, 'answered commands interrupted by the previous stop');
     // Links start once every device has had its safe state: events of the start-up are published, not linked.
     await this.startActors(running, [links, new HousekeepingExtension({ bus, journal, ledger, commit: commits.run, config: () => this.config, log: journalLog })]);
+    if (config.homeassistant.enabled) await this.startActors(running, [new HomeAssistantExtension({ bus, config: () => this.config, kinds: this.registries.kinds, publishLocal: (topic, payload) => broker.publish(topic, payload, { qos: 1, retain: true }), version: VERSION, log: log.child({ component: 'homeassistant' }) })]);
     await state.publish();
     await outlet.publish(topics.gatewayAvailability(config.site, config.gateway_id), 'online', true);
     // After the local announcement: the birth on the cloud link reads the same current picture.
@@ -301,6 +303,7 @@ export class Gateway {
         classify: (topic) => classifyTopic(config.site, topic),
         onCommand: (cmd) => void pipeline.submit(localCommand(cmd)),
         onSecurityEvent: (e) => bus.emit('security', e),
+        onPublished: (topic, payload, retain, clientId) => bus.emit('broker.published', { topic, payload, retain, clientId }),
         // A message the cloud gets is in the outbox before its publisher's PUBACK (issue 13).
         ...(uplink ? { keep: (topic: string, payload: Buffer, retain: boolean) => uplink.forward(topic, payload, retain) } : {}),
       },

@@ -1,4 +1,4 @@
-// New users and anonymous access while running (a configuration reload). A connected client whose
+// New users and anonymous access (allow and deny lists) while running (a configuration reload). A connected client whose
 // user was removed or got a new password hash, or an anonymous one once anonymous access is off,
 // is disconnected (its will is published as for any server-side close). Any other client keeps
 // its connection and gets its new access list at once: later PUBLISH and SUBSCRIBE packets are

@@ -9,12 +9,19 @@ export interface UserEntry {
   password_hash: string;
   publish: string[];
   subscribe: string[];
+  /** Filters denied for publish and subscribe, before the allow lists (acl.ts). */
+  deny?: string[];
 }
 
 export interface AnonymousAccess {
   enabled: boolean;
   publish: string[];
   subscribe: string[];
+  deny?: string[];
+}
+
+function rulesOf(entry: { publish: string[]; subscribe: string[]; deny?: string[] }): AclRules {
+  return { publish: entry.publish, subscribe: entry.subscribe, deny: entry.deny ?? [] };
 }
 
 /** CONNACK return codes of MQTT 3.1.1 table 3.1 used for refused logins. */
@@ -54,7 +61,7 @@ export class Authenticator {
   async authenticate(username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
     if (username === undefined) {
       if (!this.anonymous.enabled) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'anonymous_disabled' };
-      return { ok: true, rules: { publish: this.anonymous.publish, subscribe: this.anonymous.subscribe } };
+      return { ok: true, rules: rulesOf(this.anonymous) };
     }
     const user = this.users.get(username);
     const secret = password === undefined ? '' : password.toString('utf8');
@@ -62,7 +69,7 @@ export class Authenticator {
     if (!user) return { ok: false, returnCode: CONNACK_BAD_CREDENTIALS, reason: 'unknown_user' };
     if (password === undefined) return { ok: false, returnCode: CONNACK_BAD_CREDENTIALS, reason: 'missing_password' };
     if (!matches) return { ok: false, returnCode: CONNACK_BAD_CREDENTIALS, reason: 'bad_password' };
-    return { ok: true, username, rules: { publish: user.publish, subscribe: user.subscribe } };
+    return { ok: true, username, rules: rulesOf(user) };
   }
 
   /**
@@ -76,14 +83,14 @@ export class Authenticator {
     if (username !== undefined && username !== identity) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'certificate_mismatch' };
     const user = this.users.get(identity);
     if (!user) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'unknown_certificate_user' };
-    return { ok: true, username: identity, rules: { publish: user.publish, subscribe: user.subscribe } };
+    return { ok: true, username: identity, rules: rulesOf(user) };
   }
 
   /** What a connected client was let in with: its user entry, or the anonymous access; undefined when it would now be refused. */
   accessOf(username: string | undefined): { rules: AclRules; passwordHash?: string } | undefined {
-    if (username === undefined) return this.anonymous.enabled ? { rules: { publish: this.anonymous.publish, subscribe: this.anonymous.subscribe } } : undefined;
+    if (username === undefined) return this.anonymous.enabled ? { rules: rulesOf(this.anonymous) } : undefined;
     const user = this.users.get(username);
-    return user && { rules: { publish: user.publish, subscribe: user.subscribe }, passwordHash: user.password_hash };
+    return user && { rules: rulesOf(user), passwordHash: user.password_hash };
   }
 
   /** New users and anonymous access (a configuration reload); later logins use them. */

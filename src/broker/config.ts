@@ -19,6 +19,8 @@ export interface UserConfig {
   subscribe: string[];
   /** Console roles (src/console/server): `admin` sees the broker view and the commissioning tools. */
   roles?: UserRole[];
+  /** Filters refused for publish and subscribe before publish/subscribe are looked at. */
+  deny: string[];
 }
 
 export const USER_ROLES = ['admin'] as const;
@@ -52,6 +54,7 @@ export function brokerSchema(env: EnvName) {
     enabled: { doc: 'Allow clients without a username.', format: BOOLEAN, default: false, env: env('broker.anonymous.enabled') },
     publish: { doc: 'Topic filters anonymous clients may publish to.', format: 'filter-list', default: [] as string[] },
     subscribe: { doc: 'Topic filters anonymous clients may subscribe to.', format: 'filter-list', default: [] as string[] },
+    deny: { doc: 'Topic filters anonymous clients may neither publish to nor receive, whatever publish and subscribe allow.', format: 'filter-list', default: [] as string[] },
   },
   limits: brokerLimitsSchema(env),
   login: brokerLoginSchema(env),
@@ -72,7 +75,7 @@ export interface BrokerConfig {
   tcp_enabled: boolean;
   tls: BrokerTlsConfig;
   ws: BrokerWsConfig;
-  anonymous: { enabled: boolean; publish: string[]; subscribe: string[] };
+  anonymous: { enabled: boolean; publish: string[]; subscribe: string[]; deny: string[] };
   limits: BrokerLimitsConfig;
   login: BrokerLoginConfig;
   persistence: 'sqlite' | 'memory';
@@ -142,10 +145,10 @@ export function validateBrokerListeners(broker: BrokerConfig, issues: ConfigIssu
 export function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig[] {
   const users: UserConfig[] = [];
   const seen = new Set<string>();
-  const userKeys = ['username', 'password_hash', 'publish', 'subscribe', 'roles'];
+  const userKeys = ['username', 'password_hash', 'publish', 'subscribe', 'roles', 'deny'];
   raw.forEach((entry, i) => {
     if (!isPlainObject(entry)) return issues.push({ path: `users[${i}]`, message: 'must be an object' });
-    const { username, password_hash, publish = [], subscribe = [], roles = [] } = entry;
+    const { username, password_hash, publish = [], subscribe = [], roles = [], deny = [] } = entry;
     // A user is named by username where it is a plain one: `users[guard].password_hash`.
     const path = typeof username === 'string' && /^[A-Za-z0-9_.@-]{1,64}$/.test(username) && !seen.has(username) ? `users[${username}]` : `users[${i}]`;
     for (const key of Object.keys(entry)) {
@@ -159,7 +162,7 @@ export function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig
     if (typeof password_hash !== 'string' || !isPasswordHash(password_hash)) {
       issues.push({ path: `${path}.password_hash`, message: 'must be a hash printed by `gatehouse passwd` (plaintext passwords are not accepted)' });
     }
-    const lists = { publish, subscribe };
+    const lists = { publish, subscribe, deny };
     for (const [key, list] of Object.entries(lists)) {
       if (!Array.isArray(list)) {
         issues.push({ path: `${path}.${key}`, message: 'must be a list of MQTT topic filters' });
@@ -180,7 +183,7 @@ export function validateUsers(raw: unknown[], issues: ConfigIssue[]): UserConfig
       });
     }
     const userRoles = Array.isArray(roles) ? [...new Set(roles as UserRole[])] : [];
-    users.push({ username: username as string, password_hash: password_hash as string, publish: publish as string[], subscribe: subscribe as string[], ...(userRoles.length > 0 ? { roles: userRoles } : {}) });
+    users.push({ username: username as string, password_hash: password_hash as string, publish: publish as string[], subscribe: subscribe as string[], deny: deny as string[], ...(userRoles.length > 0 ? { roles: userRoles } : {}) });
   });
   return users;
 }

@@ -1,10 +1,10 @@
 // What happens to a PUBLISH from a client, decided from the topic contract (DESIGN.md section 2)
 // and the client's ACL.
 import { isServerTopic, type TopicClass } from '../topics.js';
-import { validateTopicName, type Acl } from './acl.js';
+import { validateTopicName, type Acl, type AclRefusal } from './acl.js';
 import { topicTooLong } from './client-limits.js';
 
-export type PublishDenyReason = 'invalid_topic' | 'topic_too_long' | 'system_topic' | 'reserved_topic' | 'acl';
+export type PublishDenyReason = 'invalid_topic' | 'topic_too_long' | 'system_topic' | 'reserved_topic' | AclRefusal;
 
 export type PublishDecision =
   /** Ordinary traffic the ACL allows: route it. */
@@ -28,7 +28,9 @@ export function decidePublish(topic: string, classify: (topic: string) => TopicC
     case 'command':
       // A forbidden command still goes to the pipeline, which answers it with a `forbidden` result.
       return { action: 'command', kind: cls.kind, device: cls.device, command: cls.command, authorized: acl.canPublish(topic) };
-    default:
-      return acl.canPublish(topic) ? { action: 'allow' } : { action: 'deny', reason: 'acl' };
+    default: {
+      const refusal = acl.publishRefusal(topic);
+      return refusal === null ? { action: 'allow' } : { action: 'deny', reason: refusal };
+    }
   }
 }

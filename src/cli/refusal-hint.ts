@@ -32,6 +32,10 @@ export function refusalHint(refusal: Pick<RecentRefusal, 'type' | 'topic' | 'rea
     const list = refusal.username === undefined ? `broker.anonymous.${type === 'publish_denied' ? 'publish' : 'subscribe'}` : `that user's ${type === 'publish_denied' ? 'publish' : 'subscribe'} list`;
     return `${who} may not ${type === 'publish_denied' ? 'publish to' : 'subscribe to'} it (${list} in the config)`;
   }
+  if ((type === 'publish_denied' || type === 'subscribe_denied') && reason === 'acl_deny') {
+    const list = refusal.username === undefined ? 'broker.anonymous.deny' : `the deny list of user ${refusal.username}`;
+    return `a filter of ${list} in the config covers it`;
+  }
   if (reason.startsWith('tls_handshake')) return 'the TLS handshake failed (certificate, CA or protocol)';
   return REASONS[reason];
 }

@@ -38,14 +38,18 @@ function exposedListeners(config: Readonly<GatehouseConfig>): string[] {
   return listeners.filter((l) => l.enabled && !isLoopbackHost(l.host)).map((l) => `${l.name} ${l.host || '0.0.0.0'}:${l.port}`);
 }
 
+function denied(list: readonly string[]): string {
+  return list.length === 0 ? '' : `, never ${list.join(', ')} (deny)`;
+}
+
 function anonymous(config: Readonly<GatehouseConfig>): PostureItem {
-  const { enabled, publish, subscribe } = config.broker.anonymous;
+  const { enabled, publish, subscribe, deny } = config.broker.anonymous;
   if (!enabled) return { subject: 'anonymous', text: 'off: every client logs in as a user of the config', warnings: [] };
   const warnings: string[] = [];
   if (publish.length > 0) warnings.push(`clients without a username may publish to ${filters(publish)}: commands too, where a filter covers a command topic`);
   const exposed = exposedListeners(config);
   if (exposed.length > 0 && subscribe.length > 0) warnings.push(`anyone who reaches ${exposed.join(', ')} may read ${filters(subscribe)} without logging in`);
-  return { subject: 'anonymous', text: `ON: clients without a username may read ${filters(subscribe)} and publish to ${filters(publish)}`, warnings };
+  return { subject: 'anonymous', text: `ON: clients without a username may read ${filters(subscribe)} and publish to ${filters(publish)}${denied(deny)}`, warnings };
 }
 
 const PLAIN_BEYOND_LOOPBACK = 'passwords, commands and state cross the network unencrypted: use TLS, or keep this listener on a trusted network';
@@ -138,9 +142,12 @@ function sampleSecrets(config: Readonly<GatehouseConfig>, samples: SampleCredent
 }
 
 export async function securityPosture(config: Readonly<GatehouseConfig>, samples: SampleCredentials): Promise<PostureItem[]> {
+  const withDeny = config.users.filter((u) => u.deny.length > 0);
   const users: PostureItem = {
     subject: 'users',
-    text: `${config.users.length} user${config.users.length === 1 ? '' : 's'}${config.users.length ? `: ${config.users.map((u) => u.username).join(', ')}` : ''}`,
+    text:
+      `${config.users.length} user${config.users.length === 1 ? '' : 's'}${config.users.length ? `: ${config.users.map((u) => u.username).join(', ')}` : ''}` +
+      (withDeny.length ? `; deny filters: ${withDeny.map((u) => `${u.username} never ${u.deny.join(', ')}`).join('; ')}` : ''),
     warnings: [...(await sampleUserCredentials(config, samples)), ...sampleSecrets(config, samples)],
   };
   return [anonymous(config), ...listeners(config), metrics(config), uplink(config), users];

@@ -22,6 +22,8 @@ export interface GatewayEvents {
   'command.result': CommandResult;
   /** A refused login, publish or subscription, a lockout. */
   security: SecurityEvent;
+  /** A client's PUBLISH the broker routed (Home Assistant's birth on homeassistant/status, ...). */
+  'broker.published': { topic: string; payload: Buffer; retain: boolean; clientId: string };
   /** A reload was applied. */
   'config.reloaded': { config: Readonly<GatehouseConfig>; plan: ReloadPlan };
   /** A reload was rejected (an invalid config) or failed while applied; the running config stays. */

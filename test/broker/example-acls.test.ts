@@ -27,7 +27,7 @@ before(() => {
 function aclOf(username: string): Acl {
   const user = users.get(username);
   assert.ok(user, `config/example-site.yaml has a user ${username}`);
-  return new Acl({ publish: user.publish, subscribe: user.subscribe }, { username, clientId: `${username}-1` });
+  return new Acl({ publish: user.publish, subscribe: user.subscribe, deny: user.deny }, { username, clientId: `${username}-1` });
 }
 
 const gate = (id: string, leaf: string) => topics.command(SITE, 'gate', id, leaf);
@@ -45,6 +45,9 @@ test('guard desk: unlocks and locks gates, drives turnstiles, reads the whole si
   for (const topic of [camera('lobby-cam', 'ptz'), topics.command(OTHER, 'gate', 'main-gate', 'unlock')]) {
     assert.equal(acl.canPublish(topic), false, topic);
   }
+  // Its deny list: the fire exit (an egress door) is never locked from the desk.
+  assert.equal(acl.publishRefusal(gate('fire-exit', 'lock')), 'acl_deny');
+  assert.equal(acl.canPublish(gate('fire-exit', 'unlock')), true);
   assert.deepEqual(decidePublish(topics.state(SITE, 'gate', 'main-gate'), classify, acl), { action: 'deny', reason: 'reserved_topic' });
   for (const filter of [topics.siteTree(SITE), topics.result(SITE, 'gate', 'main-gate'), topics.image(SITE, 'lobby-cam'), topics.gatewayState(SITE, 'edge-1'), `site/${SITE}/+/+/event`]) {
     assert.equal(acl.canSubscribe(filter), true, filter);

@@ -40,6 +40,8 @@ export function decideAuthorizeForward(
   const fromClient = packet.clientId !== undefined;
   if (fromClient && policy.classify(packet.topic).type === 'command') return { action: 'drop' };
   if (!session) return { action: 'drop' };
+  // A deny filter inside a granted wildcard subscription (acl.ts): the denied topics never arrive.
+  if (session.acl && !session.acl.canReceive(packet.topic)) return { action: 'drop' };
   const adjusted: ForwardedPacket = { topic: packet.topic, qos: packet.qos, dup: packet.dup, messageId: packet.messageId };
   if (!applyForwardPolicy(adjusted, session.granted)) return { action: 'drop' };
   const { qos, dup } = adjusted;

@@ -32,7 +32,8 @@ export function decideAuthorizeSubscribe(
   limits: Pick<ClientLimits, 'maxTopicLength' | 'maxSubscriptions'>,
 ): AuthorizeSubscribeDecision {
   const invalid = validateTopicFilter(sub.topic);
-  const allowed = Boolean(session?.acl && !invalid && session.acl.canSubscribe(sub.topic));
+  const refusal = session?.acl && !invalid ? session.acl.subscribeRefusal(sub.topic) : 'acl';
+  const allowed = refusal === null;
   // A filter over a limit gets 0x80 like any refusal.
   const overLimit = session && allowed ? subscribeLimitExceeded(sub.topic, session.granted, limits) : null;
   if (session && allowed && !overLimit) return { action: 'grant', qos: sub.qos as GrantedQos };
@@ -43,7 +44,7 @@ export function decideAuthorizeSubscribe(
     peer: session?.peer ?? 'unknown',
     protocol: session?.protocol,
     topic: sub.topic,
-    reason: invalid ? 'invalid_filter' : (overLimit ?? 'acl'),
+    reason: invalid ? 'invalid_filter' : (overLimit ?? refusal ?? 'acl'),
   };
   const denials = session ? session.subscribeDenials + 1 : 1;
   if (denials > SUBSCRIBE_DENIALS_JOURNALED) {
