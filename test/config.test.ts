@@ -46,7 +46,7 @@ describe('config', () => {
     doc.site = 'Demo Site';
     doc.broker.anonymous.subscribe = ['site/#/x'];
     doc.commands.timeout_ms = -5;
-    doc.users.push({ username: 'guard', password_hash: 'hunter2', publish: ['a/+b'], subscribe: [] });
+    const added = doc.users.push({ username: 'guard', password_hash: 'hunter2', publish: ['a/+b'], subscribe: [] }) - 1;
     doc.transports.plc = { type: 'modbus-udp', host: 'x' };
     doc.transports.simulator.port = 70000;
     // Devices are named by id (devices[x1]); one without a usable id by its index (devices[n]).
@@ -61,9 +61,9 @@ describe('config', () => {
     expectIssue(issues, 'site', /a-z 0-9/);
     expectIssue(issues, 'broker.anonymous.subscribe', /not a valid MQTT topic filter/);
     expectIssue(issues, 'commands.timeout_ms', /positive integer/);
-    expectIssue(issues, 'users[2].username', /duplicate user/);
-    expectIssue(issues, 'users[2].password_hash', /gatehouse passwd/);
-    expectIssue(issues, 'users[2].publish[0]', /a\/\+b/);
+    expectIssue(issues, `users[${added}].username`, /duplicate user/);
+    expectIssue(issues, `users[${added}].password_hash`, /gatehouse passwd/);
+    expectIssue(issues, `users[${added}].publish[0]`, /a\/\+b/);
     expectIssue(issues, 'transports.plc.type', /unknown transport type "modbus-udp"/);
     expectIssue(issues, 'transports.simulator.port', /between 1 and 65535/);
     expectIssue(issues, `devices[${n}].id`, /duplicate device id "main-gate" \(also the 1st device\)/);
