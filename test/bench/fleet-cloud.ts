@@ -98,6 +98,13 @@ export class FleetMonitor {
     return found;
   }
 
+  /** The first birth of `site` on `node` in a connection numbered at least `connection`. */
+  birthOn(site: string, node: string, connection: number): Birth | undefined {
+    const bySite = this.births.get(site);
+    if (!bySite) return undefined;
+    return [...bySite.entries()].filter(([c, b]) => c >= connection && b.node === node).sort((x, y) => x[0] - y[0])[0]?.[1];
+  }
+
   /** The node of each site's newest birth. */
   latestNode(site: string): string | null {
     const bySite = this.births.get(site);
