@@ -20,8 +20,8 @@
 //
 // RabbitMQ 3.10's MQTT plugin keeps a client's QoS 1 subscriptions in a durable queue named after
 // its client id, on the node it was connected to; while that node is down, a SUBSCRIBE at QoS 1
-// with the same client id on another node is answered by closing the connection. So when a broker
-// closes the connection on our SUBSCRIBE, the next connections to that node subscribe at QoS 0 for
+// with the same client id on another node is answered by closing the connection. So when a node of
+// a list closes the connection on our SUBSCRIBE, the next connections to that node subscribe at QoS 0 for
 // a while (SUBSCRIBE_QOS0_FALLBACK_MS): the birth and the outbox flow, and commands still arrive,
 // at most once, instead of the link going round the nodes for as long as the node is down.
 
@@ -563,7 +563,7 @@ export class CloudLink {
 
   private onClosed(client: MqttClient, generation: number): void {
     if (generation !== this.generation) return;
-    if (this.subscribing === generation && this.commandQos === 1) this.subscribeClosed();
+    if (this.subscribing === generation && this.commandQos === 1 && this.urls.length > 1) this.subscribeClosed();
     this.subscribing = undefined;
     this.generation++;
     const wasUp = this.state === 'up';
