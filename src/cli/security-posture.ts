@@ -5,6 +5,7 @@
 import { verifyPassword } from '../broker/password.js';
 import type { GatehouseConfig } from '../config.js';
 import { isLoopbackHost } from '../metrics/loopback.js';
+import { uplinkUrls } from '../uplink/config.js';
 import type { SampleCredentials } from './sample-credentials.js';
 
 export interface PostureItem {
@@ -97,12 +98,13 @@ function metrics(config: Readonly<GatehouseConfig>): PostureItem {
 function uplink(config: Readonly<GatehouseConfig>): PostureItem {
   const { enabled, url, username, tls, allow_commands } = config.uplink;
   if (!enabled) return { subject: 'uplink', text: 'off', warnings: [] };
-  const secure = url.startsWith('mqtts:');
+  const urls = uplinkUrls(url);
+  const secure = urls.every((u) => u.startsWith('mqtts:'));
   const login = [username ? `user ${username}` : undefined, tls.cert ? 'a client certificate' : undefined].filter(Boolean).join(' and ') || 'no credentials';
   const commands = allow_commands.length === 0 ? 'no commands' : `the commands ${allow_commands.join(', ')}`;
   return {
     subject: 'uplink',
-    text: `on: ${url}, ${secure ? 'TLS' : 'plain MQTT without TLS'}, logs in with ${login}; the cloud may send ${commands}`,
+    text: `on: ${urls.join(', ')}, ${secure ? 'TLS' : 'plain MQTT without TLS'}, logs in with ${login}; the cloud may send ${commands}`,
     warnings: secure ? [] : ['the cloud link is not encrypted: everything gatehouse publishes, the uplink password and the cloud\'s commands cross the network readable; use mqtts://'],
   };
 }

@@ -10,6 +10,20 @@
 // MQTT 5 (uplink.protocol "5") adds: Session Expiry 0 with Clean Start (the clean session of 3.1.1),
 // our Receive Maximum, the broker's Receive Maximum and Maximum Packet Size from its CONNACK
 // respected, reason codes recorded, user properties on every PUBLISH, and request/response.
+//
+// A broker cluster: `url` may list several nodes. The node list is walked in our own reconnect loop
+// rather than by MQTT.js's `servers` option, which only rotates inside MQTT.js's own reconnect (off
+// here, see above) and would hide which node a connection went to. A failed connect or a lost
+// connection moves on to the next node in the list, after the same backoff and jitter as with one
+// node; a node that works is kept until it fails. Every connection, whichever node, starts with the
+// birth, and the outbox (unacknowledged rows included) is replayed to that node.
+//
+// RabbitMQ 3.10's MQTT plugin keeps a client's QoS 1 subscriptions in a durable queue named after
+// its client id, on the node it was connected to; while that node is down, a SUBSCRIBE at QoS 1
+// with the same client id on another node is answered by closing the connection. So when a node of
+// a list closes the connection on our SUBSCRIBE, the next connections to that node subscribe at QoS 0 for
+// a while (SUBSCRIBE_QOS0_FALLBACK_MS): the birth and the outbox flow, and commands still arrive,
+// at most once, instead of the link going round the nodes for as long as the node is down.
 
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Socket } from 'node:net';
@@ -50,8 +64,8 @@ export interface CloudCommandMessage {
 }
 
 export interface CloudLinkOptions {
-  /** mqtt://host:port or mqtts://host:port */
-  url: string;
+  /** mqtt://host:port or mqtts://host:port; a list for the nodes of a cluster, tried in turn. */
+  url: string | readonly string[];
   /** Default 3.1.1. */
   protocol?: UplinkProtocol;
   /** MQTT 5: user properties on every PUBLISH (and the will); `class` is added per message. */
@@ -64,7 +78,7 @@ export interface CloudLinkOptions {
   connectTimeoutMs: number;
   /** Published by the broker when the link dies without DISCONNECT (MQTT 3.1.1 section 3.1.2.5). */
   will: { topic: string; payload: string };
-  /** Subscribed at QoS 1 on every connection (the session is clean, MQTT 3.1.1 section 3.1.2.4). */
+  /** Subscribed at QoS 1 (0 in the fallback above) on every connection (the session is clean, MQTT 3.1.1 section 3.1.2.4). */
   subscriptions: string[];
   /** PUBLISH packets awaiting PUBACK at most (fewer when the broker's Receive Maximum says so); our Receive Maximum under MQTT 5. */
   inflight: number;
@@ -103,6 +117,14 @@ export interface LinkStats {
   tooLarge: number;
   /** The last refusal or DISCONNECT reason code the broker sent. */
   lastReason?: BrokerReason;
+  /** The node connected to, or being tried (its URL, which never carries credentials). */
+  node: string;
+  /** The QoS of the command subscriptions on this connection: 1, or 0 after a node closed the connection on them. */
+  commandQos: 0 | 1;
+  /** Its place in the configured list, from 0. */
+  nodeIndex: number;
+  /** How many nodes are configured. */
+  nodes: number;
 }
 
 const RETRY_AFTER_STORE_ERROR_MS = 1000;
@@ -115,6 +137,8 @@ const ACK_FLUSH_MS = 5;
 const DISCONNECT_GRACE_MS = 2000;
 /** Responses (MQTT 5 request/response) waiting for the link, at most; they live in memory only. */
 const MAX_PENDING_RESPONSES = 1000;
+/** How long the command subscriptions are made at QoS 0 on a node that closed the connection on a QoS 1 SUBSCRIBE. */
+const SUBSCRIBE_QOS0_FALLBACK_MS = 10 * 60_000;
 /** The same refusal (packet and code) is logged at warn at most this often; the rest at debug, counted. */
 const REASON_LOG_INTERVAL_MS = 60_000;
 
@@ -154,6 +178,14 @@ export class CloudLink {
   /** Responses waiting for room on the link, and those sent and not yet acknowledged. */
   private responses: LinkMessage[] = [];
   private readonly responsesInFlight = new Set<LinkMessage>();
+  private readonly urls: readonly string[];
+  /** The node of the current (or next) connection attempt, an index into urls. */
+  private nodeIndex = 0;
+  /** Per node: when it closed the connection on a QoS 1 SUBSCRIBE (see the header). */
+  private readonly subscribeClosedAt = new Map<number, number>();
+  private commandQos: 0 | 1 = 1;
+  /** The connection (generation) whose command SUBSCRIBE awaits its SUBACK. */
+  private subscribing: number | undefined;
 
   constructor(
     private readonly opts: CloudLinkOptions,
@@ -163,6 +195,8 @@ export class CloudLink {
   ) {
     this.backoff = new Backoff({ initialMs: opts.backoff.initialMs, maxMs: opts.backoff.maxMs, jitter: 0.5 });
     this.protocol = opts.protocol ?? '3.1.1';
+    this.urls = typeof opts.url === 'string' ? [opts.url] : [...opts.url];
+    if (this.urls.length === 0) throw new RangeError('cloud link: no broker URL');
   }
 
   start(): void {
@@ -204,6 +238,10 @@ export class CloudLink {
       refused: this.refused,
       tooLarge: this.tooLarge,
       ...(this.lastReason ? { lastReason: { ...this.lastReason } } : {}),
+      node: this.urls[this.nodeIndex],
+      commandQos: this.commandQos,
+      nodeIndex: this.nodeIndex,
+      nodes: this.urls.length,
     };
   }
 
@@ -309,9 +347,9 @@ export class CloudLink {
     };
     let client: MqttClient;
     try {
-      client = mqtt.connect(opts.url, options);
+      client = mqtt.connect(this.urls[this.nodeIndex], options);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'cloud link: cannot create the MQTT client');
+      this.log.error({ err: (err as Error).message, node: this.urls[this.nodeIndex] }, 'cloud link: cannot create the MQTT client');
       this.scheduleReconnect((err as Error).message);
       return;
     }
@@ -341,8 +379,15 @@ export class CloudLink {
       }
     }
     this.setState('birth');
+    const node = this.nodeIndex;
+    const closedAt = this.subscribeClosedAt.get(node);
+    this.commandQos = closedAt !== undefined && Date.now() - closedAt < SUBSCRIBE_QOS0_FALLBACK_MS ? 0 : 1;
     try {
-      if (this.opts.subscriptions.length > 0) await this.subscribe(client);
+      if (this.opts.subscriptions.length > 0) {
+        this.subscribing = generation;
+        await this.subscribe(client, this.commandQos);
+        this.subscribing = undefined;
+      }
       if (generation !== this.generation) return;
       await this.publishInOrder(client, this.hooks.birth());
     } catch (err) {
@@ -365,10 +410,10 @@ export class CloudLink {
    * reason code >= 0x80 such as 0x87 from its ACL) is logged and recorded; the link stays up for the
    * rest (reconnecting would only be refused again).
    */
-  private subscribe(client: MqttClient): Promise<void> {
+  private subscribe(client: MqttClient, qos: 0 | 1): Promise<void> {
     const filters = this.opts.subscriptions;
     return new Promise((resolve, reject) => {
-      client.subscribe(Object.fromEntries(filters.map((topic) => [topic, { qos: 1 as const }])), (err, _granted, suback) => {
+      client.subscribe(Object.fromEntries(filters.map((topic) => [topic, { qos }])), (err, _granted, suback) => {
         const codes = suback?.granted.map((g) => (typeof g === 'number' ? g : 0x80));
         if (!codes || codes.length !== filters.length) return err ? reject(err) : resolve();
         const refused = filters.map((filter, i) => ({ filter, code: codes[i] })).filter((g) => g.code >= 0x80);
@@ -518,13 +563,15 @@ export class CloudLink {
 
   private onClosed(client: MqttClient, generation: number): void {
     if (generation !== this.generation) return;
+    if (this.subscribing === generation && this.commandQos === 1 && this.urls.length > 1) this.subscribeClosed();
+    this.subscribing = undefined;
     this.generation++;
     const wasUp = this.state === 'up';
     const error = this.lastError;
     client.end(true);
     this.client = undefined;
     this.afterConnectionEnded();
-    if (wasUp) this.log.warn({ err: error, connection: this.connections }, 'cloud link down');
+    if (wasUp) this.log.warn({ err: error, connection: this.connections, node: this.urls[this.nodeIndex] }, 'cloud link down');
     this.scheduleReconnect(error);
   }
 
@@ -549,14 +596,32 @@ export class CloudLink {
     this.responsesInFlight.clear();
   }
 
+  /** The broker closed the connection on our QoS 1 SUBSCRIBE: QoS 0 on this node for a while (see the header). */
+  private subscribeClosed(): void {
+    this.subscribeClosedAt.set(this.nodeIndex, Date.now());
+    this.log.warn(
+      { node: this.urls[this.nodeIndex], err: this.lastError, qos0_for_ms: SUBSCRIBE_QOS0_FALLBACK_MS },
+      'cloud broker closed the connection on the command SUBSCRIBE at QoS 1 (RabbitMQ 3.10: the session\'s queue is on a node that is down); subscribing at QoS 0 on this node for a while',
+    );
+  }
+
+  /** A cluster: the next connection attempt goes to the next node in the list (round robin). */
+  private nextNode(): void {
+    this.nodeIndex = (this.nodeIndex + 1) % this.urls.length;
+  }
+
+  /** Waits the backoff, then connects to the next node (the same one when there is only one). */
   private scheduleReconnect(error?: string): void {
     if (!this.running) return;
+    const failed = this.urls[this.nodeIndex];
+    this.nextNode();
     const first = this.backoff.attempt === 0;
     const delay = this.backoff.next();
     this.setState('waiting', error);
+    const next = this.urls.length > 1 ? { next_url: this.urls[this.nodeIndex] } : {};
     // The first failure is worth a warning; the retries of a long outage are not.
-    if (first) this.log.warn({ url: this.opts.url, err: error, retry_in_ms: delay }, 'cloud link cannot connect; retrying with backoff');
-    else this.log.debug({ delay_ms: delay, err: error }, 'cloud link: reconnecting after backoff');
+    if (first) this.log.warn({ url: failed, ...next, err: error, retry_in_ms: delay }, 'cloud link cannot connect; retrying with backoff');
+    else this.log.debug({ delay_ms: delay, err: error, url: failed, ...next }, 'cloud link: reconnecting after backoff');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 

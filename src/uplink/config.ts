@@ -10,7 +10,8 @@ import { GATEWAY_KIND, parseCommandPattern } from '../topics.js';
 /** The cloud uplink (issue 3); see validateUplink for the rules beyond each key's format. */
 export interface UplinkConfig {
   enabled: boolean;
-  url: string;
+  /** One broker, or the nodes of a cluster in the order they are tried (see uplinkUrls). */
+  url: string | string[];
   /** MQTT 3.1.1 (the default) or MQTT 5. */
   protocol: '3.1.1' | '5';
   /** `gatehouse-{site}-{gateway_id}` when not configured. */
@@ -52,12 +53,32 @@ convict.addFormat({
 });
 
 
+convict.addFormat({
+  name: 'uplink-url',
+  validate(value: unknown) {
+    if (typeof value === 'string') return;
+    if (!Array.isArray(value)) throw new Error('must be a URL (mqtt://host:port or mqtts://host:port) or a list of them');
+    const bad = value.findIndex((e) => typeof e !== 'string');
+    if (bad >= 0) throw new Error(`entry ${bad} (${JSON.stringify(value[bad])}) is not a string (mqtt://host:port or mqtts://host:port)`);
+  },
+});
+
+/**
+ * The broker URLs of `uplink.url`, in order: a list as given, one string as one URL, or a
+ * comma-separated string (what an environment variable can hold) split at its commas.
+ */
+export function uplinkUrls(url: string | readonly string[]): string[] {
+  if (typeof url !== 'string') return [...url];
+  if (url === '') return [];
+  return url.includes(',') ? url.split(',').map((u) => u.trim()) : [url];
+}
+
 type EnvName = (path: string) => string;
 
 export function uplinkSchema(env: EnvName) {
   return {
   enabled: { doc: 'Connect to the operator\'s cloud broker.', format: BOOLEAN, default: false, env: env('uplink.enabled') },
-  url: { doc: 'mqtt://host:port or mqtts://host:port of the cloud broker.', format: String, default: '', env: env('uplink.url') },
+  url: { doc: 'mqtt://host:port or mqtts://host:port of the cloud broker, or a list of the nodes of a cluster (tried in turn).', format: 'uplink-url', default: '' as string | string[], env: env('uplink.url') },
   protocol: { doc: 'MQTT version of the cloud link: "3.1.1" or "5".', format: 'uplink-protocol', default: '3.1.1' as '3.1.1' | '5', env: env('uplink.protocol') },
   client_id: { doc: 'MQTT client id on the cloud broker (default gatehouse-{site}-{gateway_id}).', format: String, default: '', env: env('uplink.client_id') },
   username: { doc: 'MQTT username on the cloud broker.', format: String, default: '', env: env('uplink.username') },
@@ -88,29 +109,37 @@ export function uplinkSchema(env: EnvName) {
 export function validateUplink(uplink: UplinkConfig, site: string, gatewayId: string, kindRegistry: Registries['kinds'], issues: ConfigIssue[]): UplinkConfig {
   const result: UplinkConfig = { ...uplink, protocol: String(uplink.protocol) as UplinkConfig['protocol'], client_id: uplink.client_id || `gatehouse-${site}-${gatewayId}` };
   let secure = false;
-  if (uplink.url === '') {
-    if (uplink.enabled) issues.push({ path: 'uplink.url', message: 'required when uplink.enabled is true (mqtt://host:port or mqtts://host:port)' });
-  } else {
+  const urls = uplinkUrls(uplink.url);
+  if (urls.length === 0) {
+    if (uplink.enabled) issues.push({ path: 'uplink.url', message: 'required when uplink.enabled is true (mqtt://host:port or mqtts://host:port, or a list of them)' });
+  }
+  const seen = new Map<string, number>();
+  urls.forEach((text, i) => {
+    // One URL is `uplink.url`; the nodes of a list are `uplink.url[i]`.
+    const path = typeof uplink.url === 'string' && !uplink.url.includes(',') ? 'uplink.url' : `uplink.url[${i}]`;
     let url: URL | undefined;
     try {
-      url = new URL(uplink.url);
+      url = new URL(text);
     } catch {
-      issues.push({ path: 'uplink.url', message: `${JSON.stringify(uplink.url)} is not a URL (mqtt://host:port or mqtts://host:port)` });
+      issues.push({ path, message: `${JSON.stringify(text)} is not a URL (mqtt://host:port or mqtts://host:port)` });
     }
-    if (url) {
-      secure = url.protocol === 'mqtts:';
-      if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') issues.push({ path: 'uplink.url', message: `scheme must be mqtt: or mqtts:, not ${url.protocol}` });
-      else if (!url.hostname) issues.push({ path: 'uplink.url', message: 'has no host' });
-      if (url.username || url.password) issues.push({ path: 'uplink.url', message: 'must not carry credentials; use uplink.username and uplink.password or uplink.password_file' });
-      if ((url.pathname && url.pathname !== '/') || url.search || url.hash) issues.push({ path: 'uplink.url', message: 'must be scheme://host:port with nothing after the port' });
-    }
-  }
+    if (!url) return;
+    if (url.protocol === 'mqtts:') secure = true;
+    if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') issues.push({ path, message: `scheme must be mqtt: or mqtts:, not ${url.protocol}` });
+    else if (!url.hostname) issues.push({ path, message: 'has no host' });
+    if (url.username || url.password) issues.push({ path, message: 'must not carry credentials; use uplink.username and uplink.password or uplink.password_file' });
+    if ((url.pathname && url.pathname !== '/') || url.search || url.hash) issues.push({ path, message: 'must be scheme://host:port with nothing after the port' });
+    const node = url.href;
+    const before = seen.get(node);
+    if (before !== undefined) issues.push({ path, message: `the same node as uplink.url[${before}]` });
+    else seen.set(node, i);
+  });
   if (uplink.password && uplink.password_file) issues.push({ path: 'uplink.password_file', message: 'give uplink.password or uplink.password_file, not both' });
   // MQTT 3.1.1 section 3.1.2.9 (MQTT-3.1.2-22): no password without a user name.
   if ((uplink.password || uplink.password_file) && !uplink.username) issues.push({ path: 'uplink.username', message: 'required when a password is given (MQTT 3.1.1 section 3.1.2.9)' });
   if (Buffer.byteLength(result.client_id, 'utf8') > 65_535) issues.push({ path: 'uplink.client_id', message: 'longer than 65535 bytes (MQTT 3.1.1 section 1.5.3)' });
   for (const key of ['ca', 'cert', 'key'] as const) {
-    if (uplink.tls[key] && uplink.url && !secure) issues.push({ path: `uplink.tls.${key}`, message: 'only used with an mqtts:// url' });
+    if (uplink.tls[key] && urls.length > 0 && !secure) issues.push({ path: `uplink.tls.${key}`, message: 'only used with an mqtts:// url' });
   }
   if (Boolean(uplink.tls.cert) !== Boolean(uplink.tls.key)) {
     issues.push({ path: uplink.tls.cert ? 'uplink.tls.key' : 'uplink.tls.cert', message: 'a client certificate needs both uplink.tls.cert and uplink.tls.key' });

@@ -8,6 +8,7 @@ import type { CommandResult } from '../commands/result.js';
 import type { UplinkConfig } from '../config.js';
 import { classifyTopic, GATEWAY_KIND, topics } from '../topics.js';
 import { CommandAllowList } from './allow-list.js';
+import { uplinkUrls } from './config.js';
 import { CloudLink, type CloudCommandMessage, type LinkLogger, type LinkMessage, type LinkState, type UplinkProtocol } from './cloud-link.js';
 import { UplinkError } from './errors.js';
 import { messageClass } from './message-class.js';
@@ -80,6 +81,12 @@ export interface UplinkStateFields {
     broker_limits: { receive_maximum: number | null; maximum_packet_size: number | null } | null;
     /** The last refusal or DISCONNECT reason code from the broker (CONNACK, SUBACK, PUBACK, DISCONNECT). */
     last_reason: { packet: string; reason_code: string; reason: string; detail?: string; topic?: string; at: number } | null;
+    /** The broker node connected to, or tried next (its URL; URLs never carry credentials); null before the start. */
+    node: string | null;
+    /** How many nodes `uplink.url` lists (1 for one broker). */
+    nodes: number;
+    /** QoS of the command subscriptions: 1, or 0 on a node that closed the connection on a QoS 1 SUBSCRIBE (RabbitMQ 3.10 after a failover). */
+    command_qos: 0 | 1;
   };
 }
 
@@ -117,7 +124,7 @@ export class Uplink {
     }
     this.link = new CloudLink(
       {
-        url: config.url,
+        url: uplinkUrls(config.url),
         protocol: config.protocol,
         userProperties: { gateway: this.deps.gatewayId, session: String(this.deps.session) },
         clientId: config.client_id,
@@ -218,6 +225,9 @@ export class Uplink {
               at: link.lastReason.at,
             }
           : null,
+        node: link?.node ?? null,
+        nodes: link?.nodes ?? uplinkUrls(this.deps.config.url).length,
+        command_qos: link?.commandQos ?? 1,
       },
     };
   }
