@@ -40,6 +40,8 @@ export interface DeviceConfig {
   settings: FieldValues;
   /** Driver options as the driver normalised them. */
   options: unknown;
+  /** The kind's config sections (a camera's `events`), parsed, defaults applied. */
+  sections: Record<string, unknown>;
 }
 
 export interface GatehouseConfig {
@@ -260,11 +262,14 @@ function validateDevices(
     for (const p of common.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
 
     let settings: FieldValues = {};
+    const sections: Record<string, unknown> = {};
     if (kind) {
-      const kindKeys = Object.fromEntries(Object.entries(entry).filter(([k]) => !DEVICE_COMMON.includes(k)));
+      const sectionDefs = kind.sections ?? {};
+      for (const [key, section] of Object.entries(sectionDefs)) sections[key] = section.parse(entry[key], `${path}.${key}`, issues);
+      const kindKeys = Object.fromEntries(Object.entries(entry).filter(([k]) => !DEVICE_COMMON.includes(k) && !Object.hasOwn(sectionDefs, k)));
       const parsed = parseFields(kindKeys, kind.settings);
       for (const p of parsed.problems) {
-        const allowed = [...DEVICE_COMMON, ...Object.keys(kind.settings)];
+        const allowed = [...DEVICE_COMMON, ...Object.keys(kind.settings), ...Object.keys(sectionDefs)];
         const message = p.message.startsWith('unknown key')
           ? `unknown key for a ${kind.name}${suggestionFor(p.key, allowed)} (allowed: ${allowed.join(', ')})`
           : p.message;
@@ -297,6 +302,7 @@ function validateDevices(
       command_timeout_ms: common.values.command_timeout_ms as number,
       settings,
       options: parsedOptions,
+      sections,
     });
   });
   return devices;
