@@ -108,6 +108,11 @@ export interface EventDefinition {
   doc: string;
   /** Matters for the building's security: kept in the cloud outbox when it overflows, like results. */
   security?: boolean;
+  /**
+   * Reported by the device from its own sensors (a camera's motion), never caused by a command:
+   * a link on it may command that same device.
+   */
+  external?: boolean;
 }
 
 export interface KindDefinition {
