@@ -101,6 +101,31 @@ describe('simulated camera: event service', () => {
     assert.equal(err.faultSubcode, 'ter:ResourceUnknown');
   });
 
+  it('the simulator controls raise motion, tamper and inputs for a while (POST /simulator/...)', TIMEOUT, async (t) => {
+    const camera = await startCamera(t);
+    const pullPoint = await subscribe(camera);
+    await call('PullMessages', pullPoint.address, bodies.pullMessages(1));
+    const base = camera.xaddr.replace('/onvif/device_service', '/simulator');
+    assert.equal((await post(`${base}/motion?duration_ms=50&rule=Door`, '')).status, 200);
+    assert.equal((await post(`${base}/tamper?scene=1&duration_ms=0`, '')).status, 200);
+    assert.equal((await post(`${base}/input?token=AlarmIn_1&active=false`, '')).status, 200);
+    assert.equal((await post(`${base}/motion?duration_ms=-5`, '')).status, 400);
+    assert.equal((await post(`${base}/smoke`, '')).status, 404);
+    const seen: string[] = [];
+    await until('motion on then off', async () => {
+      for (const n of readMessages(await call('PullMessages', pullPoint.address, bodies.pullMessages(1))).notifications) {
+        seen.push(`${n.topic} ${JSON.stringify(n.source.Rule ?? n.source.Source ?? n.source.InputToken)} ${Object.values(n.data)[0]}`);
+      }
+      return seen.length >= 4;
+    });
+    assert.deepEqual(seen, [
+      'tns1:RuleEngine/CellMotionDetector/Motion "Door" true',
+      'tns1:VideoSource/GlobalSceneChange/ImagingService "VideoSource_1" true',
+      'tns1:Device/Trigger/DigitalInput "AlarmIn_1" false',
+      'tns1:RuleEngine/CellMotionDetector/Motion "Door" false',
+    ]);
+  });
+
   it('Unsubscribe deletes the pull point; a restart forgets all of them', TIMEOUT, async (t) => {
     const camera = await startCamera(t);
     const a = await subscribe(camera);

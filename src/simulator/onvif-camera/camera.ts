@@ -103,6 +103,9 @@ const SERVICE_PATHS: Record<string, { service: RecordedCall['service']; ns: stri
   [EVENT_SERVICE_PATH]: { service: 'events', ns: EVENT_NS.tev },
 };
 const SNAPSHOT_PATH = '/onvif-http/snapshot';
+/** The simulator's own controls (not ONVIF): POST /simulator/motion, /simulator/tamper, /simulator/input. */
+const CONTROL_PATH = '/simulator/';
+const CONTROL_DEFAULT_MS = 3000;
 /** What a pull point answers (event.wsdl PullPointSubscription, WS-BaseNotification SubscriptionManager), with each request element's namespace. */
 const PULL_POINT_OPERATIONS: Record<string, string> = { PullMessages: EVENT_NS.tev, Renew: EVENT_NS.wsnt, Unsubscribe: EVENT_NS.wsnt };
 const MAX_REQUEST_BYTES = 256 * 1024;
@@ -340,6 +343,7 @@ export class TestOnvifCamera {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://camera');
     if (url.pathname === SNAPSHOT_PATH) return this.serveSnapshot(req, res, url);
+    if (url.pathname.startsWith(CONTROL_PATH)) return this.serveControl(req, res, url);
     const pullPoint = url.pathname.startsWith(PULL_POINT_PATH) ? url.pathname.slice(PULL_POINT_PATH.length) : undefined;
     const endpoint = pullPoint !== undefined ? { service: 'pullpoint' as const, ns: '' } : SERVICE_PATHS[url.pathname];
     if (endpoint === undefined || (endpoint.service === 'events' && this.opts.events === false)) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -475,6 +479,29 @@ export class TestOnvifCamera {
       case 'raw':
         return void res.writeHead(200, { 'content-type': 'image/jpeg' }).end(how.body);
     }
+  }
+
+  /**
+   * The simulator's controls, for the demo and for people trying it: `POST /simulator/motion`
+   * (`?rule=` a cell motion rule), `/simulator/tamper` (`?scene=1` a global scene change),
+   * `/simulator/input?token=AlarmIn_1`; each on for `duration_ms` (3000 by default), then off;
+   * `active=false` ends it at once.
+   */
+  private serveControl(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const what = url.pathname.slice(CONTROL_PATH.length);
+    if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('POST to raise it\n');
+    const q = url.searchParams;
+    const durationMs = Number(q.get('duration_ms') ?? CONTROL_DEFAULT_MS);
+    const active = q.get('active') !== 'false';
+    if (!Number.isInteger(durationMs) || durationMs < 0 || durationMs > 3_600_000) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('duration_ms: 0 to 3600000\n');
+    let set: (on: boolean) => void;
+    if (what === 'motion') set = (on) => this.setMotion(on, q.has('rule') ? { rule: q.get('rule')! } : {});
+    else if (what === 'tamper') set = (on) => this.setTamper(on, { scene: q.get('scene') === '1' });
+    else if (what === 'input') set = (on) => this.setInput(q.get('token') ?? 'AlarmIn_1', on);
+    else return void res.writeHead(404, { 'content-type': 'text/plain' }).end('controls: motion, tamper, input\n');
+    set(active);
+    if (active && durationMs > 0) this.later(durationMs, () => set(false));
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`${what} ${active ? `on for ${durationMs} ms` : 'off'}\n`);
   }
 
   private later(ms: number, answer: () => void): void {
