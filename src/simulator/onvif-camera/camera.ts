@@ -28,7 +28,7 @@ import {
   type ServiceAddresses,
 } from './replies.js';
 import { EVENT_NS } from './events-replies.js';
-import { EVENT_SERVICE_PATH, EventFault, PULL_POINT_PATH, SimulatedEventService, type EventRaise } from './events.js';
+import { EVENT_SERVICE_PATH, EventFault, PULL_POINT_PATH, SimulatedEventService, type EventRaise, type PullRecord } from './events.js';
 import { tinyJpeg } from './tiny-jpeg.js';
 import { child, childText, parseXml, type XmlElement } from './xml-tree.js';
 
@@ -257,6 +257,11 @@ export class TestOnvifCamera {
   /** Any notification, e.g. on a topic gatehouse does not map (without the tns1: prefix). */
   raiseEvent(topic: string, source: Record<string, string>, data: Record<string, string>): void {
     this.eventService.raise(topic, source, data);
+  }
+
+  /** The PullMessages the camera answered (the last 1000): when each came and was answered, the topics it carried. */
+  get pulls(): readonly PullRecord[] {
+    return this.eventService.pulls;
   }
 
   /** Pull-point subscriptions alive now. */

@@ -51,7 +51,15 @@ const TOPICS: TopicDescription[] = [
   { topic: 'Device/Trigger/DigitalInput', source: { InputToken: 'tt:ReferenceToken' }, data: { LogicalState: 'xs:boolean' } },
 ];
 
+/** One PullMessages as the camera answered it, for tests: when it came, when it was answered, what it carried. */
+export interface PullRecord {
+  startedAt: number;
+  answeredAt: number;
+  topics: string[];
+}
+
 export class SimulatedEventService {
+  readonly pulls: PullRecord[] = [];
   private readonly pullPoints = new Map<string, PullPoint>();
   private nextId = 1;
   /** Property states by topic and the Source items naming the instance. */
@@ -156,6 +164,7 @@ export class SimulatedEventService {
       return unsubscribeResponse();
     }
     if (operation !== 'PullMessages') throw new EventFault('Receiver', ['ter:ActionNotSupported'], `${operation} is not an operation of a pull point`);
+    const startedAt = Date.now();
     const timeoutMs = durationMs(childText(request, EVENT_NS.tev, 'Timeout') ?? '') ?? 0;
     const limit = Math.max(1, Number.parseInt(childText(request, EVENT_NS.tev, 'MessageLimit') ?? '1', 10) || 1);
     if (p.queue.length === 0 && timeoutMs > 0) {
@@ -174,6 +183,8 @@ export class SimulatedEventService {
     }
     if (!this.pullPoints.has(id)) throw new EventFault('Sender', ['ter:InvalidArgVal', 'ter:ResourceUnknown'], `subscription ${id} ended while the pull waited`);
     const messages = p.queue.splice(0, limit);
+    this.pulls.push({ startedAt, answeredAt: Date.now(), topics: messages.map((m) => m.topic) });
+    if (this.pulls.length > 1000) this.pulls.shift();
     return pullMessagesResponse(new Date(this.now()), new Date(p.terminatesAt), messages);
   }
 }

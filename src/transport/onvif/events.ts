@@ -106,12 +106,7 @@ export class OnvifEventSubscription {
       }
       let subscription: Subscription | undefined;
       try {
-        if (this.propertiesOf !== session.session) {
-          const properties = await this.call('GetEventProperties', session.eventsXaddr, bodies.getEventProperties(), session.clockOffsetMs, 0);
-          this.topics = readTopicSet(properties);
-          this.propertiesOf = session.session;
-          this.host.log.info({ camera: this.host.name, topics: this.topics.length }, 'camera event properties read');
-        }
+        if (this.propertiesOf !== session.session) await this.readProperties(session.eventsXaddr, session.clockOffsetMs, session.session);
         subscription = await this.subscribe(session.eventsXaddr, session.clockOffsetMs);
         this.listener.status('subscribed');
         this.backoff.reset();
@@ -137,6 +132,19 @@ export class OnvifEventSubscription {
   }
 
   private lastSubscription: Subscription | undefined;
+
+  /** What the camera can report; a camera that answers this with a fault may still serve pull points. */
+  private async readProperties(xaddr: string, clockOffsetMs: number, session: number): Promise<void> {
+    try {
+      this.topics = readTopicSet(await this.call('GetEventProperties', xaddr, bodies.getEventProperties(), clockOffsetMs, 0));
+      this.host.log.info({ camera: this.host.name, topics: this.topics.length }, 'camera event properties read');
+    } catch (err) {
+      if (!(err instanceof OnvifError) || (err.reason !== 'soap_fault' && err.reason !== 'not_supported')) throw err;
+      this.topics = [];
+      this.host.log.warn({ camera: this.host.name, err: err.message }, 'camera would not list its event topics; subscribing to all');
+    }
+    this.propertiesOf = session;
+  }
 
   private async subscribe(xaddr: string, clockOffsetMs: number): Promise<Subscription> {
     const response = await this.call('CreatePullPointSubscription', xaddr, bodies.createPullPoint(this.timing.subscriptionS), clockOffsetMs, 0);

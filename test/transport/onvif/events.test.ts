@@ -116,10 +116,10 @@ describe('ONVIF events', () => {
     await until('a pull in flight', () => camera.callsOf('PullMessages').length >= 2);
     const raisedAt = Date.now();
     camera.setMotion(true);
-    const motion = await until('motion', () => changes(listener.notices)[0]);
-    // Every pull the camera saw after the motion was raised came after the motion was delivered.
-    const later = camera.callsOf('PullMessages').filter((c) => c.at >= raisedAt);
-    assert.ok(later.every((c) => c.at >= listener.receivedAt.get(motion)!), 'the motion came on the pull that was waiting');
+    await until('motion', () => changes(listener.notices)[0]);
+    const carrier = camera.pulls.find((p) => p.answeredAt >= raisedAt && p.topics.includes('VideoSource/MotionAlarm'));
+    assert.ok(carrier !== undefined);
+    assert.ok(carrier.startedAt <= raisedAt, 'the motion came on a pull that was already waiting at the camera');
   });
 
   it('renews before the subscription expires, and never lets it lapse', TIMEOUT, async (t) => {
@@ -155,6 +155,20 @@ describe('ONVIF events', () => {
     await until('a second subscription', () => camera.callsOf('CreatePullPointSubscription').length >= 2);
     camera.setMotion(true);
     await until('motion', () => changes(listener.notices).some((n) => n.subject === 'motion'));
+  });
+
+  it('subscribes even when the camera answers GetEventProperties with a fault', TIMEOUT, async (t) => {
+    noUnhandledRejections(t);
+    const camera = await startCamera(t);
+    camera.misbehave('GetEventProperties', { kind: 'fault', code: 'Receiver', subcodes: ['ter:ActionNotSupported'], reason: 'not here' });
+    const { transport, log } = await startTransport(t, camera);
+    if (!transport.connected) await nextEvent(transport, 'up');
+    const listener = recorder();
+    const handle = transport.listenEvents({}, listener, { pullTimeoutS: 1 });
+    t.after(() => handle.stop());
+    await until('subscribed', () => listener.statuses.includes('subscribed'));
+    assert.deepEqual(handle.topics(), []);
+    assert.ok(log.entries.some((e) => e.msg === 'camera would not list its event topics; subscribing to all'));
   });
 
   it('unsubscribes at stop', TIMEOUT, async (t) => {
