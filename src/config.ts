@@ -42,6 +42,8 @@ export interface DeviceConfig {
   settings: FieldValues;
   /** Driver options as the driver normalised them. */
   options: unknown;
+  /** The kind's config sections (a camera's `events`), parsed, defaults applied. */
+  sections: Record<string, unknown>;
 }
 
 export interface GatehouseConfig {
@@ -268,11 +270,14 @@ function validateDevices(
     for (const p of common.problems) issues.push({ path: `${path}.${p.key}`, message: p.message });
 
     let settings: FieldValues = {};
+    const sections: Record<string, unknown> = {};
     if (kind) {
-      const kindKeys = Object.fromEntries(Object.entries(entry).filter(([k]) => !DEVICE_COMMON.includes(k)));
+      const sectionDefs = kind.sections ?? {};
+      for (const [key, section] of Object.entries(sectionDefs)) sections[key] = section.parse(entry[key], `${path}.${key}`, issues);
+      const kindKeys = Object.fromEntries(Object.entries(entry).filter(([k]) => !DEVICE_COMMON.includes(k) && !Object.hasOwn(sectionDefs, k)));
       const parsed = parseFields(kindKeys, kind.settings);
       for (const p of parsed.problems) {
-        const allowed = [...DEVICE_COMMON, ...Object.keys(kind.settings)];
+        const allowed = [...DEVICE_COMMON, ...Object.keys(kind.settings), ...Object.keys(sectionDefs)];
         const message = p.message.startsWith('unknown key')
           ? `unknown key for a ${kind.name}${suggestionFor(p.key, allowed)} (allowed: ${allowed.join(', ')})`
           : p.message;
@@ -305,6 +310,7 @@ function validateDevices(
       command_timeout_ms: common.values.command_timeout_ms as number,
       settings,
       options: parsedOptions,
+      sections,
     });
   });
   return devices;

@@ -110,6 +110,45 @@ export interface DriverInstance {
    * DeviceError; an unknown action is DeviceError('device_error') with notApplied.
    */
   perform?(action: string, args: Readonly<Record<string, string | number>>, opts: RequestOptions): Promise<ActionOutcome>;
+  /**
+   * For devices that report news by themselves (a camera's event service): listen until the
+   * returned function is called (which resolves once the device was told to stop sending).
+   */
+  listen?(opts: ListenOptions, listener: NoticeListener): () => Promise<void>;
+}
+
+/**
+ * Unsolicited news a device reports by itself (a camera's motion, tamper and alarm inputs), as a
+ * driver that listens hands it to the device's kind. No MQTT, no gatehouse event names: the kind
+ * decides what becomes an event.
+ */
+export interface DeviceNotice {
+  /** A state the device keeps (`motion`, `tamper`, `input`), or `other` news. */
+  subject: 'motion' | 'tamper' | 'input' | 'other';
+  /** For a state: on or off. */
+  active?: boolean;
+  /** The state as it was when listening began, not a change. */
+  initialized: boolean;
+  /** Which one: a motion rule or zone, a tamper rule, an input's token; '' when the device did not say. */
+  name: string;
+  /** When it happened by the device's own clock, epoch ms; undefined when the device did not say. */
+  deviceTime?: number;
+  /** The device's clock minus ours, ms, as last measured. */
+  clockOffsetMs: number;
+  /** What the device said, bounded: for `other`, its topic and simple items. */
+  details: Record<string, string>;
+}
+
+/** What a listening driver tells the kind besides notices: whether the device's news service is up. */
+export interface NoticeListener {
+  notice(notice: DeviceNotice): void;
+  /** `subscribed`, or why not: `retrying` (with the reason), `unsupported`, `waiting` (device not up). */
+  status(status: 'subscribed' | 'retrying' | 'unsupported' | 'waiting', reason?: string): void;
+}
+
+export interface ListenOptions {
+  /** Only news on these topics (a topic and everything under it); absent: all. */
+  topics?: readonly string[];
 }
 
 /** What an action produced: result data, and for a snapshot the image itself. */

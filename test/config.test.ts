@@ -12,7 +12,7 @@ describe('config', () => {
     const { config } = result;
     assert.equal(config.devices.length, 5, 'two gates, a turnstile, the lobby camera and the garage barrier');
     assert.equal(config.devices.find((d) => d.id === 'lobby-cam')?.transport, 'camera-sim');
-    assert.deepEqual(config.links.map((l) => l.name), ['main-gate-snapshot']);
+    assert.deepEqual(config.links.map((l) => l.name), ['main-gate-snapshot', 'lobby-motion-snapshot']);
     assert.equal(config.devices[0].command_timeout_ms, 5000);
     assert.equal(config.devices[0].settings.relock_grace_ms, 1500, 'a kind setting default');
     assert.equal(config.commands.dedupe_window_ms, 86_400_000);

@@ -1,6 +1,7 @@
 // A camera on an ONVIF transport. read() is the availability probe; actions run on the configured
 // media profile: info (no I/O), snapshot, ptz (ContinuousMove), stop, preset (by token or name).
-import { DeviceError, type ActionOutcome, type DriverContext, type DriverInstance, type Readings, type RequestOptions, isAccessOf } from '../../src/driver-api.js';
+// listen() follows the camera's event service for the camera kind's events.
+import { DeviceError, type ActionOutcome, type DriverContext, type DriverInstance, type ListenOptions, type NoticeListener, type Readings, type RequestOptions, isAccessOf } from '../../src/driver-api.js';
 import { OnvifError, type OnvifAccess, type OnvifPreset, type OnvifProfile } from '../../src/transport/onvif/access.js';
 import type { OnvifOptions } from './options.js';
 
@@ -29,6 +30,12 @@ export class OnvifDriverInstance implements DriverInstance {
     const { session, clockOffsetMs } = await this.camera.probe(opts);
     this.profile(); // a configured profile the camera does not have keeps the device offline, with the reason logged
     return { session, clock_offset_ms: clockOffsetMs };
+  }
+
+  /** The camera's events (its event service, through the transport) until the returned function is called. */
+  listen(opts: ListenOptions, listener: NoticeListener): () => Promise<void> {
+    const handle = this.camera.listenEvents(opts, listener);
+    return () => handle.stop();
   }
 
   async write(output: string): Promise<void> {

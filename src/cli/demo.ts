@@ -48,6 +48,8 @@ ${metrics}${consoleLine}
     mosquitto_sub -p ${port} -C 1 -N -t ${topics.image(site, 'lobby-cam')} > snapshot.jpg
   or take one now (run the mosquitto_sub above first, in another terminal):
     mosquitto_pub -p ${port} ${guard} -t ${topics.command(site, 'camera', 'lobby-cam', 'snapshot')} -n
+  the lobby camera sees motion for 3 s (a motion event, and a snapshot through a link); tamper alike:
+    curl -X POST ${new URL('/simulator/motion', cameraXaddr).href}
 
 `;
 }

@@ -23,6 +23,8 @@ export interface DeviceSettings {
   offline_after: number;
   command_timeout_ms: number;
   settings: FieldValues;
+  /** Parsed config sections of the kind (a camera's `events`); absent: none. */
+  sections?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -52,6 +54,8 @@ export class Device {
     this.behaviour = kind.createBehaviour({
       deviceId: config.id,
       settings: config.settings,
+      sections: config.sections ?? {},
+      ...(driver.listen === undefined ? {} : { notices: { listen: (opts, listener) => driver.listen!(opts, listener) } }),
       outputs: {
         write: (output, on, signal, args) => this.driver.write(output, on, { priority: 'command', signal, args }),
         has: (output) => this.driver.outputs.includes(output),

@@ -135,6 +135,11 @@ export function validateLinks(raw: unknown, devices: readonly LinkDeviceInfo[], 
       }
     }
 
+    // An event the device reports from its own sensors (a camera's motion) is not caused by a
+    // command, so a link on it may command that same device (motion -> its own snapshot): no loop
+    // through the trigger; the runner's one-run-at-a-time bound holds as for any link.
+    const sourceKind = source ? getKind(source.kind) : undefined;
+    const selfAllowed = isPlainObject(on) && typeof on.event === 'string' && sourceKind?.eventDocs[on.event]?.external === true;
     const steps: LinkStep[] = [];
     if (!Array.isArray(entry.run) || entry.run.length === 0) {
       fail({ path: `${path}.run`, message: 'must be a non-empty list of {device, command, args?}' });
@@ -147,7 +152,9 @@ export function validateLinks(raw: unknown, devices: readonly LinkDeviceInfo[], 
         unknownKeys(step, STEP_KEYS, stepPath, issues);
         const target = typeof step.device === 'string' ? byId.get(step.device) : undefined;
         if (!target) return fail({ path: `${stepPath}.device`, message: `no device named ${JSON.stringify(step.device)} (defined: ${defined})` });
-        if (source && target.id === source.id) {
+        if (source && target.id === source.id && selfAllowed) {
+          // no edge: see selfAllowed
+        } else if (source && target.id === source.id) {
           fail({ path: `${stepPath}.device`, message: `a link must not command the device that triggers it (${target.id}): it could trigger itself without end` });
         } else if (source) {
           edges.push({ from: source.id, to: target.id, link: i });

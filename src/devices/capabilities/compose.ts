@@ -3,7 +3,7 @@
 // schema and its run function over the device's running pieces.
 import type { Readings } from '../../driver-api.js';
 import type { FieldProblem, FieldSpecs, FieldValues } from '../../config/fields.js';
-import type { Behaviour, BehaviourContext, CommandDefinition, KindDefinition } from '../kinds/types.js';
+import type { Behaviour, BehaviourContext, CommandDefinition, KindDefinition, SectionDefinition } from '../kinds/types.js';
 import { OutputLane } from './output-lane.js';
 import type { Piece, PieceContext, PieceRuntime, PiecePoints, RuntimeOf } from './piece.js';
 
@@ -45,6 +45,7 @@ export function defineKind<P extends Pieces>(spec: KindSpec<P>): KindDefinition 
   };
   const points = (side: 'outputs' | 'inputs', which: keyof PiecePoints) => pieces.flatMap((p) => p[side]?.[which] ?? []);
   const eventDocs = union('event', (p) => p.events);
+  const sections = union<SectionDefinition>('config section', (p) => p.sections);
   const actions = [...new Set(pieces.flatMap((p) => p.actions ?? []))];
   const checks = [...pieces.map((p) => p.check), spec.check].filter((c) => c !== undefined);
   return {
@@ -55,6 +56,7 @@ export function defineKind<P extends Pieces>(spec: KindSpec<P>): KindDefinition 
       inputs: { required: points('inputs', 'required'), optional: points('inputs', 'optional') },
     },
     settings: union<FieldSpecs[string]>('setting', (p) => p.settings),
+    ...(Object.keys(sections).length > 0 ? { sections } : {}),
     check: (settings) => checks.flatMap((check) => check(settings)),
     commands: spec.commands as Record<string, CommandDefinition>,
     ...(actions.length > 0 ? { actions } : {}),

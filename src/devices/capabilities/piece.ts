@@ -5,7 +5,7 @@
 // (compose.ts) and defines its commands over their running parts.
 import type { Readings } from '../../driver-api.js';
 import type { FieldProblem, FieldSpecs, FieldValues } from '../../config/fields.js';
-import type { BehaviourContext, EventDefinition } from '../kinds/types.js';
+import type { BehaviourContext, EventDefinition, SectionDefinition } from '../kinds/types.js';
 import type { OutputLane } from './output-lane.js';
 
 export interface PieceContext extends BehaviourContext {
@@ -43,6 +43,8 @@ export interface Piece<Runtime extends PieceRuntime = PieceRuntime, Parts = neve
   outputs?: PiecePoints;
   inputs?: PiecePoints;
   settings?: FieldSpecs;
+  /** Nested config blocks this piece reads (ctx.sections). */
+  sections?: Record<string, SectionDefinition>;
   /** Cross-field checks of the settings this piece declares. */
   check?(settings: FieldValues): FieldProblem[];
   events?: Record<string, EventDefinition>;

@@ -2,15 +2,17 @@
 // gateway publishes it); `ptz` starts a continuous move that a timer stops after duration_ms, the
 // way a gate's pulse ends; `stop` and `preset` end a move at once. State: what the camera is
 // (model, firmware, profile, stream and snapshot URIs without credentials), whether it moves, the
-// last preset and the last snapshot time.
+// last preset and the last snapshot time; with `events.enabled`, the camera's own events (motion,
+// tamper, alarm inputs) as state fields and events.
 import { defineKind } from '../capabilities/compose.js';
+import { cameraEvents } from '../capabilities/camera-events.js';
 import { deviceFacts } from '../capabilities/device-facts.js';
 import { ptzMotion } from '../capabilities/ptz-motion.js';
 import { snapshots } from '../capabilities/snapshots.js';
 
 export const cameraKind = defineKind({
   name: 'camera',
-  description: 'an ONVIF camera: snapshots, pan/tilt/zoom moves, presets',
+  description: 'an ONVIF camera: snapshots, pan/tilt/zoom moves, presets, its own motion, tamper and input events',
   pieces: {
     facts: deviceFacts({
       manufacturer: 'As the camera says (ONVIF GetDeviceInformation).',
@@ -25,6 +27,7 @@ export const cameraKind = defineKind({
     }),
     pictures: snapshots(),
     motion: ptzMotion(),
+    events: cameraEvents(),
   },
   stateOrder: ['clock_offset_ms', 'moving', 'moving_until', 'preset', 'last_snapshot_at'],
   commands: {

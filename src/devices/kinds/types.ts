@@ -1,4 +1,4 @@
-import type { ActionOutcome, PointSpec, Readings } from '../../driver-api.js';
+import type { ActionOutcome, ConfigIssue, ListenOptions, NoticeListener, PointSpec, Readings } from '../../driver-api.js';
 import type { FieldProblem, FieldSpecs, FieldValues } from '../../config/fields.js';
 
 export type SafeState = 'lock' | 'unlock' | 'leave';
@@ -47,9 +47,29 @@ export interface InputPort {
   read(): Promise<Readings>;
 }
 
+/**
+ * How a behaviour hears what a device reports by itself (a camera's events), through its driver;
+ * the returned function stops listening.
+ */
+export interface NoticePort {
+  listen(opts: ListenOptions, listener: NoticeListener): () => Promise<void>;
+}
+
+/** A nested block of a device's config (a camera's `events: {...}`), parsed by its own function. */
+export interface SectionDefinition {
+  /** One line for the docs. */
+  doc: string;
+  /** The block's value, defaults applied; every problem pushed under `path` (which names the device). */
+  parse(raw: unknown, path: string, issues: ConfigIssue[]): unknown;
+}
+
 export interface BehaviourContext {
   deviceId: string;
   settings: FieldValues;
+  /** The device's parsed config sections (KindDefinition.sections), by key; absent: none configured. */
+  sections?: Readonly<Record<string, unknown>>;
+  /** Absent where the driver does not listen. */
+  notices?: NoticePort;
   outputs: OutputPort;
   /** Absent where the device cannot be read on demand; a behaviour then waits for the first poll. */
   inputs?: InputPort;
@@ -88,6 +108,11 @@ export interface EventDefinition {
   doc: string;
   /** Matters for the building's security: kept in the cloud outbox when it overflows, like results. */
   security?: boolean;
+  /**
+   * Reported by the device from its own sensors (a camera's motion), never caused by a command:
+   * a link on it may command that same device.
+   */
+  external?: boolean;
 }
 
 export interface KindDefinition {
@@ -97,6 +122,8 @@ export interface KindDefinition {
   points: PointSpec;
   /** Device-level settings of this kind, written at the top level of a device's config. */
   settings: FieldSpecs;
+  /** Nested blocks of a device's config (a camera's `events`), each with its own parse. */
+  sections?: Readonly<Record<string, SectionDefinition>>;
   /** Cross-field checks of a device's settings (defaults applied), each problem naming its key. */
   check(settings: FieldValues): FieldProblem[];
   commands: Record<string, CommandDefinition>;

@@ -27,6 +27,8 @@ import {
   type FaultCode,
   type ServiceAddresses,
 } from './replies.js';
+import { EVENT_NS } from './events-replies.js';
+import { EVENT_SERVICE_PATH, EventFault, PULL_POINT_PATH, SimulatedEventService, type EventRaise, type PullRecord } from './events.js';
 import { tinyJpeg } from './tiny-jpeg.js';
 import { child, childText, parseXml, type XmlElement } from './xml-tree.js';
 
@@ -40,7 +42,9 @@ export type Misbehaviour =
   /** Answers after `ms`; Infinity never answers (the connection stays open). */
   | { kind: 'delay'; ms: number }
   /** A reply body of `bytes`, chunked, or with its Content-Length declared up front. */
-  | { kind: 'huge'; bytes: number; declareLength?: boolean };
+  | { kind: 'huge'; bytes: number; declareLength?: boolean }
+  /** This body, as it is, with HTTP 200 (a camera's odd XML: deep nesting, unknown namespaces). */
+  | { kind: 'raw'; body: string };
 
 export interface TestCameraOptions {
   user?: string;
@@ -64,10 +68,14 @@ export interface TestCameraOptions {
   facts?: Partial<DeviceFacts>;
   profiles?: CameraProfile[];
   presets?: CameraPreset[];
+  /** Tokens of the camera's alarm inputs (tns1:Device/Trigger/DigitalInput); one by default. */
+  inputs?: string[];
+  /** Whether the camera has an event service at all (GetCapabilities names it); true by default. */
+  events?: boolean;
 }
 
 export interface RecordedCall {
-  service: 'device' | 'media' | 'ptz';
+  service: 'device' | 'media' | 'ptz' | 'events' | 'pullpoint';
   operation: string;
   /** null: a PRE_AUTH operation, not checked. */
   authorized: boolean | null;
@@ -92,8 +100,14 @@ const SERVICE_PATHS: Record<string, { service: RecordedCall['service']; ns: stri
   '/onvif/device_service': { service: 'device', ns: NS.tds },
   '/onvif/media_service': { service: 'media', ns: NS.trt },
   '/onvif/ptz_service': { service: 'ptz', ns: NS.tptz },
+  [EVENT_SERVICE_PATH]: { service: 'events', ns: EVENT_NS.tev },
 };
 const SNAPSHOT_PATH = '/onvif-http/snapshot';
+/** The simulator's own controls (not ONVIF): POST /simulator/motion, /simulator/tamper, /simulator/input. */
+const CONTROL_PATH = '/simulator/';
+const CONTROL_DEFAULT_MS = 3000;
+/** What a pull point answers (event.wsdl PullPointSubscription, WS-BaseNotification SubscriptionManager), with each request element's namespace. */
+const PULL_POINT_OPERATIONS: Record<string, string> = { PullMessages: EVENT_NS.tev, Renew: EVENT_NS.wsnt, Unsubscribe: EVENT_NS.wsnt };
 const MAX_REQUEST_BYTES = 256 * 1024;
 const VELOCITY_SPACES = ['http://www.onvif.org/ver10/tptz/PanTiltSpaces/VelocityGenericSpace', 'http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace'];
 /** tt:PTZConfiguration DefaultPTZTimeout of this camera. */
@@ -120,7 +134,7 @@ class CameraFault extends Error {
   }
 }
 
-type Handler = (request: XmlElement) => string;
+type Handler = (request: XmlElement) => string | Promise<string>;
 
 export class TestOnvifCamera {
   readonly calls: RecordedCall[] = [];
@@ -145,6 +159,7 @@ export class TestOnvifCamera {
   private position = { pan: 0, tilt: 0, zoom: 0 };
   private movingUntil = 0;
   private factsOverride: Partial<DeviceFacts> = {};
+  private readonly eventService: SimulatedEventService;
 
   constructor(opts: TestCameraOptions = {}) {
     this.opts = opts;
@@ -156,7 +171,13 @@ export class TestOnvifCamera {
     const scheme = opts.snapshotAuth ?? 'digest';
     this.snapshotAuth = scheme === 'none' ? null : new HttpAuthCheck(scheme, 'IP Camera(G1234)', () => this.account);
     this.soapDigest = opts.soapAuth === 'http-digest' ? new HttpAuthCheck('digest', 'ONVIF(G1234)', () => this.account) : null;
+    this.eventService = new SimulatedEventService(() => this.now(), () => `http://127.0.0.1:${this.port}`, opts.inputs ?? ['AlarmIn_1']);
     this.handlers = {
+      events: {
+        GetEventProperties: (r) => this.eventService.serviceOperation('GetEventProperties', r),
+        CreatePullPointSubscription: (r) => this.eventService.serviceOperation('CreatePullPointSubscription', r),
+      },
+      pullpoint: {},
       device: {
         GetSystemDateAndTime: () => systemDateAndTime(new Date(this.now())),
         GetCapabilities: (r) => this.getCapabilities(r),
@@ -209,6 +230,43 @@ export class TestOnvifCamera {
     for (const socket of this.sockets) socket.destroy();
     server.closeAllConnections();
     await closed;
+  }
+
+  /** A reboot: the camera goes away, forgets every event subscription, and comes back on the same port. */
+  async restart(): Promise<void> {
+    await this.down();
+    this.eventService.reset();
+    await this.up();
+  }
+
+  /** Motion starts or ends: the video source's MotionAlarm, or the cell motion rule `opts.rule`. */
+  setMotion(active: boolean, opts: EventRaise = {}): void {
+    this.eventService.motion(active, opts);
+  }
+
+  /** Tamper starts or ends: the tamper rule, or with `scene` the global scene change (the lens covered or turned). */
+  setTamper(active: boolean, opts: { scene?: boolean; rule?: string } = {}): void {
+    this.eventService.tamper(active, opts);
+  }
+
+  /** An alarm input (a door contact wired to the camera) goes active or inactive. */
+  setInput(token: string, active: boolean): void {
+    this.eventService.input(token, active);
+  }
+
+  /** Any notification, e.g. on a topic gatehouse does not map (without the tns1: prefix). */
+  raiseEvent(topic: string, source: Record<string, string>, data: Record<string, string>): void {
+    this.eventService.raise(topic, source, data);
+  }
+
+  /** The PullMessages the camera answered (the last 1000): when each came and was answered, the topics it carried. */
+  get pulls(): readonly PullRecord[] {
+    return this.eventService.pulls;
+  }
+
+  /** Pull-point subscriptions alive now. */
+  activeSubscriptions(): number {
+    return this.eventService.activePullPoints();
   }
 
   /** The camera comes back on the same port. */
@@ -274,7 +332,7 @@ export class TestOnvifCamera {
 
   private addresses(): ServiceAddresses {
     const base = `http://127.0.0.1:${this.port}`;
-    return { device: `${base}/onvif/device_service`, media: `${base}/onvif/media_service`, ptz: `${base}/onvif/ptz_service`, events: `${base}/onvif/event_service` };
+    return { device: `${base}/onvif/device_service`, media: `${base}/onvif/media_service`, ptz: `${base}/onvif/ptz_service`, events: this.opts.events === false ? '' : `${base}${EVENT_SERVICE_PATH}` };
   }
 
   private facts(): DeviceFacts {
@@ -290,8 +348,10 @@ export class TestOnvifCamera {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://camera');
     if (url.pathname === SNAPSHOT_PATH) return this.serveSnapshot(req, res, url);
-    const endpoint = SERVICE_PATHS[url.pathname];
-    if (endpoint === undefined) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    if (url.pathname.startsWith(CONTROL_PATH)) return this.serveControl(req, res, url);
+    const pullPoint = url.pathname.startsWith(PULL_POINT_PATH) ? url.pathname.slice(PULL_POINT_PATH.length) : undefined;
+    const endpoint = pullPoint !== undefined ? { service: 'pullpoint' as const, ns: '' } : SERVICE_PATHS[url.pathname];
+    if (endpoint === undefined || (endpoint.service === 'events' && this.opts.events === false)) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('POST a SOAP envelope\n');
     const body = await readBody(req);
     if (body === null) return void res.writeHead(413, { 'content-type': 'text/plain' }).end('request too large\n');
@@ -301,7 +361,8 @@ export class TestOnvifCamera {
     try {
       ({ request, header } = this.readEnvelope(body));
       operation = request.local;
-      if (request.uri !== endpoint.ns || this.handlers[endpoint.service][operation] === undefined) {
+      const known = pullPoint !== undefined ? PULL_POINT_OPERATIONS[operation] === request.uri : request.uri === endpoint.ns && this.handlers[endpoint.service][operation] !== undefined;
+      if (!known) {
         // ONVIF Core section 5.12.2.3 (generic faults): an operation this service does not offer.
         throw new CameraFault('Receiver', ['ter:ActionNotSupported'], `${operation} is not an operation of this service`);
       }
@@ -325,16 +386,20 @@ export class TestOnvifCamera {
       this.calls.push({ service: endpoint.service, operation, authorized: null, at: Date.now() });
     }
     const how = this.misbehaviours.get(operation) ?? this.misbehaviours.get('*');
-    const render = (): CameraFault | string => {
+    const gone = new Promise<void>((resolve) => res.once('close', resolve));
+    const render = async (): Promise<CameraFault | string> => {
       try {
-        return this.handlers[endpoint.service][operation](request);
+        if (pullPoint !== undefined) return await this.eventService.pullPointOperation(pullPoint, operation, request, gone);
+        return await this.handlers[endpoint.service][operation](request);
       } catch (err) {
         if (err instanceof CameraFault) return err;
+        if (err instanceof EventFault) return new CameraFault(err.code, err.subcodes, err.reason);
         throw err;
       }
     };
-    const answer = (): void => {
-      const reply = render();
+    const answer = async (): Promise<void> => {
+      const reply = await render();
+      if (res.destroyed) return;
       if (reply instanceof CameraFault) this.sendFault(res, reply);
       else this.sendXml(res, 200, reply);
     };
@@ -357,7 +422,7 @@ export class TestOnvifCamera {
     const header = child(doc, NS.soap, 'Header');
     for (const block of header?.children ?? []) {
       const must = block.attributes.get(`{${NS.soap}}mustUnderstand`);
-      const understood = block.uri === NS.wsse && block.local === 'Security';
+      const understood = (block.uri === NS.wsse && block.local === 'Security') || block.uri === EVENT_NS.wsa;
       if ((must === '1' || must === 'true') && !understood) throw new CameraFault('MustUnderstand', [], `header block {${block.uri}}${block.local} not understood`);
     }
     const requestBody = child(doc, NS.soap, 'Body');
@@ -365,12 +430,14 @@ export class TestOnvifCamera {
     return { request: requestBody.children[0], header };
   }
 
-  private misbehaveSoap(res: ServerResponse, how: Misbehaviour, render: () => CameraFault | string, answer: () => void): void {
+  private async misbehaveSoap(res: ServerResponse, how: Misbehaviour, render: () => Promise<CameraFault | string>, answer: () => Promise<void>): Promise<void> {
     switch (how.kind) {
       case 'fault':
         return this.sendFault(res, new CameraFault(how.code, how.subcodes, how.reason, how.status));
       case 'delay':
-        return this.later(how.ms, answer);
+        return this.later(how.ms, () => void answer());
+      case 'raw':
+        return this.sendXml(res, 200, how.body);
       case 'huge':
         return void this.sendHuge(res, how, 'application/soap+xml; charset=utf-8', `<?xml version="1.0"?><env:Envelope xmlns:env="${NS.soap}"><env:Body><!--`);
       case 'malformed':
@@ -378,7 +445,7 @@ export class TestOnvifCamera {
         if (how.variant === 'wrong-response') return this.sendXml(res, 200, envelope(`<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP><tt:Name>cam</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>`));
       {
         // The real reply, cut off part way: a camera that crashed or a proxy that gave up.
-        const reply = render();
+        const reply = await render();
         const xml = reply instanceof CameraFault ? faultEnvelope(reply.code, reply.subcodes, reply.reason) : reply;
         return this.sendXml(res, 200, xml.slice(0, Math.floor(xml.length * 0.6)));
       }
@@ -414,7 +481,32 @@ export class TestOnvifCamera {
         return void res.writeHead(how.status ?? 500, { 'content-type': 'text/plain' }).end(`${how.reason}\n`);
       case 'malformed':
         return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Snapshot unavailable</body></html>\n');
+      case 'raw':
+        return void res.writeHead(200, { 'content-type': 'image/jpeg' }).end(how.body);
     }
+  }
+
+  /**
+   * The simulator's controls, for the demo and for people trying it: `POST /simulator/motion`
+   * (`?rule=` a cell motion rule), `/simulator/tamper` (`?scene=1` a global scene change),
+   * `/simulator/input?token=AlarmIn_1`; each on for `duration_ms` (3000 by default), then off;
+   * `active=false` ends it at once.
+   */
+  private serveControl(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const what = url.pathname.slice(CONTROL_PATH.length);
+    if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('POST to raise it\n');
+    const q = url.searchParams;
+    const durationMs = Number(q.get('duration_ms') ?? CONTROL_DEFAULT_MS);
+    const active = q.get('active') !== 'false';
+    if (!Number.isInteger(durationMs) || durationMs < 0 || durationMs > 3_600_000) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('duration_ms: 0 to 3600000\n');
+    let set: (on: boolean) => void;
+    if (what === 'motion') set = (on) => this.setMotion(on, q.has('rule') ? { rule: q.get('rule')! } : {});
+    else if (what === 'tamper') set = (on) => this.setTamper(on, { scene: q.get('scene') === '1' });
+    else if (what === 'input') set = (on) => this.setInput(q.get('token') ?? 'AlarmIn_1', on);
+    else return void res.writeHead(404, { 'content-type': 'text/plain' }).end('controls: motion, tamper, input\n');
+    set(active);
+    if (active && durationMs > 0) this.later(durationMs, () => set(false));
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`${what} ${active ? `on for ${durationMs} ms` : 'off'}\n`);
   }
 
   private later(ms: number, answer: () => void): void {

@@ -68,13 +68,15 @@ export function capabilities(addr: ServiceAddresses, category: string): string {
     '<tt:KerberosToken>false</tt:KerberosToken><tt:RELToken>false</tt:RELToken></tt:Security></tt:Device>';
   const events =
     `<tt:Events><tt:XAddr>${addr.events}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
-    '<tt:WSPullPointSupport>false</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>';
+    '<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>';
   const media =
     `<tt:Media><tt:XAddr>${addr.media}</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>` +
     '<tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>';
   const ptz = `<tt:PTZ><tt:XAddr>${addr.ptz}</tt:XAddr></tt:PTZ>`;
   const parts: Record<string, string> = { Device: device, Events: events, Media: media, PTZ: ptz };
-  const body = category === 'All' ? device + events + media + ptz : parts[category];
+  // A camera without an event service names none (addr.events '').
+  if (addr.events === '') parts.Events = '';
+  const body = category === 'All' ? device + parts.Events + media + ptz : parts[category];
   return envelope(`<tds:GetCapabilitiesResponse><tds:Capabilities>${body}</tds:Capabilities></tds:GetCapabilitiesResponse>`);
 }
 
@@ -87,6 +89,7 @@ export function services(addr: ServiceAddresses): string {
       service(NS.tds, addr.device, 60) +
       service(NS.trt, addr.media, 60) +
       service(NS.tptz, addr.ptz, 50) +
+      (addr.events === '' ? '' : service('http://www.onvif.org/ver10/events/wsdl', addr.events, 60)) +
       '</tds:GetServicesResponse>',
   );
 }

@@ -1,6 +1,6 @@
 // An ONVIF camera as its transport offers it to a driver: its own access type and errors, beside
 // the transport that implements them (camera.ts), out of the general driver interface.
-import { DeviceError, type DeviceErrorCode, type RequestOptions, type TransportAccess } from '../../driver-api.js';
+import { DeviceError, type DeviceErrorCode, type ListenOptions, type NoticeListener, type RequestOptions, type TransportAccess } from '../../driver-api.js';
 
 export interface OnvifRequestOptions extends RequestOptions {
   /** Overrides the transport's per-request timeout. */
@@ -75,6 +75,23 @@ export interface OnvifAccess extends TransportAccess {
   stopMove(profileToken: string, opts: OnvifRequestOptions): Promise<void>;
   presets(profileToken: string, opts: OnvifRequestOptions): Promise<OnvifPreset[]>;
   gotoPreset(profileToken: string, presetToken: string, opts: OnvifRequestOptions): Promise<void>;
+  /**
+   * Follows the camera's event service (pull point, renewed, made again after failures and camera
+   * restarts) until the handle is stopped, which unsubscribes. `timing` is for tests.
+   */
+  listenEvents(opts: ListenOptions, listener: NoticeListener, timing?: Partial<OnvifEventTiming>): OnvifEventHandle;
+}
+
+/** InitialTerminationTime asked for (and each Renew's), and a long poll's Timeout, in seconds. */
+export interface OnvifEventTiming {
+  subscriptionS: number;
+  pullTimeoutS: number;
+}
+
+export interface OnvifEventHandle {
+  /** The topics the camera said it can report (GetEventProperties), once read. */
+  topics(): readonly string[];
+  stop(): Promise<void>;
 }
 
 /** Why an ONVIF request failed: stable, and the first word of the error's message. */

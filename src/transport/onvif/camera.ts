@@ -8,12 +8,13 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import onvif, { type OnvifDevice } from 'node-onvif';
-import { type DriverLogger } from '../../driver-api.js';
-import { OnvifError, type OnvifAccess, type OnvifCameraInfo, type OnvifPreset, type OnvifProfile, type OnvifRequestOptions, type OnvifSnapshot, type PtzVelocity } from './access.js';
+import { type DriverLogger, type ListenOptions, type NoticeListener } from '../../driver-api.js';
+import { OnvifError, type OnvifAccess, type OnvifEventHandle, type OnvifEventTiming, type OnvifCameraInfo, type OnvifPreset, type OnvifProfile, type OnvifRequestOptions, type OnvifSnapshot, type PtzVelocity } from './access.js';
 import { ExclusiveQueue } from '../exclusive-queue.js';
 import { raceRevoked } from '../race-revoked.js';
 import { ReconnectLoop } from '../reconnect-loop.js';
 import type { Credentials } from './http-auth.js';
+import { DEFAULT_EVENT_TIMING, OnvifEventSubscription, type EventHost } from './events.js';
 import { httpExchange, type HttpAgents } from './http.js';
 import { inSoapScope, installSoapLayer, isRecord, text, type SoapScope } from './soap.js';
 import { withoutCredentials } from './uri-redact.js';
@@ -40,6 +41,8 @@ interface Session {
   info: OnvifCameraInfo;
   /** Snapshot URIs as the camera gave them (credentials included), by profile token. */
   snapshotUris: Map<string, string>;
+  /** The event service's address (GetCapabilities Events/XAddr); '' when the camera has none. */
+  eventsXaddr: string;
 }
 
 /** Failures after which the session is set up again: the camera went away, or stopped accepting us. */
@@ -52,6 +55,8 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
   private readonly reconnect: ReconnectLoop;
   private readonly credentials: Credentials | undefined;
   private agents: HttpAgents | null = null;
+  /** The event service's own connections, so a long poll never takes a socket a command needs. */
+  private eventAgents: HttpAgents | null = null;
   private lifetime = new AbortController();
   private session: Session | null = null;
   private sessions = 0;
@@ -83,6 +88,7 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     installSoapLayer();
     this.lifetime = new AbortController();
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 2 }), https: new https.Agent({ keepAlive: true, maxSockets: 2 }) };
+    this.eventAgents = { http: new http.Agent({ keepAlive: true, maxSockets: 1 }), https: new https.Agent({ keepAlive: true, maxSockets: 1 }) };
     this.reconnect.start();
   }
 
@@ -98,6 +104,9 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     this.agents?.http.destroy();
     this.agents?.https.destroy();
     this.agents = null;
+    this.eventAgents?.http.destroy();
+    this.eventAgents?.https.destroy();
+    this.eventAgents = null;
   }
 
   info(): OnvifCameraInfo | undefined {
@@ -177,6 +186,53 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     }, opts);
   }
 
+  listenEvents(opts: ListenOptions, listener: NoticeListener, timing: Partial<OnvifEventTiming> = {}): OnvifEventHandle {
+    const subscription = new OnvifEventSubscription(this.eventHost(), opts, listener, { ...DEFAULT_EVENT_TIMING, ...timing });
+    subscription.start();
+    return { topics: () => subscription.topics, stop: () => subscription.stop() };
+  }
+
+  /** What an event subscription uses of this camera: its session, credentials, limits and HTTP agents, beside the SOAP queue. */
+  private eventHost(): EventHost {
+    return {
+      name: this.name,
+      log: this.log,
+      backoff: this.cfg.backoff,
+      timeoutMs: this.cfg.timeoutMs,
+      session: () => {
+        const s = this.session;
+        return s === null ? undefined : { session: s.info.session, eventsXaddr: s.eventsXaddr, clockOffsetMs: s.device.time_diff };
+      },
+      security: (clockOffsetMs) => (this.credentials === undefined ? undefined : { ...this.credentials, clockOffsetMs }),
+      post: async (url, envelope, signal, label) => {
+        const target = URL.canParse(url) ? new URL(url) : undefined;
+        if (target === undefined || (target.protocol !== 'http:' && target.protocol !== 'https:')) {
+          throw new OnvifError('bad_reply', 'device_error', `${label}: the camera's event address is not an http(s) URL`, { notApplied: true });
+        }
+        const reply = await httpExchange({
+          url: target,
+          method: 'POST',
+          headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
+          body: Buffer.from(envelope, 'utf8'),
+          maxBytes: this.cfg.maxBodyBytes,
+          signal,
+          agents: this.requireEventAgents(),
+          credentials: this.credentials,
+          label,
+        });
+        return { status: reply.status, body: reply.body.toString('utf8') };
+      },
+      watch: (up, down) => {
+        this.on('up', up);
+        this.on('down', down);
+        return () => {
+          this.off('up', up);
+          this.off('down', down);
+        };
+      },
+    };
+  }
+
   /** A SOAP operation on the current session, in turn; a session-ending failure ends the session. */
   private soap<T>(operation: string, opts: OnvifRequestOptions, fn: (s: Session) => Promise<T>): Promise<T> {
     if (this.session === null) return Promise.reject(this.offline(operation));
@@ -210,6 +266,11 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
   /** Values no URI may show, whatever the query parameter carrying them is called. */
   private secrets(): string[] {
     return this.cfg.password === '' ? [] : [this.cfg.password];
+  }
+
+  private requireEventAgents(): HttpAgents {
+    if (this.eventAgents === null) throw this.offline('event request');
+    return this.eventAgents;
   }
 
   private requireAgents(): HttpAgents {
@@ -301,7 +362,8 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
       clockOffsetMs: device.time_diff,
       session: this.sessions,
     };
-    return { device, info, snapshotUris };
+    const events = device.services.events as { xaddr?: unknown } | null;
+    return { device, info, snapshotUris, eventsXaddr: typeof events?.xaddr === 'string' ? events.xaddr : '' };
   }
 
   private connectFailed(err: OnvifError): void {
