@@ -68,6 +68,8 @@ export interface Journal {
    * returns less than `batch`. Without `batch`, removes everything outside the limits at once.
    */
   prune(limits: JournalLimits, batch?: number): number;
+  /** About how many rows it holds, and the bytes of its store; absent for a store that cannot say. */
+  size?(): { rows: number; bytes: number };
 }
 
 export function matchesQuery(e: JournalRecord, q: JournalQuery): boolean {

@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { CommandResult } from '../../commands/result.js';
 import type { ConsoleUser } from './context.js';
+import { gatewayView } from './gateway-view.js';
 import type { ConsoleServerParts } from './parts.js';
 import type { Route } from './router.js';
 import type { ConsoleSession } from './sessions.js';
@@ -80,7 +81,7 @@ export class LiveFeed {
         this.feeds.add(feed);
         res.once('close', () => this.feeds.delete(feed));
         res.write(`retry: 3000\n\n`);
-        send(res, 'gateway', this.parts().deps.gatewayState());
+        send(res, 'gateway', gatewayView(this.parts().deps));
       },
     };
   }
@@ -118,7 +119,7 @@ export class LiveFeed {
 
   private ping(): void {
     if (this.feeds.size === 0) return;
-    const state = JSON.stringify(this.parts().deps.gatewayState());
+    const state = JSON.stringify(gatewayView(this.parts().deps));
     for (const feed of this.feeds) feed.res.write(`: ping\n\nevent: gateway\ndata: ${state}\n\n`);
   }
 }

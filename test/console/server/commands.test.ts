@@ -30,6 +30,9 @@ describe('console API: what a user sees and does', () => {
     const unlock = gate.commands.find((c: { name: string }) => c.name === 'unlock');
     assert.ok(unlock.args.some((a: { name: string; type: string }) => a.name === 'duration_ms' && a.type === 'integer'), JSON.stringify(unlock));
     assert.ok(Object.keys(overview.json.gateway).length > 0, 'the gateway state is in the overview');
+    // Beside the retained state: the broker's client count and the journal's size (the login is in it).
+    assert.equal(overview.json.gateway.broker.clients, gw.gateway['broker']!.connectedClients());
+    assert.ok(overview.json.gateway.journal.rows > 0 && overview.json.gateway.journal.bytes > 0, JSON.stringify(overview.json.gateway.journal));
 
     // The MQTT side sees the console's result, with source console.
     const mqtt = await clientAs(t, gw.port, 'guard');

@@ -4,6 +4,7 @@
 // publishes its `forbidden` result like any other.
 import type { JournalRecord } from '../../../commands/journal.js';
 import { consoleCommand } from '../../../gateway/command-sources.js';
+import { gatewayView } from '../gateway-view.js';
 import { sendError, sendJson } from '../headers.js';
 import type { ConsoleServerParts } from '../parts.js';
 import type { Route } from '../router.js';
@@ -26,7 +27,7 @@ export function deviceRoutes(parts: ConsoleServerParts): Route[] {
       access: 'user',
       handler({ res, user }) {
         const devices = [...deps.devices.values()].map((d) => summarize(d, activity, user!, site()));
-        sendJson(res, 200, { gateway: deps.gatewayState(), devices });
+        sendJson(res, 200, { gateway: gatewayView(deps), devices });
       },
     },
     {
