@@ -47,6 +47,8 @@ import { VERSION } from './version.js';
 export interface GatewayOptions {
   /** Re-reads and validates the config files (the `reload` command); without it `reload` says there is nothing to re-read. */
   readConfig?: () => LoadResult;
+  /** The config files the running config came from, for the console's config view. */
+  configFiles?: string[];
 }
 
 /** What exists only while the gateway runs (from start() on). */
@@ -172,7 +174,7 @@ export class Gateway {
     const snapshots = new SnapshotsExtension(bus, outlet, config, (device, type, details) => devices.event(device, type, details), log.child({ component: 'snapshots' }));
     const journalLog = log.child({ component: 'journal' });
     const commissioning = new DeviceCommissioning({ devices, pipeline, journal, commit: commits.run, log: log.child({ component: 'commissioning' }) });
-    const technicianConsole = new ConsoleExtension({ bus, devices, submit: (input) => pipeline.submit(input), broker: () => this.broker, journal, commit: commits.run, config: () => this.config, gatewayState: () => this.gatewayState(), commissioning: () => this.running?.commissioning, log: log.child({ component: 'console' }) });
+    const technicianConsole = new ConsoleExtension({ bus, devices, submit: (input) => pipeline.submit(input), broker: () => this.broker, journal, commit: commits.run, config: () => this.config, gatewayState: () => this.gatewayState(), commissioning: () => this.running?.commissioning, configFiles: this.options.configFiles ?? [], log: log.child({ component: 'console' }) });
     const running: Running = (this.running = { db, commits, pipeline, commissioning, outlet, state, metrics, console: technicianConsole, listeners: [], actors: [] });
 
     // What hears devices from their first report on: publishing (held until the broker listens), the journal, status' ring, snapshots.

@@ -101,7 +101,7 @@ export const demo: CliCommand = {
       },
       () => stopSimulators(),
       // The demo runs in a terminal: closing it (SIGHUP) ends the demo, as Ctrl-C (SIGINT) does.
-      { hangup: 'stop' },
+      { hangup: 'stop', configFiles: [DEMO_CONFIG_FILE] },
     );
   },
 };

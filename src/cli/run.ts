@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { loadConfig, type LoadOptions } from '../config.js';
 import { createLogger } from '../log.js';
 import type { CliCommand } from './index.js';
@@ -17,6 +18,6 @@ export const run: CliCommand = {
     const config = loadOrReport(load, values.config as string);
     if (!config) return 1;
     // SIGHUP reads the same file with the same overrides and environment.
-    return runUntilSignalled(config, createLogger(config.log.level), undefined, undefined, { reloadConfig: () => loadConfig(load), stopTimeoutMs });
+    return runUntilSignalled(config, createLogger(config.log.level), undefined, undefined, { reloadConfig: () => loadConfig(load), stopTimeoutMs, configFiles: [resolve(values.config as string)] });
   },
 };

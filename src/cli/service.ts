@@ -24,6 +24,8 @@ export interface ServiceOptions {
   hangup?: 'reload' | 'stop';
   /** A stop that takes longer logs one line and exits with 124. */
   stopTimeoutMs?: number;
+  /** The config files the running config was read from (the console's config view shows them). */
+  configFiles?: string[];
 }
 
 /**
@@ -48,7 +50,7 @@ export async function runUntilSignalled(
   watchdog?.start();
   notify.status('starting');
 
-  const gateway = new Gateway(config, log, undefined, options.reloadConfig ? { readConfig: options.reloadConfig } : {});
+  const gateway = new Gateway(config, log, undefined, { ...(options.reloadConfig ? { readConfig: options.reloadConfig } : {}), configFiles: options.configFiles ?? [] });
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   let phase: 'starting' | 'up' | 'stopping' = 'starting';
   let statusTimer: NodeJS.Timeout | undefined;

@@ -27,8 +27,8 @@ export interface ConsoleDeps {
   gatewayState(): Record<string, unknown>;
   /** Read now and pulse (src/commissioning/); undefined while the gateway is not running. */
   commissioning?(): DeviceCommissioningApi | undefined;
-  /** Where the config came from: files read and GATEHOUSE_* variables set (names only). */
-  configSource?: { files: string[]; env: string[] };
+  /** The config files the running config was read from (none for a config built in code). */
+  configFiles?: string[];
   /** The page's files (index.html, assets/); src/console/ui by default. */
   uiDir?: string;
   log: Logger;

@@ -4,6 +4,7 @@
 // are refused too (one limiter, one set of rules).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DEMO_CONFIG_FILE } from '../../../src/cli/demo.js';
 import { connectClient } from '../../support/mqtt-client.js';
 import { startDemo, type DemoProcess } from '../../support/demo.js';
 import { until } from '../../support/wait.js';
@@ -25,6 +26,8 @@ describe('the demo console', () => {
     const login = await tech.login('tech', 'tech-demo');
     assert.equal(login.status, 200, login.text);
     assert.equal(login.json.admin, true);
+    const config = await tech.get('/api/config');
+    assert.deepEqual(config.json.source.files, [DEMO_CONFIG_FILE], 'the config view says which file the running config came from');
     const overview = await until('every demo device online', async () => {
       const answer = await tech.get('/api/overview');
       return answer.json.devices.length === 5 && answer.json.devices.every((d: { availability: string }) => d.availability === 'online') && answer.json;

@@ -13,7 +13,8 @@ export function viewRoutes(parts: ConsoleServerParts): Route[] {
       path: '/api/config',
       access: 'user',
       handler({ res }) {
-        const source = deps.configSource ?? { files: [], env: Object.keys(process.env).filter((k) => k.startsWith('GATEHOUSE_')).sort() };
+        // Where it came from: the files, and the names (never the values) of the GATEHOUSE_* variables set.
+        const source = { files: deps.configFiles ?? [], env: Object.keys(process.env).filter((k) => k.startsWith('GATEHOUSE_')).sort() };
         sendJson(res, 200, { config: redactConfig(deps.config()), source, last_reload: parts.lastReload() });
       },
     },
