@@ -11,7 +11,7 @@ export const SAMPLE_CONFIG_FILES = ['config/demo.yaml', 'config/example-site.yam
  * The demo's passwords: written next to their hashes in config/demo.yaml and printed by the demo's
  * banner. test/cli/sample-credentials.test.ts checks that they still match the demo's hashes.
  */
-export const DEMO_PASSWORDS = ['guard-demo', 'display-demo'];
+export const DEMO_PASSWORDS = ['guard-demo', 'display-demo', 'tech-demo'];
 
 export interface SampleCredentials {
   /** password_hash of a shipped user → where it is shipped (e.g. `config/demo.yaml users[0] (guard)`). */

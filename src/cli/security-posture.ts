@@ -95,6 +95,19 @@ function metrics(config: Readonly<GatehouseConfig>): PostureItem {
   return { subject: 'metrics', text: `${address(host, port)}, HTTP without authentication (/metrics, /healthz, /status.json)`, warnings };
 }
 
+function technicianConsole(config: Readonly<GatehouseConfig>): PostureItem {
+  const { enabled, host, port, tls, session_idle_s, session_max_s } = config.console;
+  if (!enabled) return { subject: 'console', text: 'off', warnings: [] };
+  const admins = config.users.filter((u) => u.roles?.includes('admin')).map((u) => u.username);
+  const text =
+    `${address(host, port)}, ${tls ? 'HTTPS with the broker\'s certificate' : 'HTTP without TLS'}; login with the broker's users and lockout, ` +
+    `sessions end after ${session_idle_s} s idle and ${session_max_s} s in all; admins (broker view, commissioning): ${admins.length > 0 ? admins.join(', ') : 'none'}`;
+  const warnings = !tls && !isLoopbackHost(host)
+    ? ['the console listens beyond loopback without TLS: passwords and session cookies cross the network readable; set console.tls: true (with broker.tls.cert and key) or bind it to 127.0.0.1']
+    : [];
+  return { subject: 'console', text, warnings };
+}
+
 function uplink(config: Readonly<GatehouseConfig>): PostureItem {
   const { enabled, url, username, tls, allow_commands } = config.uplink;
   if (!enabled) return { subject: 'uplink', text: 'off', warnings: [] };
@@ -152,7 +165,7 @@ export async function securityPosture(config: Readonly<GatehouseConfig>, samples
       (withDeny.length ? `; deny filters: ${withDeny.map((u) => `${u.username} never ${u.deny.join(', ')}`).join('; ')}` : ''),
     warnings: [...(await sampleUserCredentials(config, samples)), ...sampleSecrets(config, samples)],
   };
-  return [anonymous(config), ...listeners(config), metrics(config), uplink(config), users];
+  return [anonymous(config), ...listeners(config), metrics(config), technicianConsole(config), uplink(config), users];
 }
 
 export function formatPosture(items: PostureItem[]): string {

@@ -32,13 +32,15 @@ test('check ends with the security posture: the demo\'s anonymous reading and it
   assert.equal(run.code, 0, run.stderr);
   const posture = run.stdout.slice(run.stdout.indexOf('\n\nsecurity posture:\n') + 2);
   const subjects = posture.split('\n').flatMap((line) => /^ {2}(\S+(?: certs)?) {2,}/.exec(line)?.[1] ?? []);
-  assert.deepEqual(subjects, ['anonymous', 'tcp', 'tls', 'websocket', 'client certs', 'metrics', 'uplink', 'users']);
+  assert.deepEqual(subjects, ['anonymous', 'tcp', 'tls', 'websocket', 'client certs', 'metrics', 'console', 'uplink', 'users']);
   assert.match(posture, /\n {2}anonymous +ON: clients without a username may read site\/demo\/# and publish to nothing\n/);
   assert.match(posture, /\n {2}metrics +127\.0\.0\.1:9464 \(loopback only\), HTTP without authentication/);
   assert.match(posture, /WARNING: users\[0\] \(guard\): password_hash copied from config\/demo\.yaml users\[0\] \(guard\), password "guard-demo"/);
   assert.match(posture, /WARNING: users\[1\] \(display\): password_hash copied from config\/demo\.yaml/);
+  assert.match(posture, /WARNING: users\[2\] \(tech\): password_hash copied from config\/demo\.yaml users\[2\] \(tech\), password "tech-demo"/);
+  assert.match(posture, /\n {2}console +127\.0\.0\.1:8080 \(loopback only\), HTTP without TLS; login with the broker's users and lockout, .*admins \(broker view, commissioning\): tech\n/);
   assert.match(posture, /WARNING: transports\.camera-sim\.password is the one shipped in config\/demo\.yaml/);
-  assert.ok(posture.endsWith('\n3 warnings\n'), posture);
+  assert.ok(posture.endsWith('\n4 warnings\n'), posture);
 });
 
 test('a site with its own passwords on loopback: the posture has no warnings', async (t) => {
@@ -58,6 +60,26 @@ users:
   assert.match(run.stdout, /\n {2}users +1 user: guard\n/);
   assert.doesNotMatch(run.stdout, /WARNING/);
   assert.ok(run.stdout.endsWith('\nno warnings\n'), run.stdout);
+});
+
+test('a console beyond loopback without TLS is a warning naming the fix', async (t) => {
+  const hash = await hashPassword(`guard-${process.pid}-${Date.now()}`);
+  const plain = writeConfig(t, `
+site: tower
+broker: { host: 127.0.0.1, port: 1883 }
+console: { enabled: true, host: 0.0.0.0, port: 8443 }
+users:
+  - username: guard
+    password_hash: "${hash}"
+    publish: ["site/tower/gate/+/unlock"]
+    subscribe: ["site/tower/#"]
+    roles: [admin]
+`);
+  const run = await runCli(['check', '--config', plain]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /\n {2}console +0\.0\.0\.0:8443 \(every interface\), HTTP without TLS; .*admins \(broker view, commissioning\): guard\n/);
+  assert.match(run.stdout, /WARNING: the console listens beyond loopback without TLS/);
+  assert.ok(run.stdout.endsWith('\n1 warning\n'), run.stdout);
 });
 
 // Each line carries one problem; the comment names the key path it must be reported under.
