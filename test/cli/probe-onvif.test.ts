@@ -1,12 +1,10 @@
 // `gatehouse probe onvif` against the simulated camera over real HTTP: device facts, profiles,
-// snapshot URIs without credentials, PTZ and presets, the event service (or its absence), a wrong
-// password and an address where nothing listens. The event topics' reading is checked against a
-// GetEventPropertiesResponse as ONVIF Core's example writes it, served by a small HTTP peer.
+// snapshot URIs without credentials, PTZ and presets, the event topics the camera's event service
+// lists (or why there are none: no service, a fault, a reply that cannot be read), a wrong password
+// and an address where nothing listens. How a TopicSet is read: test/transport/onvif/events-soap.test.ts.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { topicsOf } from '../../src/commissioning/onvif-event-properties.js';
-import { TestOnvifCamera } from '../../src/simulator/onvif-camera/camera.js';
+import { TestOnvifCamera, type Misbehaviour, type TestCameraOptions } from '../../src/simulator/onvif-camera/camera.js';
 import { runCli } from '../support/cli-process.js';
 import { freePort } from '../support/ports.js';
 
@@ -16,6 +14,18 @@ const PASSWORD = 'cam-pass-42';
 function probe(args: string[], env: Record<string, string> = {}) {
   return runCli(['probe', 'onvif', ...args], { env });
 }
+
+const escape = (text: string) => text.replace(/[.?()]/g, '\\$&');
+const eventService = (camera: TestOnvifCamera) => camera.xaddr.replace('/device_service', '/event_service');
+
+/** The simulated camera's topics (src/simulator/onvif-camera/events.ts), as the probe lists them. */
+const SIMULATED_TOPICS = [
+  '  tns1:VideoSource/MotionAlarm (source Source; data State)',
+  '  tns1:RuleEngine/CellMotionDetector/Motion (source VideoSourceConfigurationToken, VideoAnalyticsConfigurationToken, Rule; data IsMotion)',
+  '  tns1:RuleEngine/TamperDetector/Tamper (source VideoSourceConfigurationToken, VideoAnalyticsConfigurationToken, Rule; data IsTamper)',
+  '  tns1:VideoSource/GlobalSceneChange/ImagingService (source Source; data State)',
+  '  tns1:Device/Trigger/DigitalInput (source InputToken; data LogicalState)',
+];
 
 describe('the simulated camera', () => {
   const camera = new TestOnvifCamera({ user: USER, password: PASSWORD, credentialsInUris: true, clockOffsetMs: 0 });
@@ -41,7 +51,10 @@ describe('the simulated camera', () => {
     assert.equal(report.ptz, true);
     assert.deepEqual(report.profiles[0].presets, [{ token: '1', name: 'Gate entrance' }, { token: '2', name: 'Parking' }]);
     assert.equal(report.profiles[1].presets, undefined);
-    assert.ok(['present', 'absent'].includes(report.events.service), JSON.stringify(report.events));
+    assert.equal(report.events.service, 'present', JSON.stringify(report.events));
+    assert.equal(report.events.xaddr, eventService(camera));
+    assert.deepEqual(report.events.topics[0], { topic: 'tns1:VideoSource/MotionAlarm', source: ['Source'], data: ['State'] });
+    assert.equal(report.events.topics.length, SIMULATED_TOPICS.length);
   });
 
   test('the text form, with the password from the environment (and a word saying so)', async () => {
@@ -53,7 +66,9 @@ describe('the simulated camera', () => {
     assert.match(run.stdout, /\nptz       yes \(profiles Profile_1\)\n/);
     assert.match(run.stdout, /\n  Profile_1 "mainStream" \(ptz\)\n    stream    rtsp:\/\/\S+\n    snapshot  http:\/\/127\.0\.0\.1:\d+\/onvif-http\/snapshot\S*\n    presets   1 "Gate entrance", 2 "Parking"\n/);
     assert.match(run.stdout, /\n  Profile_2 "subStream"\n/);
-    assert.match(run.stdout, /\nevents    /);
+    // The topics the camera's event service lists, asked for with the WS-Security UsernameToken.
+    assert.ok(run.stdout.endsWith(`\nevents    5 topics at ${eventService(camera)}\n${SIMULATED_TOPICS.join('\n')}\n`), run.stdout);
+    assert.ok(camera.callsOf('GetEventProperties').length > 0 && camera.callsOf('GetEventProperties').every((c) => c.authorized === true), JSON.stringify(camera.callsOf('GetEventProperties')));
   });
 
   test('a wrong password: the camera refused the credentials, exit 1', async () => {
@@ -92,89 +107,57 @@ test('bad input: each mistake named, exit 2', async () => {
   }
 });
 
-/** ONVIF Core 2.x section 9.5 (Get event properties), trimmed: three topics, one with a deeper path. */
-const EVENT_PROPERTIES = `<?xml version="1.0" encoding="UTF-8"?>
-<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:tev="http://www.onvif.org/ver10/events/wsdl"
-  xmlns:wstop="http://docs.oasis-open.org/wsn/t-1" xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:tns1="http://www.onvif.org/ver10/topics"
-  xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><env:Body><tev:GetEventPropertiesResponse>
-<tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>
-<wsnt:FixedTopicSet>true</wsnt:FixedTopicSet>
-<wstop:TopicSet>
-  <tns1:VideoSource><MotionAlarm wstop:topic="true"><tt:MessageDescription IsProperty="true">
-    <tt:Source><tt:SimpleItemDescription Name="Source" Type="tt:ReferenceToken"/></tt:Source>
-    <tt:Data><tt:SimpleItemDescription Name="State" Type="xsd:boolean"/></tt:Data></tt:MessageDescription></MotionAlarm></tns1:VideoSource>
-  <tns1:RuleEngine><CellMotionDetector><Motion wstop:topic="true"><tt:MessageDescription IsProperty="true">
-    <tt:Source><tt:SimpleItemDescription Name="VideoSourceConfigurationToken" Type="tt:ReferenceToken"/>
-      <tt:SimpleItemDescription Name="Rule" Type="xsd:string"/></tt:Source>
-    <tt:Data><tt:SimpleItemDescription Name="IsMotion" Type="xsd:boolean"/></tt:Data></tt:MessageDescription></Motion></CellMotionDetector>
-    <TamperDetector><Tamper wstop:topic="true"/></TamperDetector></tns1:RuleEngine>
-</wstop:TopicSet>
-<tev:TopicExpressionDialect>http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet</tev:TopicExpressionDialect>
-</tev:GetEventPropertiesResponse></env:Body></env:Envelope>`;
-
-test('the event topics of a GetEventPropertiesResponse, with the simple items each carries', () => {
-  assert.deepEqual(topicsOf(EVENT_PROPERTIES), [
-    { topic: 'tns1:VideoSource/MotionAlarm', source: ['Source'], data: ['State'] },
-    { topic: 'tns1:RuleEngine/CellMotionDetector/Motion', source: ['VideoSourceConfigurationToken', 'Rule'], data: ['IsMotion'] },
-    { topic: 'tns1:RuleEngine/TamperDetector/Tamper', source: [], data: [] },
-  ]);
-  assert.throws(() => topicsOf(EVENT_PROPERTIES.slice(0, 600)), /bad_reply: GetEventProperties: reply is not well-formed XML/);
-  const deep = `<a xmlns:wstop="http://docs.oasis-open.org/wsn/t-1"><wstop:TopicSet>${'<x>'.repeat(200)}<y wstop:topic="true"/>${'</x>'.repeat(200)}</wstop:TopicSet></a>`;
-  assert.deepEqual(topicsOf(deep), [], 'a topic nested past the depth limit is not read');
-});
-
-describe('a camera whose event service answers', () => {
-  // The simulated camera behind a small HTTP proxy that serves the event service itself: the
-  // camera's replies are passed on with its address rewritten to the proxy's, so GetCapabilities
-  // sends the probe to the proxy for events as for everything else.
-  const camera = new TestOnvifCamera({ user: USER, password: PASSWORD });
-  let proxy: Server;
-  let xaddr = '';
-  const eventRequests: string[] = [];
-  before(async () => {
+describe('the event service, or why there is nothing to list', () => {
+  const cameras: TestOnvifCamera[] = [];
+  async function started(opts: TestCameraOptions): Promise<TestOnvifCamera> {
+    const camera = new TestOnvifCamera({ user: USER, password: PASSWORD, ...opts });
+    cameras.push(camera);
     await camera.start();
-    const cameraBase = new URL(camera.xaddr).origin;
-    let proxyBase = '';
-    proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
-        const body = Buffer.concat(chunks);
-        if (req.url === '/onvif/event_service') {
-          eventRequests.push(body.toString());
-          res.writeHead(200, { 'content-type': 'application/soap+xml; charset=utf-8' }).end(EVENT_PROPERTIES);
-          return;
-        }
-        const reply = await fetch(`${cameraBase}${req.url}`, { method: req.method, headers: { 'content-type': String(req.headers['content-type'] ?? '') }, body: req.method === 'POST' ? body : undefined });
-        const text = (await reply.text()).split(cameraBase).join(proxyBase);
-        res.writeHead(reply.status, { 'content-type': reply.headers.get('content-type') ?? 'application/soap+xml' }).end(text);
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    proxyBase = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
-    xaddr = `${proxyBase}/onvif/device_service`;
-  });
+    return camera;
+  }
+  async function eventsOf(camera: TestOnvifCamera) {
+    const run = await probe([camera.xaddr, '--user', USER, '--password', PASSWORD, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout).events as { service: string; reason?: string; topics?: unknown[] };
+  }
   after(async () => {
-    await new Promise<void>((resolve) => proxy.close(() => resolve()));
-    await camera.stop();
+    for (const camera of cameras) await camera.stop();
   });
 
-  test('its topics are listed, asked for with the WS-Security UsernameToken', async () => {
-    const run = await probe([xaddr, '--user', USER, '--password', PASSWORD]);
+  test('a camera that asks for HTTP Digest instead of the UsernameToken: its topics are listed', async () => {
+    const camera = await started({ soapAuth: 'http-digest' });
+    const events = await eventsOf(camera);
+    assert.equal(events.service, 'present', JSON.stringify(events));
+    assert.equal(events.topics?.length, SIMULATED_TOPICS.length);
+  });
+
+  test('a camera without an event service: none, and why', async () => {
+    const run = await probe([(await started({ events: false })).xaddr, '--user', USER, '--password', PASSWORD]);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(
-      run.stdout,
-      new RegExp(
-        [
-          `\nevents    3 topics at ${xaddr.replace('device_service', 'event_service').replace(/[.?]/g, '\\$&')}`,
-          '  tns1:VideoSource/MotionAlarm \\(source Source; data State\\)',
-          '  tns1:RuleEngine/CellMotionDetector/Motion \\(source VideoSourceConfigurationToken, Rule; data IsMotion\\)',
-          '  tns1:RuleEngine/TamperDetector/Tamper\\n$',
-        ].join('\\n'),
-      ),
-    );
-    assert.equal(eventRequests.length, 1);
-    assert.match(eventRequests[0], /<tev:GetEventProperties\/>/);
-    assert.match(eventRequests[0], new RegExp(`<Username>${USER}</Username>`));
+    assert.ok(run.stdout.endsWith('\nevents    none: the camera lists no event service (GetCapabilities has no Events XAddr)\n'), run.stdout);
+  });
+
+  test('an event service that does not do GetEventProperties is none; a fault or a reply that cannot be read is named', async () => {
+    const camera = await started({});
+    const service = escape(eventService(camera));
+    camera.misbehave('GetEventProperties', { kind: 'fault', code: 'Receiver', subcodes: ['ter:ActionNotSupported'], reason: 'not here' });
+    const unsupported = await eventsOf(camera);
+    assert.equal(unsupported.service, 'absent');
+    assert.match(unsupported.reason!, new RegExp(`^the camera lists an event service at ${service} but it does not answer GetEventProperties \\(not_supported: GetEventProperties at ${service}: SOAP fault env:Receiver / ter:ActionNotSupported \\(HTTP 500\\): not here\\)$`));
+
+    const cases: [Misbehaviour, RegExp][] = [
+      [{ kind: 'fault', code: 'Sender', subcodes: ['ter:InvalidArgVal'], reason: 'busy' }, new RegExp(`^soap_fault: GetEventProperties at ${service}: SOAP fault env:Sender / ter:InvalidArgVal \\(HTTP 400\\): busy$`)],
+      [{ kind: 'malformed', variant: 'truncated' }, new RegExp(`^bad_reply: GetEventProperties at ${service}: reply is not well-formed XML`)],
+      [{ kind: 'raw', body: `${'<x>'.repeat(100)}${'</x>'.repeat(100)}` }, new RegExp(`^bad_reply: GetEventProperties at ${service}: reply is nested deeper than 32 elements$`)],
+    ];
+    for (const [how, reason] of cases) {
+      camera.misbehave('GetEventProperties', how);
+      const events = await eventsOf(camera);
+      assert.equal(events.service, 'error', JSON.stringify(how));
+      assert.match(events.reason!, reason);
+    }
+    const run = await probe([camera.xaddr, '--user', USER, '--password', PASSWORD]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /\nevents    could not be read: bad_reply: .* reply is nested deeper than 32 elements\n$/);
   });
 });

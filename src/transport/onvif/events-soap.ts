@@ -90,7 +90,7 @@ export function readReply(xml: string, status: number, operation: EventOperation
     try {
       doc = parseBoundedXml(xml);
     } catch (err) {
-      const why = err instanceof XmlLimitError ? err.message : `not well-formed XML (${(err as Error).message.split('\n')[0]})`;
+      const why = err instanceof XmlLimitError ? err.message : `is not well-formed XML (${(err as Error).message.split('\n')[0]})`;
       if (status === 200 || err instanceof XmlLimitError) throw new OnvifError('bad_reply', 'device_error', `${label}: reply ${why}`, { cause: err });
     }
   }
@@ -106,6 +106,15 @@ export function readReply(xml: string, status: number, operation: EventOperation
     throw new OnvifError('bad_reply', 'device_error', `${label}: reply has no ${wanted} (has ${body.children.map((c) => c.local).join(', ') || 'nothing'})`);
   }
   return response;
+}
+
+/** One bounded POST of a SOAP envelope to `url`; the reply's status and text (the camera's HTTP layer: limits, Digest). */
+export type PostEnvelope = (url: string, envelope: string, signal: AbortSignal, label: string) => Promise<{ status: number; body: string }>;
+
+/** One call to the event service: the request (WS-Addressing, UsernameToken) posted, the reply checked by readReply. */
+export async function eventCall(post: PostEnvelope, operation: EventOperation, to: string, body: string, security: Security | undefined, signal: AbortSignal, label: string): Promise<XmlNode> {
+  const reply = await post(to, eventRequest(operation, to, body, security), signal, label);
+  return readReply(reply.body, reply.status, operation, label);
 }
 
 function faultOf(fault: XmlNode, label: string, status: number): OnvifError {
@@ -208,18 +217,48 @@ export function normaliseTopic(expression: string, ns: Readonly<Record<string, s
   return text;
 }
 
-/** The topics of a GetEventPropertiesResponse's wstop:TopicSet: paths of the elements marked wstop:topic="true". */
-export function readTopicSet(response: XmlNode): string[] {
-  const topics: string[] = [];
-  const walk = (node: XmlNode, path: string[]): void => {
+/** A topic the camera can report (GetEventProperties), with the names of the SimpleItems its messages carry. */
+export interface EventTopicDescription {
+  /** As a notification of it reads: `tns1:` for the ONVIF topic namespace, the camera's own prefix for a vendor's. */
+  topic: string;
+  /** Where (Source, e.g. VideoSourceToken) and what (Data, e.g. State). */
+  source: string[];
+  data: string[];
+}
+
+/** More than any camera offers: topics past this are not read. */
+export const MAX_TOPICS = 500;
+
+/**
+ * The topics of a GetEventPropertiesResponse's wstop:TopicSet: every element marked
+ * wstop:topic="true" (a topic may hold narrower ones), with its tt:MessageDescription's items.
+ */
+export function readTopicDescriptions(response: XmlNode): EventTopicDescription[] {
+  const topics: EventTopicDescription[] = [];
+  const walk = (node: XmlNode, path: string): void => {
     for (const c of node.children) {
+      if (topics.length >= MAX_TOPICS) return;
       if (c.uri === EVENT_NS.tt && c.local === 'MessageDescription') continue;
-      const next = [...path, c.local];
-      if (c.attributes.topic === 'true' && topics.length < 500) topics.push(`tns1:${next.join('/')}`);
+      const next = path === '' ? `${c.uri === EVENT_NS.tns1 ? 'tns1' : c.prefix || 'tns'}:${c.local}` : `${path}/${c.local}`;
+      if (c.attributes.topic?.trim() === 'true') {
+        const description = childOf(c, EVENT_NS.tt, 'MessageDescription');
+        topics.push({ topic: next.slice(0, MAX_TOPIC_CHARS), source: itemNames(childOf(description, EVENT_NS.tt, 'Source')), data: itemNames(childOf(description, EVENT_NS.tt, 'Data')) });
+      }
       walk(c, next);
     }
   };
   const set = childOf(response, EVENT_NS.wstop, 'TopicSet');
-  if (set !== undefined) walk(set, []);
+  if (set !== undefined) walk(set, '');
   return topics;
+}
+
+/** The Names of a Source's or Data's SimpleItemDescriptions, bounded like a notification's items. */
+function itemNames(node: XmlNode | undefined): string[] {
+  const names = childrenOf(node, EVENT_NS.tt, 'SimpleItemDescription').map((d) => (d.attributes.Name ?? '').slice(0, MAX_ITEM_CHARS));
+  return names.filter((n) => n !== '').slice(0, MAX_ITEMS);
+}
+
+/** The topic paths of a GetEventPropertiesResponse (readTopicDescriptions without the items). */
+export function readTopicSet(response: XmlNode): string[] {
+  return readTopicDescriptions(response).map((t) => t.topic);
 }

@@ -13,6 +13,8 @@ const MAX_TEXT = 4096;
 export interface XmlNode {
   uri: string;
   local: string;
+  /** The prefix the element was written with ('' for none), for naming a vendor's topic namespace as the camera does. */
+  prefix: string;
   /** Attributes by local name (namespaced attributes too: ONVIF's are unqualified). */
   attributes: Record<string, string>;
   children: XmlNode[];
@@ -35,14 +37,14 @@ export function parseBoundedXml(xml: string): XmlNode {
   };
   parser.onopentag = (tag) => {
     count += 1;
-    if (stack.length >= MAX_DEPTH) throw (failure = new XmlLimitError(`nested deeper than ${MAX_DEPTH} elements`));
-    if (count > MAX_ELEMENTS) throw (failure = new XmlLimitError(`more than ${MAX_ELEMENTS} elements`));
+    if (stack.length >= MAX_DEPTH) throw (failure = new XmlLimitError(`is nested deeper than ${MAX_DEPTH} elements`));
+    if (count > MAX_ELEMENTS) throw (failure = new XmlLimitError(`has more than ${MAX_ELEMENTS} elements`));
     const attributes: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const a of Object.values(tag.attributes)) {
       if (a.prefix === 'xmlns' || a.name === 'xmlns') continue;
       attributes[a.local] = a.value;
     }
-    const node: XmlNode = { uri: tag.uri, local: tag.local, attributes, children: [], text: '', ns: (tag as { ns?: Record<string, string> }).ns ?? {} };
+    const node: XmlNode = { uri: tag.uri, local: tag.local, prefix: tag.prefix, attributes, children: [], text: '', ns: (tag as { ns?: Record<string, string> }).ns ?? {} };
     const parent = stack.at(-1);
     if (parent) parent.children.push(node);
     else root ??= node;

@@ -10,7 +10,7 @@ import type { DriverLogger, ListenOptions, NoticeListener } from '../../driver-a
 import { Backoff } from '../backoff.js';
 import { OnvifError } from './access.js';
 import { noticeOf, topicWanted } from './events-map.js';
-import { bodies, eventRequest, readMessages, readPullPoint, readReply, readTimes, readTopicSet, type EventOperation, type Security } from './events-soap.js';
+import { bodies, eventCall, readMessages, readPullPoint, readTimes, readTopicSet, type EventOperation, type PostEnvelope, type Security } from './events-soap.js';
 
 /** What the subscription needs of its camera (camera.ts). */
 export interface EventHost {
@@ -22,8 +22,7 @@ export interface EventHost {
   /** The camera's current session, undefined while it is down. */
   session(): { session: number; eventsXaddr: string; clockOffsetMs: number } | undefined;
   security(clockOffsetMs: number): Security | undefined;
-  /** One bounded POST of a SOAP envelope; the reply's status and text. */
-  post(url: string, envelope: string, signal: AbortSignal, label: string): Promise<{ status: number; body: string }>;
+  post: PostEnvelope;
   /** Called with a listener for the camera's session coming up and going down; returns the remover. */
   watch(up: () => void, down: () => void): () => void;
 }
@@ -214,8 +213,7 @@ export class OnvifEventSubscription {
     const timer = setTimeout(() => controller.abort(new OnvifError('timeout', 'timeout', `${label}: no complete reply within ${timeoutMs} ms`)), timeoutMs);
     try {
       if (this.pass.signal.aborted) throw this.pass.signal.reason;
-      const reply = await this.host.post(to, eventRequest(operation, to, body, this.host.security(clockOffsetMs)), controller.signal, label);
-      return readReply(reply.body, reply.status, operation, label);
+      return await eventCall(this.host.post, operation, to, body, this.host.security(clockOffsetMs), controller.signal, label);
     } finally {
       clearTimeout(timer);
       this.pass.signal.removeEventListener('abort', onAbort);
