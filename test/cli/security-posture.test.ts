@@ -48,17 +48,23 @@ test('the demo: anonymous reading on loopback, its users\' shipped hashes with t
   assert.equal(item(items, 'websocket').text, 'off');
   assert.equal(item(items, 'client certs').text, 'not used (no TLS listener)');
   assert.deepEqual(item(items, 'metrics'), { subject: 'metrics', text: '127.0.0.1:9464 (loopback only), HTTP without authentication (/metrics, /healthz, /status.json)', warnings: [] });
+  assert.deepEqual(item(items, 'console'), {
+    subject: 'console',
+    text: "127.0.0.1:8080 (loopback only), HTTP without TLS; login with the broker's users and lockout, sessions end after 900 s idle and 43200 s in all; admins (broker view, commissioning): tech",
+    warnings: [],
+  });
   assert.equal(item(items, 'uplink').text, 'off');
   const users = item(items, 'users');
-  assert.equal(users.text, '2 users: guard, display');
+  assert.equal(users.text, '3 users: guard, display, tech');
   assert.deepEqual(users.warnings, [
     'users[0] (guard): password_hash copied from config/demo.yaml users[0] (guard), password "guard-demo": anyone with the gatehouse sources can log in as this user; set a new one with gatehouse passwd',
     'users[1] (display): password_hash copied from config/demo.yaml users[1] (display), password "display-demo": anyone with the gatehouse sources can log in as this user; set a new one with gatehouse passwd',
+    'users[2] (tech): password_hash copied from config/demo.yaml users[2] (tech), password "tech-demo": anyone with the gatehouse sources can log in as this user; set a new one with gatehouse passwd',
     'transports.camera-sim.password is the one shipped in config/demo.yaml transports.camera-sim.password: give the device a password of its own',
   ]);
   const text = formatPosture(items);
   assert.ok(text.startsWith('security posture:\n  anonymous     ON: '), text);
-  assert.ok(text.endsWith('\n3 warnings\n'), text);
+  assert.ok(text.endsWith('\n4 warnings\n'), text);
 });
 
 test('a hardened site: TLS with required client certificates, wss, loopback metrics, mqtts uplink: no warnings', async (t) => {
