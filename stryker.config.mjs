@@ -9,7 +9,7 @@ const groups = {
   },
   acl: {
     mutate: ['src/broker/acl.ts', 'src/broker/publish-policy.ts'],
-    tests: ['test/broker/acl.test.ts', 'test/topics.test.ts'],
+    tests: ['test/broker/acl.test.ts', 'test/broker/publish-policy.test.ts', 'test/topics.test.ts'],
   },
   commands: {
     mutate: ['src/commands/envelope.ts', 'src/commands/expiry.ts', 'src/commands/ledger.ts', 'src/commands/device-queue.ts', 'src/commands/result.ts'],
