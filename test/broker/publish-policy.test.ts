@@ -37,6 +37,23 @@ describe('publish decisions', () => {
     assert.deepEqual(decidePublish('site/hq/gate/g1/unlock', classify, viewer), { action: 'command', kind: 'gate', device: 'g1', command: 'unlock', authorized: false });
   });
 
+  it('a client cannot widen a %u or %c rule by its name: such a rule does not apply to it', () => {
+    const rules = { publish: ['users/%u/in', 'devices/%c/in'], subscribe: [] };
+    for (const [vars, topic] of [
+      [{ clientId: 'c1', username: '' }, 'users//in'],
+      [{ clientId: '+', username: 'u1' }, 'devices/x/in'],
+      [{ clientId: '#', username: 'u1' }, 'devices/x/in'],
+      [{ clientId: 'a/b', username: 'u1' }, 'devices/a/b/in'],
+      [{ clientId: 'c1', username: 'a/b' }, 'users/a/b/in'],
+      [{ clientId: 'c1', username: '+' }, 'users/x/in'],
+    ] as const) {
+      assert.deepEqual(decidePublish(topic, classify, new Acl(rules, vars)), { action: 'deny', reason: 'acl' }, JSON.stringify(vars));
+    }
+    const plain = new Acl(rules, { clientId: 'c1', username: 'u1' });
+    assert.deepEqual(decidePublish('users/u1/in', classify, plain), { action: 'allow' });
+    assert.deepEqual(decidePublish('devices/c1/in', classify, plain), { action: 'allow' });
+  });
+
   it('routes other traffic the ACL allows and denies the rest with reason acl', () => {
     assert.deepEqual(decidePublish('free/x', classify, viewer), { action: 'allow' });
     assert.deepEqual(decidePublish('free/y', classify, viewer), { action: 'deny', reason: 'acl' });
