@@ -13,7 +13,7 @@ const groups = {
   },
   commands: {
     mutate: ['src/commands/envelope.ts', 'src/commands/expiry.ts', 'src/commands/ledger.ts', 'src/commands/device-queue.ts', 'src/commands/result.ts'],
-    tests: ['test/commands/envelope.test.ts', 'test/commands/expiry.test.ts', 'test/commands/pipeline.test.ts', 'test/commands/stores.test.ts'],
+    tests: ['test/commands/device-queue.test.ts', 'test/commands/envelope.test.ts', 'test/commands/expiry.test.ts', 'test/commands/pipeline.test.ts', 'test/commands/stores.test.ts'],
   },
   pipeline: {
     mutate: ['src/commands/pipeline.ts'],
