@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyTopic, commandFilters, isValidId, topics } from '../src/topics.js';
+import { CONTRACT_MAX_TOPIC_BYTES, classifyTopic, commandFilters, deviceKey, isReservedTopic, isServerTopic, isSysTopic, isValidId, parseCommandPattern, parseDeviceKey, siteOfTopic, topics } from '../src/topics.js';
 
 describe('topic layout', () => {
   it('builds every topic of the contract', () => {
@@ -12,6 +12,41 @@ describe('topic layout', () => {
     assert.equal(topics.image('s1', 'cam1'), 'site/s1/camera/cam1/image');
     assert.equal(topics.gatewayAvailability('s1', 'gw'), 'site/s1/gateway/gw/availability');
     assert.equal(topics.gatewayState('s1', 'gw'), 'site/s1/gateway/gw/state');
+    assert.equal(topics.siteTree('s1'), 'site/s1/#');
+    assert.equal(topics.imageFilter('s1'), 'site/s1/camera/+/image');
+  });
+
+  it('a device key is kind/device and parses back; the device part may hold a slash', () => {
+    assert.equal(deviceKey('gate', 'g1'), 'gate/g1');
+    assert.deepEqual(parseDeviceKey('gate/g1'), { kind: 'gate', device: 'g1' });
+    assert.deepEqual(parseDeviceKey('camera/lobby/2'), { kind: 'camera', device: 'lobby/2' });
+  });
+
+  it('command patterns: kind/command, either side an id or *, nothing more', () => {
+    assert.deepEqual(parseCommandPattern('gate/unlock'), { kind: 'gate', command: 'unlock' });
+    assert.deepEqual(parseCommandPattern('*/lock'), { kind: '*', command: 'lock' });
+    assert.deepEqual(parseCommandPattern('turnstile/*'), { kind: 'turnstile', command: '*' });
+    assert.deepEqual(parseCommandPattern(`${'k'.repeat(64)}/${'c'.repeat(64)}`), { kind: 'k'.repeat(64), command: 'c'.repeat(64) });
+    for (const bad of ['gate', 'gate/', '/unlock', 'x/gate/unlock', 'gate/unlock/x', 'Gate/unlock', 'gate/Unlock', 'gate/un lock', '**/lock', 'gate/*x', `${'k'.repeat(65)}/lock`, `gate/${'c'.repeat(65)}`]) {
+      assert.equal(parseCommandPattern(bad), undefined, bad);
+    }
+  });
+
+  it('server and $SYS topics, the site of a topic, the longest contract topic', () => {
+    assert.equal(isServerTopic('$SYS/x'), true);
+    assert.equal(isServerTopic('$share/g/x'), true);
+    assert.equal(isServerTopic('site/$x'), false);
+    assert.equal(isSysTopic('$SYS/broker/uptime'), true);
+    assert.equal(isSysTopic('$SYSTEM/x'), false);
+    assert.equal(isSysTopic('$SYS'), false);
+    assert.equal(isSysTopic('x/$SYS/y'), false);
+    assert.equal(siteOfTopic('site/hq/gate/g1/unlock'), 'hq');
+    assert.equal(siteOfTopic('site/hq/#'), 'hq');
+    assert.equal(siteOfTopic('site/hq'), undefined);
+    assert.equal(siteOfTopic('sites/hq/x'), undefined);
+    assert.equal(siteOfTopic('x/site/hq'), undefined);
+    const longest = topics.command('s'.repeat(64), 'k'.repeat(64), 'd'.repeat(64), 'c'.repeat(64));
+    assert.equal(CONTRACT_MAX_TOPIC_BYTES, Buffer.byteLength(longest));
   });
 
   it('checks ids: 1 to 64 of a-z 0-9 _ -', () => {
@@ -35,6 +70,7 @@ describe('topic layout', () => {
   it('classifies command attempts of this site', () => {
     assert.deepEqual(classifyTopic('s1', 'site/s1/gate/g1/unlock'), { type: 'command', site: 's1', kind: 'gate', device: 'g1', command: 'unlock' });
     assert.deepEqual(classifyTopic('s1', 'site/s1/spaceship/x/launch'), { type: 'command', site: 's1', kind: 'spaceship', device: 'x', command: 'launch' });
+    assert.deepEqual(classifyTopic('s1', 'site/s1/gate/g1/resultx'), { type: 'command', site: 's1', kind: 'gate', device: 'g1', command: 'resultx' });
     // Ids that break the rules are still command attempts: they get unknown_device, not silence.
     assert.deepEqual(classifyTopic('s1', 'site/s1/gate/Main-Gate/unlock'), { type: 'command', site: 's1', kind: 'gate', device: 'Main-Gate', command: 'unlock' });
   });
@@ -53,10 +89,15 @@ describe('topic layout', () => {
     // Five levels with another leaf: a command to the gateway (an unknown one gets unknown_command).
     assert.deepEqual(classifyTopic('s1', 'site/s1/gateway/gw/status'), { type: 'command', site: 's1', kind: 'gateway', device: 'gw', command: 'status' });
     assert.deepEqual(classifyTopic('s1', 'site/s1/gateway/gw/unlock'), { type: 'command', site: 's1', kind: 'gateway', device: 'gw', command: 'unlock' });
+    assert.deepEqual(classifyTopic('s1', 'site/s1/gateway/gw/state/x'), { type: 'reserved', site: 's1', leaf: 'state/x' });
+    assert.deepEqual(classifyTopic('s1', 'site/s1/gate/g1/event'), { type: 'reserved', site: 's1', leaf: 'event' });
+    assert.equal(isReservedTopic('s1', 'site/s1/gate/g1/result'), true);
+    assert.equal(isReservedTopic('s1', 'site/s1/gate/g1/unlock'), false);
+    assert.equal(isReservedTopic('s1', 'site/s2/gate/g1/result'), false);
   });
 
   it('leaves other sites and other shapes to the ACL', () => {
-    for (const t of ['site/s2/gate/g1/unlock', 'site/s2/gate/g1/state', 'site/s1/gate/g1', 'site/s1/gate/g1/unlock/now', 'bench/echo', '$SYS/x']) {
+    for (const t of ['site/s2/gate/g1/unlock', 'site/s2/gate/g1/state', 'site/s1/gate/g1', 'site/s1/gate/g1/unlock/now', 'bench/echo', '$SYS/x', 'sites/s1/gate/g1/unlock', 'x/s1/gate/g1/unlock']) {
       assert.equal(classifyTopic('s1', t).type, 'other', t);
     }
   });

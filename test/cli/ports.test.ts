@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { SerialPort } from 'serialport';
 import { runCli } from '../support/cli-process.js';
 
 test('ports exits 0 and names every /dev/ttyS*, ttyUSB*, ttyACM* device or the enumerated ports', async () => {
@@ -14,6 +15,16 @@ test('ports exits 0 and names every /dev/ttyS*, ttyUSB*, ttyACM* device or the e
     for (const name of expected) assert.match(run.stdout, new RegExp(`^  /dev/${name}$`, 'm'));
     if (expected.length === 0) assert.match(run.stdout, /no \/dev\/ttyS\*/);
   } else {
-    assert.ok(run.stdout.trim().length > 0, 'prints the ports, or that there are none');
+    // Enumeration works: one line per port the same library lists in this process, path first.
+    const listed = await SerialPort.list();
+    if (listed.length === 0) assert.equal(run.stdout, 'no serial ports found\n');
+    else {
+      const lines = run.stdout.trimEnd().split('\n');
+      assert.deepEqual(lines.map((line) => line.split('  (')[0]), listed.map((p) => p.path));
+      listed.forEach((p, i) => {
+        if (p.vendorId && p.productId) assert.ok(lines[i].includes(`${p.vendorId}:${p.productId}`), lines[i]);
+        if (p.serialNumber) assert.ok(lines[i].includes(`serial ${p.serialNumber}`), lines[i]);
+      });
+    }
   }
 });

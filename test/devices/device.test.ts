@@ -11,10 +11,17 @@ class ScriptedDriver implements DriverInstance {
   readonly outputs = ['unlock'];
   readonly inputs = ['door'];
   reachable = true;
+  /** Reads that fail before the driver answers again (on top of `reachable`). */
+  failNextReads = 0;
+  failedReads = 0;
   door = false;
   readonly log: string[] = [];
   async read(): Promise<Readings> {
-    if (!this.reachable) throw new DeviceError('timeout', 'no answer');
+    if (!this.reachable || this.failNextReads > 0) {
+      if (this.failNextReads > 0) this.failNextReads--;
+      this.failedReads++;
+      throw new DeviceError('timeout', 'no answer');
+    }
     this.log.push('read');
     return { door: this.door };
   }
@@ -26,10 +33,15 @@ class ScriptedDriver implements DriverInstance {
 
 function setup(t: TestContext, driver: ScriptedDriver, offlineAfter = 2) {
   const news: string[] = [];
+  /** How many reads had failed when each availability change was announced. */
+  const failedReadsAt: string[] = [];
   const sink: DeviceSink = {
     state: (_d, s) => void news.push(`state door=${s.door} lock=${s.lock}`),
     event: (_d, type) => void news.push(`event ${type}`),
-    availability: (_d, a) => void news.push(a),
+    availability: (_d, a) => {
+      news.push(a);
+      failedReadsAt.push(`${a} after ${driver.failedReads} failed reads`);
+    },
   };
   const settings = { on_start: 'lock', unlock_ms: 5000, max_unlock_ms: 60_000, held_open_ms: 30_000, relock_grace_ms: 0 };
   const device = new Device(
@@ -40,7 +52,7 @@ function setup(t: TestContext, driver: ScriptedDriver, offlineAfter = 2) {
     { debug() {}, info() {}, warn() {}, error() {} },
   );
   t.after(() => device.stop());
-  return { device, news };
+  return { device, news, failedReadsAt };
 }
 
 describe('device availability', () => {
@@ -67,12 +79,29 @@ describe('device availability', () => {
     await device.stop();
   });
 
+  it('stays online through offline_after - 1 failures in a row', async (t) => {
+    const driver = new ScriptedDriver();
+    const { device, news, failedReadsAt } = setup(t, driver, 3);
+    await device.start();
+    for (let round = 1; round <= 2; round++) {
+      // Two failures, then an answer (which resets the count): never three in a row.
+      driver.failNextReads = 2;
+      const readsBefore = driver.log.length;
+      await until('an answer after two failed reads', () => driver.failNextReads === 0 && driver.log.length > readsBefore);
+      assert.equal(device.availability, 'online', `round ${round}`);
+    }
+    assert.equal(driver.failedReads, 4);
+    assert.deepEqual(news, ['state door=closed lock=locked', 'online']);
+    assert.deepEqual(failedReadsAt, ['online after 0 failed reads']);
+  });
+
   it('goes offline after offline_after failures in a row and back online with a fresh state', async (t) => {
     const driver = new ScriptedDriver();
-    const { device, news } = setup(t, driver, 3);
+    const { device, news, failedReadsAt } = setup(t, driver, 3);
     await device.start();
     driver.reachable = false;
     await until('offline', () => device.availability === 'offline');
+    assert.deepEqual(failedReadsAt, ['online after 0 failed reads', 'offline after 3 failed reads']);
     driver.door = true;
     driver.reachable = true;
     await until('online', () => device.availability === 'online');

@@ -9,6 +9,18 @@ import { harness } from './behaviour-harness.js';
 const noSignal = new AbortController().signal;
 const later = () => performance.now() + 1;
 
+/**
+ * Ends an absence check: once `after` (epoch ms) has passed, a short unlock and its relock. A
+ * write still due from before (a relock timer, a retry) was due earlier, so it lands before these two.
+ */
+async function sentinelPulse(h: ReturnType<typeof harness>, after: number): Promise<void> {
+  // The margin puts the last wait's timer after any timer due at `after`: Node runs due timers in order.
+  await until('the time to pass', () => Date.now() > after + 20);
+  const from = h.writes.length;
+  await h.behaviour.run('unlock', { duration_ms: 20 }, noSignal);
+  await until('the sentinel relock', () => h.writes.slice(from).some((w) => !w.on));
+}
+
 describe('gate behaviour', () => {
   it('applies each safe state on start', async () => {
     const cases = [
@@ -43,12 +55,15 @@ describe('gate behaviour', () => {
   it('unlock while unlocked extends the pulse; it never shortens it', async () => {
     const h = harness(gateKind);
     await h.behaviour.applySafeState();
-    await h.behaviour.run('unlock', { duration_ms: 150 }, noSignal);
-    await sleep(80);
-    const second = await h.behaviour.run('unlock', { duration_ms: 150 }, noSignal);
+    const first = await h.behaviour.run('unlock', { duration_ms: 1000 }, noSignal);
+    // The same length a moment later ends later; the wait is for the clock to move, not for an order.
+    await until('the clock to move on', () => Date.now() >= (first.unlocked_until as number) - 1000 + 20);
+    assert.equal(h.writes.filter((w) => !w.on).length, 1, 'the first pulse is still running');
+    const second = await h.behaviour.run('unlock', { duration_ms: 1000 }, noSignal);
+    assert.ok((second.unlocked_until as number) > (first.unlocked_until as number), 'extended');
     const shorter = await h.behaviour.run('unlock', { duration_ms: 100 }, noSignal);
     assert.equal(shorter.unlocked_until, second.unlocked_until);
-    await sleep(100);
+    await until('the first pulse end to pass', () => Date.now() > (first.unlocked_until as number) + 5);
     assert.equal(h.writes.filter((w) => !w.on).length, 1, 'no relock at the first pulse end');
     await until('two switch-offs', () => h.writes.filter((w) => !w.on).length === 2);
     assert.ok(h.writes.at(-1)!.at >= (second.unlocked_until as number) - 5);
@@ -57,10 +72,11 @@ describe('gate behaviour', () => {
   it('lock ends a pulse at once and no relock follows', async () => {
     const h = harness(gateKind);
     await h.behaviour.applySafeState();
-    await h.behaviour.run('unlock', { duration_ms: 100 }, noSignal);
+    const pulse = await h.behaviour.run('unlock', { duration_ms: 100 }, noSignal);
     await h.behaviour.run('lock', {}, noSignal);
-    await sleep(150);
     assert.deepEqual(h.writes.map((w) => w.on), [false, true, false]);
+    await sentinelPulse(h, pulse.unlocked_until as number);
+    assert.deepEqual(h.writes.map((w) => w.on), [false, true, false, true, false], 'only the sentinel pulse after the lock');
   });
 
   it('keeps retrying the relock until the output is off', async () => {
@@ -148,10 +164,10 @@ describe('gate behaviour', () => {
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(h.behaviour.run('unlock', { duration_ms: 100 }, controller.signal), /timed out before its write/);
-    await sleep(150);
-    assert.deepEqual(h.writes.map((w) => w.on), [false]);
     assert.equal(h.behaviour.snapshot().lock, 'locked');
     assert.equal(h.behaviour.snapshot().unlocked_until, null);
+    await sentinelPulse(h, Date.now() + 100);
+    assert.deepEqual(h.writes.map((w) => w.on), [false, true, false], 'the safe state, then only the sentinel pulse');
   });
 
   it('an unlock whose write failed (the reply may be lost) is followed by a relock', async () => {
@@ -169,8 +185,9 @@ describe('gate behaviour', () => {
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(h.behaviour.run('unlock', { duration_ms: 100 }, controller.signal), (e: DeviceError) => e.notApplied);
-    await sleep(400);
-    assert.deepEqual(h.writes.map((w) => w.on), [false], 'only the safe state write');
+    // A relock retry would come after RETRY_MIN_MS; the sentinel's pulse ends later than that.
+    await sentinelPulse(h, Date.now() + 400);
+    assert.deepEqual(h.writes.map((w) => w.on), [false, true, false], 'only the safe state write, then the sentinel pulse');
   });
 
   it('refuses to release once stopped', async () => {

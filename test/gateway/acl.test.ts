@@ -1,14 +1,23 @@
 // Authentication and authorisation end to end: the ACL decides who may command, reserved topics
 // cannot be spoofed, subscriptions beyond a user's ACL fail, bad logins are refused.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { clientAs, commandTopic, parseJson, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
-import { connectClient } from '../support/mqtt-client.js';
+import { connectClient, type MqttClient } from '../support/mqtt-client.js';
 import { GATE_A, USERS, siteDevice } from '../support/site.js';
-import { sleep, until, within } from '../support/wait.js';
+import { until, within } from '../support/wait.js';
 
 const device = siteDevice();
+
+/** Ends an absence check on `observer`: a message of another client on a plain topic, delivered after anything before it. */
+async function sentinelThrough(t: TestContext, port: number, observer: MqttClient): Promise<void> {
+  const topic = `site/hq/app/sentinel-${uniqueId('s')}`;
+  const arrivals = await watch(observer, topic);
+  const sender = await clientAs(t, port, 'guard');
+  await sender.publishAsync(topic, 'sentinel', { qos: 1 });
+  await arrivals.waitFor(() => true);
+}
 
 test('viewer publishing unlock gets forbidden, nothing is written, and the viewer stays connected', async (t) => {
   const { gw, client: viewer, results } = await startSession(t, device, GATE_A, { as: 'viewer' });
@@ -29,8 +38,13 @@ test('viewer publishing unlock gets forbidden, nothing is written, and the viewe
   assert.equal(pub.code, 0, pub.stderr);
   assert.equal((await resultFor(results, viaTool)).code, 'forbidden');
 
-  await sleep(200);
-  assert.deepEqual(writesOf(device, GATE_A.unit, mark), [], 'a forbidden command never reaches the device');
+  // A guard's sentinel lock ends the absence check: it is the only write.
+  const guard = await clientAs(t, gw.port, 'guard');
+  const guardResults = await watch(guard, topicOf(GATE_A, 'result'));
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(guard, GATE_A, 'lock', { id: sentinel });
+  assert.equal((await resultFor(guardResults, sentinel)).status, 'ok');
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [false], 'a forbidden command never reaches the device; only the sentinel lock');
   assert.equal(closed, false);
   assert.equal(viewer.connected, true);
   // Still a working session: a new subscription is granted and retained state arrives.
@@ -51,7 +65,7 @@ test('a client publishing to a reserved state topic is disconnected and the reta
   spoofer.publish(topicOf(GATE_A, 'state'), JSON.stringify({ lock: 'unlocked', door: 'open' }), { qos: 1, retain: true });
   await within(closed, 'the spoofing client to be disconnected');
 
-  await sleep(100);
+  await sentinelThrough(t, gw.port, observer);
   assert.equal(states.messages.length, 1, 'subscribers saw nothing of the spoof');
   const late = await clientAs(t, gw.port, 'viewer');
   const retained = await (await watch(late, topicOf(GATE_A, 'state'))).waitFor(() => true);
@@ -61,7 +75,7 @@ test('a client publishing to a reserved state topic is disconnected and the reta
   const results = await watch(observer, topicOf(GATE_A, 'result'));
   const pub = await mosquittoPub({ port: gw.port, ...USERS.guard, topic: topicOf(GATE_A, 'result'), message: '{"id":"fake","status":"ok"}', qos: 1, retain: true });
   assert.notEqual(pub.code, 0, 'mosquitto_pub sees its connection closed instead of a PUBACK');
-  await sleep(200);
+  await sentinelThrough(t, gw.port, observer);
   assert.equal(results.messages.length, 0);
 });
 

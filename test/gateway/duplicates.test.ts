@@ -10,9 +10,17 @@ import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
 import { clientAs, commandTopic, recordGatewayPublishes, resultFor, resultsFor, resultsWithId, sendCommand, startGateway, startSession, tempDataDir, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, TURNSTILE, USERS, siteDevice } from '../support/site.js';
-import { sleep } from '../support/wait.js';
+import type { Collector, MqttClient } from '../support/mqtt-client.js';
+import { until } from '../support/wait.js';
 
 const device = siteDevice();
+
+/** Ends an absence check: a lock on the gate, queued behind anything still due on it, and its result. */
+async function sentinelLock(client: MqttClient, results: Collector): Promise<void> {
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(client, GATE_A, 'lock', { id: sentinel });
+  assert.equal((await resultFor(results, sentinel)).status, 'ok');
+}
 
 function withoutDuplicateFlag(result: CommandResult): CommandResult {
   const { duplicate: _ignored, ...rest } = result;
@@ -43,8 +51,8 @@ test('a repeated id gets the first result again with duplicate:true and the devi
   assert.equal(second.duplicate, true);
   assert.deepEqual(withoutDuplicateFlag(second), first, 'the duplicate carries the first result unchanged');
 
-  await sleep(400);
-  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [true, false], 'one pulse only');
+  await sentinelLock(client, results);
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [true, false, false], 'one pulse only, then the sentinel lock');
   assert.equal(resultsWithId(results, id).length, 2);
 });
 
@@ -62,8 +70,12 @@ test('a duplicate sent while the first is still running waits for the first resu
   assert.equal(original.status, 'ok');
   assert.equal(copy.duplicate, true);
   assert.deepEqual(withoutDuplicateFlag(copy), original);
-  await sleep(200);
-  assert.deepEqual(writesOf(device, TURNSTILE.unit, mark).map((w) => [w.address, w.values[0]]), [[0, true], [0, false]]);
+  // A sentinel passage ends the absence check.
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(client, TURNSTILE, 'pass', { id: sentinel, direction: 'out' });
+  assert.equal((await resultFor(results, sentinel)).status, 'ok');
+  await until('the sentinel pulse to end', () => writesOf(device, TURNSTILE.unit, mark).length >= 4);
+  assert.deepEqual(writesOf(device, TURNSTILE.unit, mark).map((w) => [w.address, w.values[0]]), [[0, true], [0, false], [1, true], [1, false]], 'one passage in, then the sentinel out');
 });
 
 test('the duplicate survives a gateway restart with the same data dir', async (t) => {
@@ -80,8 +92,9 @@ test('the duplicate survives a gateway restart with the same data dir', async (t
     await client.endAsync(true);
     await gw.stop();
   }
-  const gw = await startGateway(t, device, { dataDir });
+  // Counted from before the start: a replay during start-up would show.
   const mark = device.writes.length;
+  const gw = await startGateway(t, device, { dataDir });
   const sub = await mosquittoSub({ port: gw.port, ...USERS.guard, topics: [topicOf(GATE_A, 'result')] });
   t.after(() => sub.stop());
   const pub = await mosquittoPub({
@@ -95,8 +108,9 @@ test('the duplicate survives a gateway restart with the same data dir', async (t
   const again = JSON.parse((await sub.waitFor((m) => JSON.parse(m.text).id === id)).text) as CommandResult;
   assert.equal(again.duplicate, true);
   assert.deepEqual(withoutDuplicateFlag(again), first);
-  await sleep(300);
-  assert.deepEqual(writesOf(device, GATE_A.unit, mark), [], 'not executed again after the restart');
+  const client = await clientAs(t, gw.port, 'guard');
+  await sentinelLock(client, await watch(client, topicOf(GATE_A, 'result')));
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [false, false], 'the safe state at start, the sentinel lock: not executed again after the restart');
 });
 
 test('a command interrupted by a crash gets one "outcome unknown" result at start and is never run', async (t) => {
@@ -109,8 +123,9 @@ test('a command interrupted by a crash gets one "outcome unknown" result at star
   db.close();
 
   const published = recordGatewayPublishes(t);
-  const gw = await startGateway(t, device, { dataDir });
+  // Counted from before the start: running the interrupted command during start-up would show.
   const mark = device.writes.length;
+  const gw = await startGateway(t, device, { dataDir });
   const recovered = published.filter((p) => p.topic === topicOf(GATE_A, 'result')).map((p) => JSON.parse(p.payload) as CommandResult);
   assert.equal(recovered.length, 1, 'exactly one result published for the interrupted command');
   assert.equal(recovered[0].id, id);
@@ -132,6 +147,6 @@ test('a command interrupted by a crash gets one "outcome unknown" result at star
   const duplicate = await resultFor(results, id);
   assert.equal(duplicate.duplicate, true);
   assert.equal(duplicate.code, 'device_error');
-  await sleep(300);
-  assert.deepEqual(writesOf(device, GATE_A.unit, mark), [], 'the interrupted command is not executed later');
+  await sentinelLock(client, results);
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [false, false], 'the safe state at start, the sentinel lock: the interrupted command is never executed');
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { clientAs, resultFor, resultsWithId, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, GATE_B, TURNSTILE, USERS, siteDevice, type DeviceRef } from '../support/site.js';
-import { sleep, until } from '../support/wait.js';
+import { until } from '../support/wait.js';
 
 const device = siteDevice();
 
@@ -41,11 +41,15 @@ test('a full queue answers busy, and busy commands never reach the device', asyn
   // One pass running and one waiting fill a queue of 2; the rest are turned away at once.
   assert.deepEqual(outcome.map((r) => r.code ?? r.status), ['ok', 'ok', 'busy', 'busy', 'busy']);
   for (const busy of outcome.slice(2)) assert.match(busy.message, /queued/);
-  await sleep(200);
+  // A sentinel passage ends the absence check: nothing for the busy ones was written before it.
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(client, TURNSTILE, 'pass', { id: sentinel, direction: 'in' });
+  assert.equal((await resultFor(results, sentinel)).status, 'ok');
+  await until('the sentinel passage to end', () => writesOf(device, TURNSTILE.unit, mark).length >= 6);
   assert.deepEqual(
     writesOf(device, TURNSTILE.unit, mark).map((w) => [w.address, w.values[0]]),
-    [[0, true], [0, false], [0, true], [0, false]],
-    'two passages pulsed, none for the busy ones',
+    [[0, true], [0, false], [0, true], [0, false], [0, true], [0, false]],
+    'two passages pulsed, none for the busy ones, then the sentinel',
   );
 });
 
@@ -63,17 +67,26 @@ test('a unit that does not answer: timeout within command_timeout_ms, and exactl
   await device.mute(GATE_A.unit, true);
   t.after(() => device.mute(GATE_A.unit, false).catch(() => undefined));
   const id = uniqueId('muted');
+  const dropped = device.waitForDropped(GATE_A.unit);
   await sendCommand(client, GATE_A, 'unlock', { id, duration_ms: 200 });
   const result = await resultFor(results, id);
   assert.equal(result.status, 'error');
   assert.equal(result.code, 'timeout', result.message);
   assert.ok(result.timing.total_ms >= commandTimeoutMs - 5, `answered after ${result.timing.total_ms} ms, the timeout is ${commandTimeoutMs} ms`);
+  await dropped;
 
-  // Past the transport's own timeout the late failure of the write must not yield a second result.
-  await sleep(transportTimeoutMs + 500);
-  assert.equal(resultsWithId(results, id).length, 1);
-  assert.deepEqual(writesOf(device, GATE_A.unit, mark), [], 'a muted unit stores nothing');
+  // Once the unit answers again, a sentinel lock queues behind whatever the timed-out unlock left
+  // on the link: the late failure of its write yields no second result, and it is not sent again.
+  // (A sentinel may itself time out behind a request still stuck on the link: send another.)
   await device.mute(GATE_A.unit, false);
+  await until('a sentinel lock to go through', async () => {
+    const sentinel = uniqueId('sentinel');
+    await sendCommand(client, GATE_A, 'lock', { id: sentinel });
+    return (await resultFor(results, sentinel)).status === 'ok';
+  });
+  assert.equal(resultsWithId(results, id).length, 1);
+  const stored = writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]);
+  assert.ok(stored.length > 0 && stored.every((v) => v === false), `only sentinel locks were stored, the timed-out unlock was not sent again: ${stored}`);
 });
 
 test('a command that timed out waiting for the link is not written to the device later', async (t) => {
@@ -85,7 +98,8 @@ test('a command that timed out waiting for the link is not written to the device
   const gw = await startGateway(t, device, {
     transport: { timeout_ms: transportTimeoutMs },
     gateA: { command_timeout_ms: 400 },
-    gateB: { offline_after: 100 },
+    // Long enough for gate-b's sentinel below to wait out a poll still stuck on the muted unit.
+    gateB: { offline_after: 100, command_timeout_ms: 10_000 },
   });
   const client = await clientAs(t, gw.port, 'guard');
   const results = await watch(client, 'site/hq/gate/+/result');
@@ -94,17 +108,21 @@ test('a command that timed out waiting for the link is not written to the device
   const mark = device.writes.length;
 
   const blocker = uniqueId('blocker');
+  const blocking = device.waitForDropped(GATE_B.unit);
   await sendCommand(client, GATE_B, 'lock', { id: blocker });
-  await sleep(50);
+  await blocking;
   const id = uniqueId('late');
   await sendCommand(client, GATE_A, 'unlock', { id, duration_ms: 5000 });
   const result = await resultFor(results, id);
   assert.equal(result.code, 'timeout', result.message);
 
-  // The client was told the unlock timed out; the door must not open once the link frees up.
+  // The client was told the unlock timed out; the door must not open once the link frees up. A
+  // sentinel lock on gate-b queues on the link behind anything gate-a's unlock left there.
   await resultFor(results, blocker);
-  await sleep(transportTimeoutMs + 500);
   await device.mute(GATE_B.unit, false);
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(client, GATE_B, 'lock', { id: sentinel });
+  assert.equal((await resultFor(results, sentinel)).status, 'ok');
   assert.deepEqual(
     writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]),
     [],
@@ -128,8 +146,13 @@ test('exactly one terminal result per command when 50 arrive at once over 3 devi
 
   await Promise.all(plan.map((p, i) => sendCommand(senders[i % 2], p.ref, p.command, p.payload)));
   await until('a result for every command', () => plan.every((p) => sub.messages.some((m) => JSON.parse(m.text).id === p.id)), 20_000);
-  await sleep(500);
-  const all = sub.messages.map((m) => ({ topic: m.topic, result: JSON.parse(m.text) }));
+  // A sentinel command on each device ends the wait for stray results.
+  const sentinels = targets.map((ref) => ({ ref, id: uniqueId(`sentinel-${ref.id}`) }));
+  for (const s of sentinels) await sendCommand(senders[0], s.ref, 'lock', { id: s.id });
+  await until('the sentinels\' results', () => sentinels.every((s) => sub.messages.some((m) => JSON.parse(m.text).id === s.id)));
+  const all = sub.messages
+    .map((m) => ({ topic: m.topic, result: JSON.parse(m.text) }))
+    .filter((r) => !sentinels.some((s) => s.id === r.result.id));
   for (const p of plan) {
     const mine = all.filter((r) => r.result.id === p.id);
     assert.equal(mine.length, 1, `${p.id}: exactly one result`);

@@ -13,7 +13,7 @@ import { mosquittoPub } from '../support/mosquitto.js';
 import { connectClient } from '../support/mqtt-client.js';
 import { GATE_A, USERS, configDocument, siteDevice } from '../support/site.js';
 import { tempDir } from '../support/temp.js';
-import { sleep, until, within } from '../support/wait.js';
+import { until, within } from '../support/wait.js';
 
 const device = siteDevice();
 
@@ -48,9 +48,21 @@ test('every kind of security event is journaled with peer and username, and `gat
   spoofer.publish('$SYS/spoofed/uptime', '1', { qos: 1 });
   await within(closed, 'the $SYS publisher to be disconnected');
 
-  await sleep(20);
+  // The cut-off for --since falls after every event above is journaled and before any below:
+  // wait for them in the journal (read the way an operator would, while the gateway runs), then for
+  // the clock to pass them, and after the cut-off for the next millisecond.
+  const db = openDatabase(dataDir, { readonly: true });
+  t.after(() => db.close());
+  const journal = new SqliteJournal(db);
+  const before = await until('the denials and the forbidden command in the journal', () => {
+    const found = ['publish_denied', 'subscribe_denied', 'command'].map((type) => journal.query({ type: type as JournalRecord['type'] }).at(-1));
+    return found.every((e) => e !== undefined) && found;
+  });
+  const lastBefore = Math.max(...before.map((e) => e!.at));
+  await until('the clock past the last event', () => Date.now() > lastBefore);
   const since = new Date().toISOString();
-  await sleep(20);
+  const cut = Date.parse(since);
+  await until('the clock past the cut-off', () => Date.now() > cut);
 
   // Three wrong passwords for guard (mosquitto_pub), which locks the username.
   for (let i = 0; i < 3; i++) {
@@ -67,10 +79,7 @@ test('every kind of security event is journaled with peer and username, and `gat
   const stillFine = await connectClient({ port, ...USERS.viewer });
   await stillFine.endAsync();
 
-  // Group commit writes the journal shortly after; read it the way an operator would, while the gateway runs.
-  const db = openDatabase(dataDir, { readonly: true });
-  t.after(() => db.close());
-  const journal = new SqliteJournal(db);
+  // Group commit writes the journal shortly after.
   await until('the locked-out logins in the journal', () => journal.query({ type: 'auth_failed' }).filter((e) => e.message === 'locked_out').length === 2);
 
   // --type lockout, as text

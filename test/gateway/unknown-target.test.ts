@@ -2,12 +2,25 @@
 // and reach no hardware (DESIGN.md section 2).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resultFor, sendCommand, startGateway, startSession, uniqueId } from '../support/gateway.js';
+import { clientAs, resultFor, sendCommand, startGateway, startSession, topicOf, uniqueId, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, SITE, USERS, siteDevice } from '../support/site.js';
-import { sleep } from '../support/wait.js';
+import type { MqttClient } from '../support/mqtt-client.js';
 
 const device = siteDevice();
+
+/**
+ * Ends an absence check: a lock on gate-a and its result. Anything the refused command could still
+ * have written went to the device before it; so the only write since `mark` is the sentinel's.
+ */
+async function onlyTheSentinelWritten(client: MqttClient, mark: number): Promise<void> {
+  const results = await watch(client, topicOf(GATE_A, 'result'));
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(client, GATE_A, 'lock', { id: sentinel });
+  assert.equal((await resultFor(results, sentinel)).status, 'ok');
+  assert.equal(device.writes.length, mark + 1, 'nothing but the sentinel reached the device');
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [false]);
+}
 
 test('unknown device: unknown_device on that device\'s result topic', async (t) => {
   const gw = await startGateway(t, device);
@@ -28,8 +41,7 @@ test('unknown device: unknown_device on that device\'s result topic', async (t) 
   assert.equal(result.code, 'unknown_device');
   assert.equal(result.device, 'no-such-gate');
   assert.match(result.message, /no-such-gate/);
-  await sleep(100);
-  assert.equal(device.writes.length, mark);
+  await onlyTheSentinelWritten(await clientAs(t, gw.port, 'guard'), mark);
 });
 
 test('unknown command for an existing gate: unknown_command naming the known ones', async (t) => {
@@ -42,8 +54,7 @@ test('unknown command for an existing gate: unknown_command naming the known one
   assert.equal(result.command, 'explode');
   assert.match(result.message, /unlock/);
   assert.match(result.message, /lock/);
-  await sleep(100);
-  assert.equal(device.writes.length, mark);
+  await onlyTheSentinelWritten(client, mark);
 });
 
 test('an existing device id under the wrong kind: unknown_device that says what it is', async (t) => {
@@ -55,6 +66,5 @@ test('an existing device id under the wrong kind: unknown_device that says what 
   assert.equal(result.code, 'unknown_device');
   assert.equal(result.kind, 'turnstile');
   assert.match(result.message, new RegExp(`${GATE_A.id} is a gate`));
-  await sleep(100);
-  assert.equal(device.writes.length, mark);
+  await onlyTheSentinelWritten(client, mark);
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { clientAs, commandTopic, parseJson, resultFor, resultsWithId, sendCommand, startGateway, startSession, topicOf, uniqueId, waitForCoil, watch, writesOf } from '../support/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../support/mosquitto.js';
 import { GATE_A, USERS, siteDevice } from '../support/site.js';
-import { sleep } from '../support/wait.js';
+import { until } from '../support/wait.js';
 
 /** Timers and the device's clock may differ by a few ms; this is how much earlier a relock may look. */
 const CLOCK_TOLERANCE_MS = 30;
@@ -74,12 +74,15 @@ test('unlock: one ok result with the id, coil 0 true then false after duration_m
     assert.equal(e.kind, 'gate');
   }
 
-  // Exactly one result for the command, on both clients, and exactly two writes on the device.
-  await sleep(200);
-  assert.equal(sub.messages.filter((m) => m.topic === topicOf(GATE_A, 'result')).length, 1);
-  await resultFor(jsResults, id);
+  // Exactly one result for the command, on both clients, and exactly two writes on the device:
+  // a sentinel lock's result and write come after anything the unlock could still have sent.
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(js, GATE_A, 'lock', { id: sentinel });
+  await sub.waitFor((m) => m.topic === topicOf(GATE_A, 'result') && JSON.parse(m.text).id === sentinel);
+  assert.deepEqual(sub.messages.filter((m) => m.topic === topicOf(GATE_A, 'result')).map((m) => JSON.parse(m.text).id), [id, sentinel]);
+  await resultFor(jsResults, sentinel);
   assert.equal(resultsWithId(jsResults, id).length, 1);
-  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [true, false]);
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [true, false, false], 'release, relock, the sentinel lock');
 
   // A client arriving now gets the retained state: locked.
   const late = await clientAs(t, gw.port, 'viewer');
@@ -93,13 +96,15 @@ test('unlock while unlocked extends the pulse: no relock before the second pulse
   const { client, results } = await startSession(t, device, GATE_A);
   const mark = device.writes.length;
 
+  // The second unlock is sent as soon as the first has released the gate: well inside a first pulse
+  // long enough for a loaded machine, and no sleep decides the order.
   const first = uniqueId('first');
-  await sendCommand(client, GATE_A, 'unlock', { id: first, duration_ms: 400 });
+  await sendCommand(client, GATE_A, 'unlock', { id: first, duration_ms: 2000 });
   const firstResult = await resultFor(results, first);
   assert.equal(firstResult.status, 'ok');
-  await sleep(200);
+  await waitForCoil(device, GATE_A.unit, 0, true, mark);
   const second = uniqueId('second');
-  await sendCommand(client, GATE_A, 'unlock', { id: second, duration_ms: 600 });
+  await sendCommand(client, GATE_A, 'unlock', { id: second, duration_ms: 2500 });
   const secondResult = await resultFor(results, second);
   assert.equal(secondResult.status, 'ok');
   const secondUntil = secondResult.data?.unlocked_until as number;
@@ -110,37 +115,51 @@ test('unlock while unlocked extends the pulse: no relock before the second pulse
     relocked.t >= secondUntil - CLOCK_TOLERANCE_MS,
     `relocked ${Math.round(secondUntil - relocked.t)} ms before the extended pulse ended`,
   );
-  await sleep(150);
+  // A sentinel lock ends the absence check: no second relock came between.
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(client, GATE_A, 'lock', { id: sentinel });
+  assert.equal((await resultFor(results, sentinel)).status, 'ok');
   assert.deepEqual(
     writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]),
-    [true, true, false],
-    'two releases, one relock at the end of the extended pulse',
+    [true, true, false, false],
+    'two releases, one relock at the end of the extended pulse, then the sentinel lock',
   );
 });
 
-test('lock during a long pulse relocks at once and no relock follows later', async (t) => {
+test('lock during a pulse relocks at once and no relock follows when the pulse would have ended', async (t) => {
   const { gw, client, results } = await startSession(t, device, GATE_A);
   const events = await watch(client, topicOf(GATE_A, 'event'));
   const mark = device.writes.length;
 
-  const unlock = uniqueId('long');
-  await sendCommand(client, GATE_A, 'unlock', { id: unlock, duration_ms: 30_000 });
-  assert.equal((await resultFor(results, unlock)).status, 'ok');
+  // Long enough that the lock lands inside it on a loaded machine, short enough to watch it end.
+  const pulseMs = 2000;
+  const unlock = uniqueId('pulse');
+  await sendCommand(client, GATE_A, 'unlock', { id: unlock, duration_ms: pulseMs });
+  const unlockResult = await resultFor(results, unlock);
+  assert.equal(unlockResult.status, 'ok');
+  const pulseEnd = unlockResult.data?.unlocked_until as number;
   await waitForCoil(device, GATE_A.unit, 0, true, mark);
 
   const lock = uniqueId('lock');
   await sendCommand(client, GATE_A, 'lock', { id: lock });
   const lockResult = await resultFor(results, lock);
   assert.equal(lockResult.status, 'ok');
-  // Far sooner than the 30 s pulse: the wait below is generous and still ends long before it.
-  const relocked = await waitForCoil(device, GATE_A.unit, 0, false, mark, 10_000);
+  const relocked = await waitForCoil(device, GATE_A.unit, 0, false, mark);
   assert.ok(relocked.t <= lockResult.timing.finished_at + CLOCK_TOLERANCE_MS, 'the lock result comes after the write');
+  assert.ok(relocked.t < pulseEnd, 'the lock relocked before the pulse would have ended');
   await events.waitFor((m) => parseJson(m).event === 'locked');
 
   const stateClient = await clientAs(t, gw.port, 'viewer');
   const state = parseJson(await (await watch(stateClient, topicOf(GATE_A, 'state'))).waitFor(() => true));
   assert.equal(state.lock, 'locked');
   assert.equal(state.unlocked_until, null);
-  await sleep(300);
-  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [true, false]);
+  // Let the pulse's end pass (the time passing is the point), then a sentinel pulse: a relock left
+  // over from the first pulse was due earlier, so it would be written before the sentinel's writes.
+  await until('the end of the cancelled pulse', () => Date.now() > pulseEnd + CLOCK_TOLERANCE_MS);
+  const sentinel = uniqueId('sentinel');
+  const sentinelMark = device.writes.length;
+  await sendCommand(client, GATE_A, 'unlock', { id: sentinel, duration_ms: 100 });
+  assert.equal((await resultFor(results, sentinel)).status, 'ok');
+  await waitForCoil(device, GATE_A.unit, 0, false, sentinelMark);
+  assert.deepEqual(writesOf(device, GATE_A.unit, mark).map((w) => w.values[0]), [true, false, true, false], 'release, the lock, then only the sentinel pulse');
 });

@@ -7,7 +7,8 @@ import { test, type TestContext } from 'node:test';
 import { openDatabase } from '../../src/store/database.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { clientAs, parseResult, resultFor, sendCommand, startGatewayFrom, tempDataDir, topicOf, uniqueId, waitForCoil, watch } from '../support/gateway.js';
-import { GATE_A, GATE_B, TURNSTILE, configDocument, loadHarnessConfig, siteDevice } from '../support/site.js';
+import { isLog, siteFiles, spawnGateway } from '../support/gateway-process.js';
+import { GATE_A, GATE_B, TURNSTILE, configDocument, siteDevice } from '../support/site.js';
 import { until } from '../support/wait.js';
 
 const device = siteDevice();
@@ -77,26 +78,27 @@ test('a linked command that fails gets its error result with source link; later 
   assert.equal(failed.status, 'error');
   assert.equal(failed.code, 'offline');
   assert.equal(failed.trigger?.link, 'bad-then-good');
-  // Give a wrongly run second step ample time to show up.
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(resultsB.messages.length, 0, 'the step after the failed one did not run');
+  // A sentinel lock on gate-b ends the absence check: a wrongly run second step was queued before it.
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(guard, GATE_B, 'lock', { id: sentinel });
+  assert.equal((await resultFor(resultsB, sentinel)).status, 'ok');
+  assert.deepEqual(resultsB.messages.map((m) => parseResult(m).id), [sentinel], 'the step after the failed one did not run');
 });
 
 test('a reload replaces the links: a link added by SIGHUP fires, one removed no longer does', async (t) => {
-  const dataDir = tempDataDir(t);
-  const doc = await configDocument(device.port, dataDir);
-  const gw = await startGatewayFrom(t, doc);
-  const guard = await clientAs(t, gw.port, 'guard');
+  // A real `gatehouse run` process: the reload is its SIGHUP handler reading the changed file.
+  const site = await siteFiles(t, device.port);
+  const gateway = await spawnGateway(t, site.file);
+  const guard = await clientAs(t, gateway.port, 'guard');
   const resultsA = await watch(guard, topicOf(GATE_A, 'result'));
   const resultsB = await watch(guard, topicOf(GATE_B, 'result'));
   const eventsA = await watch(guard, topicOf(GATE_A, 'event'));
   const eventsOf = (type: string) => eventsA.messages.filter((m) => JSON.parse(m.payload.toString()).event === type).length;
+  const reloads = () => gateway.logs.filter(isLog('configuration reloaded')).length;
 
-  const plan = await gw.gateway.reload(
-    loadHarnessConfig({ ...doc, links: [{ name: 'added', on: { device: GATE_A.id, event: 'unlocked' }, run: [{ device: GATE_B.id, command: 'unlock', args: { duration_ms: 300 } }] }] }),
-  );
-  assert.equal(plan.links, true);
-  assert.deepEqual(plan.needsRestart, []);
+  site.write({ ...site.document, links: [{ name: 'added', on: { device: GATE_A.id, event: 'unlocked' }, run: [{ device: GATE_B.id, command: 'unlock', args: { duration_ms: 300 } }] }] });
+  gateway.signal('SIGHUP');
+  await until('the first reload', () => reloads() === 1);
   const first = uniqueId('unlock-a');
   await sendCommand(guard, GATE_A, 'unlock', { id: first, duration_ms: 300 });
   assert.equal((await resultFor(resultsA, first)).status, 'ok');
@@ -104,15 +106,18 @@ test('a reload replaces the links: a link added by SIGHUP fires, one removed no 
   assert.equal(linked.trigger?.link, 'added');
   assert.equal(linked.status, 'ok', JSON.stringify(linked));
 
-  await gw.gateway.reload(loadHarnessConfig({ ...doc, links: [] }));
-  const linkedBefore = resultsB.messages.length;
+  site.write({ ...site.document, links: [] });
+  gateway.signal('SIGHUP');
+  await until('the second reload', () => reloads() === 2);
   // gate-a relocks first, so that the next unlock emits `unlocked` again: the trigger really happens.
   await until('gate-a relocked', () => eventsOf('locked') >= 1 || undefined);
   const second = uniqueId('unlock-a');
   await sendCommand(guard, GATE_A, 'unlock', { id: second, duration_ms: 300 });
   assert.equal((await resultFor(resultsA, second)).status, 'ok');
   await until('gate-a unlocked again', () => eventsOf('unlocked') >= 2 || undefined);
-  // Give a wrongly kept link ample time to show up.
-  await new Promise((r) => setTimeout(r, 800));
-  assert.equal(resultsB.messages.length, linkedBefore, 'the removed link did not run');
+  // A sentinel lock on gate-b ends the absence check: a wrongly kept link's unlock was queued before it.
+  const sentinel = uniqueId('sentinel');
+  await sendCommand(guard, GATE_B, 'lock', { id: sentinel });
+  assert.equal((await resultFor(resultsB, sentinel)).status, 'ok');
+  assert.deepEqual(resultsB.messages.map((m) => parseResult(m).id), [linked.id, sentinel], 'the removed link did not run');
 });

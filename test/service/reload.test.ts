@@ -254,7 +254,7 @@ test('a password change disconnects that user\'s clients; the new password logs 
   await closed;
   const again = await connectClient({ port: site.brokerPort, username: USERS.viewer.username, password: 'a-new-secret-9' });
   await again.endAsync();
-  await assert.rejects(connectClient({ port: site.brokerPort, ...USERS.viewer }));
+  await assert.rejects(connectClient({ port: site.brokerPort, ...USERS.viewer }), /bad user ?name or password/i, 'the old password is refused as a wrong password');
   gateway.signal('SIGTERM');
   assert.equal((await gateway.exit()).code, 0);
 });

@@ -127,8 +127,11 @@ test('SIGTERM after a cloud outage, with the link back: the backlog is flushed b
 test('SIGTERM during a cloud outage: the stop does not wait for the link; the backlog stays for the next start', async (t) => {
   const cloud = await startCloudBroker();
   t.after(() => cloud.dispose());
-  const site = await siteFiles(t, device.port, { extra: { uplink: uplinkSection(cloud.url, { forward: [`site/${SITE}/app/#`] }) } });
-  const gateway = spawnService(t, site.file);
+  // The bound: a flush window far longer than the stop may take. A stop that waited for the link
+  // to drain the backlog would run into --stop-timeout-ms and exit 124.
+  const flushOnStopMs = 600_000;
+  const site = await siteFiles(t, device.port, { extra: { uplink: uplinkSection(cloud.url, { forward: [`site/${SITE}/app/#`], flush_on_stop_ms: flushOnStopMs }) } });
+  const gateway = spawnService(t, site.file, { args: ['--stop-timeout-ms', '15000'] });
   await gateway.waitForLog('link up', isLog('cloud link up; draining the outbox'), WAIT_MS);
   await cloud.stop();
   const local = await connectClient({ port: site.brokerPort, ...USERS.guard });
@@ -233,11 +236,20 @@ for (const [how, message, text] of [
 test('SIGTERM during the start: a clean stop, exit 0, nothing logged as an error', async (t) => {
   await device.mute(GATE_B.unit, true);
   t.after(() => device.mute(GATE_B.unit, false));
-  const site = await siteFiles(t, device.port, { transport: { timeout_ms: 4000 } });
+  const site = await siteFiles(t, device.port, { transport: { timeout_ms: 6000 } });
+  // The start is held up by gate B's safe-state write, which reaches the muted unit and gets no
+  // reply for the transport's 6 s: the signal goes once that write is on the wire.
+  const held = device.waitForDropped(GATE_B.unit, WAIT_MS);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('starting', isLog('gatehouse starting'));
+  await held;
+  assert.ok(!gateway.logs.some(isLog('gatehouse online')), 'the start has not finished');
   gateway.signal('SIGTERM');
   const exit = await gateway.exit(60_000);
+  const stoppingAt = gateway.logs.findIndex(isLog('stopping'));
+  const onlineAt = gateway.logs.findIndex(isLog('gatehouse online'));
+  assert.ok(stoppingAt >= 0, 'the signal was taken');
+  assert.ok(onlineAt === -1 || stoppingAt < onlineAt, `the signal was taken before the start finished (stopping at line ${stoppingAt}, online at ${onlineAt})`);
   // The one error allowed: relocking the silent gate B at the stop, tried and logged.
   const errors = gateway.logs.filter((l) => l.level >= 50 && !/relock/.test(l.msg)).map((l) => `${l.level} ${l.msg} ${JSON.stringify(l.err ?? '')}`);
   assert.deepEqual(errors, [], 'no other error or fatal line');

@@ -32,6 +32,8 @@ const QUICK = {
 interface LogEntry {
   msg: string | undefined;
   obj: object;
+  /** When it was logged, epoch ms. */
+  at: number;
 }
 
 async function startSimulator(
@@ -39,7 +41,7 @@ async function startSimulator(
   opts: Partial<SiteSimulatorOptions> & Pick<SiteSimulatorOptions, 'devices'>,
 ): Promise<{ sim: SiteSimulator; port: number; logs: LogEntry[] }> {
   const logs: LogEntry[] = [];
-  const record = (obj: object, msg?: string) => logs.push({ obj, msg });
+  const record = (obj: object, msg?: string) => logs.push({ obj, msg, at: Date.now() });
   const sim = new SiteSimulator({
     seed: 42,
     incidentsPerMinute: 0,
@@ -143,9 +145,10 @@ test('gate: a forced door shows open while coil 0 stays false (locked)', async (
 test('gate: a held-open incident opens the door at the next unlock and keeps it for heldOpenMs', async (t) => {
   // Ordinary passages never happen here and would stay open for a minute: only the held-open
   // path can open the door and close it again within the wait.
-  const { sim, port } = await startSimulator(t, {
+  const heldOpenMs = 300;
+  const { sim, port, logs } = await startSimulator(t, {
     devices: [{ unit: 1, kind: 'gate' }],
-    timing: { gateOpenProbability: 0, doorOpenMs: [60_000, 60_000], heldOpenMs: 300 },
+    timing: { gateOpenProbability: 0, doorOpenMs: [60_000, 60_000], heldOpenMs },
   });
   const gate = await connect(t, port, 1);
 
@@ -154,6 +157,13 @@ test('gate: a held-open incident opens the door at the next unlock and keeps it 
   await until('the held door to open', () => doorOpen(gate));
   await gate.writeCoil(0, false);
   await until('the held door to close', async () => !(await doorOpen(gate)));
+  // How long it was held: from the simulator's own opening to its closing (polls would blur it).
+  const opened = logs.find((l) => l.msg === 'door 1 opened and held open');
+  const closed = logs.find((l) => l.msg === 'door 1 closed');
+  assert.ok(opened && closed, JSON.stringify(logs.map((l) => l.msg)));
+  const heldMs = closed.at - opened.at;
+  assert.ok(heldMs >= heldOpenMs - 5, `held open ${heldMs} ms; heldOpenMs is ${heldOpenMs}`);
+  assert.ok(heldMs < 60_000, 'not an ordinary opening');
 });
 
 test('gate: random incidents force a locked door open', async (t) => {
@@ -233,6 +243,16 @@ test('turnstile: free mode produces passages in both directions until switched o
   });
   await turnstile.writeCoil(2, false);
   assert.equal((await turnstile.readCoils(2, 1)).data[0], false);
+
+  // Passages stop: once a passage already under way has finished, two authorised passages (the
+  // sentinels, long enough for several free ones to have come) are all that is counted.
+  await until('the arm to stop', async () => !(await turnstile.readDiscreteInputs(0, 1)).data[0]);
+  const afterFree = await passages(turnstile);
+  await pulse(turnstile, 0);
+  await until('the sentinel passage in', async () => (await passages(turnstile)).in === afterFree.in + 1);
+  await pulse(turnstile, 1);
+  await until('the sentinel passage out', async () => (await passages(turnstile)).out === afterFree.out + 1);
+  assert.deepEqual(await passages(turnstile), { in: afterFree.in + 1, out: afterFree.out + 1 }, 'no free passage after free mode ended');
 });
 
 test('barrier: coil 0 raises the arm, a vehicle drives over the loop, coil 0 off lowers it', async (t) => {

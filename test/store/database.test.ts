@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -58,7 +58,8 @@ describe('the gateway database', () => {
 
   it('opens read-only for the CLI without creating anything', () => {
     const dir = tempDir();
-    assert.throws(() => openDatabase(dir, { readonly: true }));
+    assert.throws(() => openDatabase(dir, { readonly: true }), (err: Error) => err.message.startsWith(`cannot open ${databasePath(dir)}`));
+    assert.deepEqual(readdirSync(dir), [], 'no database file, no journal, nothing');
     openDatabase(dir).close();
     const ro = openDatabase(dir, { readonly: true });
     assert.throws(() => ro.exec("INSERT INTO gateway_meta (key, value) VALUES ('x', 'y')"), /readonly/);

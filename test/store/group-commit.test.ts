@@ -57,6 +57,7 @@ describe('group commit', () => {
     db.pragma('query_only = ON');
     const failed = await Promise.allSettled([commits.run(() => ledger.claim('gate/g1', 'x', 1, input))]);
     assert.equal(failed[0].status, 'rejected');
+    assert.match(String((failed[0] as PromiseRejectedResult).reason), /readonly/i, 'the database\'s own refusal');
     db.pragma('query_only = OFF');
     assert.equal(await commits.run(() => ledger.claim('gate/g1', 'x', 1, input)), undefined);
   });

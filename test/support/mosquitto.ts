@@ -104,8 +104,12 @@ class MosquittoProcess implements MosquittoBroker {
 
     const listening = async () => {
       if (spawnError) throw new Error(`could not run ${this.binary}: ${(spawnError as Error).message}`);
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`mosquitto exited before listening on ${this.port} (code ${child.exitCode}):\n${this.log}`);
-      return canConnect(this.port);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const clash = /Address already in use/.test(this.log);
+        throw Object.assign(new Error(`mosquitto exited before listening on ${this.port} (code ${child.exitCode}):\n${this.log}`), { clash });
+      }
+      // Its own word that the listener is open, so a stranger on the port is not taken for it.
+      return / running$/m.test(this.log) && canConnect(this.port);
     };
     try {
       await until(() => `mosquitto to accept connections on ${this.port}:\n${this.log}`, listening, START_TIMEOUT_MS);
@@ -142,12 +146,25 @@ class MosquittoProcess implements MosquittoBroker {
   }
 }
 
-/** Runs a real mosquitto broker on 127.0.0.1 (a free port unless given); resolves once it accepts TCP. */
+/** Tries on a port of its own choosing before giving up; each clash means another process took the port first. */
+const PORT_ATTEMPTS = 5;
+
+/**
+ * Runs a real mosquitto broker on 127.0.0.1 (a free port unless given); resolves once it accepts TCP.
+ * mosquitto cannot listen on port 0 and report the port, so a port is picked and, when another
+ * process binds it first, picked again.
+ */
 export async function startMosquitto(opts: { port?: number } = {}): Promise<MosquittoBroker> {
   const binary = requireTool('mosquitto', 'mosquitto');
-  const broker = new MosquittoProcess(opts.port ?? (await freePort()), binary);
-  await broker.start();
-  return broker;
+  for (let attempt = 1; ; attempt++) {
+    const broker = new MosquittoProcess(opts.port ?? (await freePort()), binary);
+    try {
+      await broker.start();
+      return broker;
+    } catch (err) {
+      if (opts.port !== undefined || !(err as { clash?: boolean }).clash || attempt >= PORT_ATTEMPTS) throw err;
+    }
+  }
 }
 
 export interface ClientAuth {

@@ -7,10 +7,25 @@ import { pino } from 'pino';
 import { DeviceError } from '../../src/driver-api.js';
 import { SerialLinePort } from '../../src/transport/serial-line.js';
 import { startPtyPair } from '../support/pty-pair.js';
-import { sleep, until } from '../support/wait.js';
+import { until } from '../support/wait.js';
 
 
-async function line(t: TestContext): Promise<{ port: SerialLinePort; far: SerialPort; farReceived: () => string; unsolicited: string[] }> {
+/**
+ * Everything the port has taken in so far: its chunk handler, wrapped. Lets a test write the next
+ * piece only once the last one has arrived as a chunk of its own, instead of sleeping in between.
+ */
+function tapReceived(port: SerialLinePort): () => string {
+  let taken = '';
+  const inner = port as unknown as { received(chunk: Buffer): void };
+  const received = inner.received.bind(port);
+  inner.received = (chunk: Buffer) => {
+    taken += chunk.toString('latin1');
+    received(chunk);
+  };
+  return () => taken;
+}
+
+async function line(t: TestContext): Promise<{ port: SerialLinePort; far: SerialPort; farReceived: () => string; taken: () => string; unsolicited: string[] }> {
   const pair = await startPtyPair();
   t.after(() => pair.dispose());
   const far = new SerialPort({ path: pair.b, baudRate: 9600, autoOpen: false });
@@ -37,29 +52,30 @@ async function line(t: TestContext): Promise<{ port: SerialLinePort; far: Serial
   t.after(() => port.stop());
   const unsolicited: string[] = [];
   port.onUnsolicited((l) => unsolicited.push(l));
+  const taken = tapReceived(port);
   await port.start();
   await until('the port to open', () => port.connected);
-  return { port, far, farReceived: () => received, unsolicited };
+  return { port, far, farReceived: () => received, taken, unsolicited };
 }
 
 test('a request gets the first accepted line; other lines go to unsolicited listeners', async (t) => {
-  const { port, far, farReceived, unsolicited } = await line(t);
+  const { port, far, farReceived, taken, unsolicited } = await line(t);
   const reply = port.request('PING', (l) => l.startsWith('PONG'), { priority: 'command' });
   await until('the request on the wire', () => farReceived() === 'PING\r\n');
   // A terminator split across writes, and an unsolicited line ahead of the reply.
   far.write('EVENT 1\r');
-  await sleep(20);
+  await until('the first piece taken in', () => taken() === 'EVENT 1\r');
   far.write('\nPO');
-  await sleep(20);
+  await until('the second piece taken in', () => taken() === 'EVENT 1\r\nPO');
   far.write('NG 7\r\n');
   assert.equal(await reply, 'PONG 7');
   await until('the unsolicited line', () => unsolicited.includes('EVENT 1'));
 });
 
 test('an over-long line is discarded whole; the next line arrives intact', async (t) => {
-  const { port, far, unsolicited } = await line(t);
+  const { port, far, taken, unsolicited } = await line(t);
   far.write('X'.repeat(40));
-  await sleep(20);
+  await until('the first piece taken in', () => taken().length === 40);
   far.write('Y'.repeat(40) + '\r\nSHORT\r\n');
   await until('the short line', () => unsolicited.includes('SHORT'));
   assert.deepEqual(unsolicited, ['SHORT']);
@@ -67,13 +83,13 @@ test('an over-long line is discarded whole; the next line arrives intact', async
 });
 
 test('no reply is a timeout; a partial reply is dropped before the next request', async (t) => {
-  const { port, far } = await line(t);
+  const { port, far, farReceived, taken } = await line(t);
   const silent = port.request('HELLO', () => true, { priority: 'poll' });
   await assert.rejects(silent, (err: unknown) => err instanceof DeviceError && err.code === 'timeout');
   far.write('HALF');
-  await sleep(50);
+  await until('the partial reply taken in', () => taken() === 'HALF');
   const next = port.request('AGAIN', () => true, { priority: 'poll' });
-  await sleep(50);
+  await until('the next request on the wire', () => farReceived().endsWith('AGAIN\r\n'));
   far.write('WHOLE\r\n');
   assert.equal(await next, 'WHOLE');
 });

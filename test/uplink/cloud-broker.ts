@@ -158,8 +158,24 @@ export function dynsec(broker: CloudBroker, ...args: string[]): Promise<void> {
   });
 }
 
-/** Starts mosquitto with persistence on a free loopback port; dispose() it after the test. */
+/** Ports tried before giving up; each clash means another process bound the picked port first. */
+const PORT_ATTEMPTS = 5;
+
+/**
+ * Starts mosquitto with persistence on a free loopback port; dispose() it after the test. mosquitto
+ * cannot listen on port 0 and report the port, so a port is picked and, on a clash, picked again.
+ */
 export async function startCloudBroker(opts: CloudBrokerOptions = {}): Promise<CloudBroker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(opts);
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnFreePort(opts: CloudBrokerOptions): Promise<CloudBroker> {
   const binary = requireTool('mosquitto', 'mosquitto');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cloud-'));
   const port = await freePort();

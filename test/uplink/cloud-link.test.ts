@@ -3,7 +3,7 @@
 // PUBACK; and it keeps going when the outbox fails for a moment.
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { CloudLink, type LinkMessage } from '../../src/uplink/cloud-link.js';
 import { MemoryOutbox, type QueuedMessage } from '../../src/uplink/outbox.js';
 import { startCloudBroker, type CloudBroker } from './cloud-broker.js';
@@ -48,7 +48,7 @@ async function watcher(t: TestContext, filter: string): Promise<CloudSubscriber>
   return sub;
 }
 
-function startLink(t: TestContext, outbox: MemoryOutbox, prefix: string, birth: LinkMessage[], inflight: number): CloudLink {
+function startLink(t: TestContext, outbox: MemoryOutbox, prefix: string, birth: LinkMessage[], inflight: number, logger: Logger = log): CloudLink {
   const link = new CloudLink(
     {
       url: cloud.url,
@@ -62,7 +62,7 @@ function startLink(t: TestContext, outbox: MemoryOutbox, prefix: string, birth: 
     },
     outbox,
     { birth: () => birth, onCommand: () => undefined },
-    log,
+    logger,
   );
   t.after(() => link.stop(0));
   link.start();
@@ -116,9 +116,17 @@ test('an outbox read failure is logged and retried; the drain then completes', a
   const outbox = new ObservedOutbox({ maxMessages: 1000, maxBytes: 1_000_000 });
   outbox.append(Array.from({ length: 30 }, (_, i) => msg(`${prefix}/ev`, String(i + 1))));
   outbox.failTakes = 2;
-  const link = startLink(t, outbox, prefix, [], 5);
+  const records: { level: number; msg: string; err?: string }[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  const link = startLink(t, outbox, prefix, [], 5, logger);
   await sub.waitFor('every message', (ms) => ms.length >= 30, WAIT_MS);
   assert.ok(outbox.takeCalls > 2, 'read again after the failures');
+  const logged = records.filter((r) => r.msg === 'outbox read failed; retrying');
+  assert.equal(logged.length, 2, 'each failed read logged once');
+  for (const r of logged) {
+    assert.equal(r.level, 50, 'at error level');
+    assert.match(r.err ?? '', /disk I\/O error/);
+  }
   assert.equal(link.stats().state, 'up');
   assert.deepEqual(sub.messages.map((m) => m.text), Array.from({ length: 30 }, (_, i) => String(i + 1)));
 });

@@ -116,14 +116,21 @@ test('mosquitto restarted again and again during a steady stream: nothing lost, 
       await sleep(2);
     }
   })();
+  // Each restart comes once the link is up again and the stream has moved on; the broker starts
+  // again once the gateway has noticed it gone. No sleep decides when.
+  const uplink = () => gw.gateway['uplink']!.stateFields().uplink;
+  const upAndFlowing = async (connection: number) => {
+    const from = sent;
+    await until(`connection ${connection} up with the stream moving on`, () => uplink().state === 'up' && uplink().connection >= connection && sent >= from + 50, WAIT_MS);
+  };
   const RESTARTS = 5;
   for (let i = 0; i < RESTARTS; i++) {
-    await sleep(250);
+    await upAndFlowing(i + 1);
     await cloud.stop();
-    await sleep(150);
+    await until('the gateway to notice the broker gone', () => uplink().state !== 'up', WAIT_MS);
     await cloud.start();
   }
-  await sleep(250);
+  await upAndFlowing(RESTARTS + 1);
   streaming = false;
   await stream;
   await consumer.waitFor(`all ${sent} feed messages`, (ms) => firstArrivals(ms, FEED).length >= sent, WAIT_MS);

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { Logger } from 'pino';
 import type { GatehouseConfig } from '../../src/config.js';
 import { Gateway } from '../../src/gateway.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -19,6 +20,8 @@ export interface UplinkHarnessOptions {
   /** Merged over the default uplink section. */
   uplink?: Record<string, unknown>;
   harness?: HarnessOptions;
+  /** The gateway's logger (a silent one when absent), for tests that read its log records. */
+  logger?: Logger;
 }
 
 export interface UplinkGateway {
@@ -68,7 +71,7 @@ export function uplinkDataDir(t: TestContext): string {
 export async function startUplinkGateway(t: TestContext, device: ModbusDevice, url: string, opts: UplinkHarnessOptions = {}): Promise<UplinkGateway> {
   const dataDir = opts.dataDir ?? uplinkDataDir(t);
   const config = loadHarnessConfig(await uplinkDocument(device.port, dataDir, url, opts));
-  const gateway = new Gateway(config, testLogger());
+  const gateway = new Gateway(config, opts.logger ?? testLogger());
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= gateway.stop());
   t.after(stop);

@@ -1,0 +1,65 @@
+// Mutation testing of the safety core (issue 19): `npm run mutate` runs every group below in turn;
+// `MUTATE_GROUP=topics npm run mutate` runs one. Each group mutates a few source files and runs only the
+// fast test files that cover them, through Stryker's command runner (each mutant is one run of those tests).
+// Slow on a shared machine: see docs/testing.md for the run time and the score of each group.
+const groups = {
+  topics: {
+    mutate: ['src/topics.ts', 'src/mqtt-topic.ts'],
+    tests: ['test/topics.test.ts', 'test/mqtt-topic.test.ts', 'test/broker/acl.test.ts'],
+  },
+  acl: {
+    mutate: ['src/broker/acl.ts', 'src/broker/publish-policy.ts'],
+    tests: ['test/broker/acl.test.ts', 'test/broker/publish-policy.test.ts', 'test/topics.test.ts'],
+  },
+  commands: {
+    mutate: ['src/commands/envelope.ts', 'src/commands/expiry.ts', 'src/commands/ledger.ts', 'src/commands/device-queue.ts', 'src/commands/result.ts'],
+    tests: ['test/commands/device-queue.test.ts', 'test/commands/envelope.test.ts', 'test/commands/expiry.test.ts', 'test/commands/pipeline.test.ts', 'test/commands/stores.test.ts'],
+  },
+  pipeline: {
+    mutate: ['src/commands/pipeline.ts'],
+    tests: ['test/commands/pipeline.test.ts', 'test/commands/envelope.test.ts'],
+  },
+  journal: {
+    mutate: ['src/commands/journal.ts', 'src/commands/event-journal.ts', 'src/commands/journal-retention.ts'],
+    tests: [
+      'test/commands/stores.test.ts',
+      'test/commands/event-journal.test.ts',
+      'test/commands/journal-retention.test.ts',
+    ],
+  },
+  devices: {
+    mutate: ['src/devices/kinds/*.ts', 'src/devices/capabilities/*.ts', '!src/devices/capabilities/ptz-motion.ts'],
+    tests: [
+      'test/devices/gate.test.ts',
+      'test/devices/turnstile.test.ts',
+      'test/devices/barrier.test.ts',
+      'test/devices/camera.test.ts',
+      'test/devices/device.test.ts',
+      'test/devices/kinds/index.test.ts',
+      'test/devices/capabilities/compose.test.ts',
+      'test/devices/capabilities/end-limits.test.ts',
+      'test/devices/capabilities/output-lane.test.ts',
+      'test/devices/capabilities/safety-loop.test.ts',
+    ],
+  },
+};
+
+export const groupNames = Object.keys(groups);
+const name = process.env.MUTATE_GROUP ?? 'topics';
+const group = groups[name];
+if (!group) throw new Error(`stryker.config.mjs: MUTATE_GROUP=${name} is not one of ${groupNames.join(', ')}`);
+
+export default {
+  testRunner: 'command',
+  commandRunner: { command: `node --import tsx --test-reporter=dot test/mutate.ts ${group.tests.join(' ')}` },
+  mutate: group.mutate,
+  coverageAnalysis: 'off',
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
+  timeoutMS: 60000,
+  ignorePatterns: ['data', 'dist', 'reports', '.stryker-tmp'],
+  tempDirName: '.stryker-tmp',
+  reporters: ['clear-text', 'html', 'json', 'progress'],
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  thresholds: { high: 90, low: 80, break: null },
+};
