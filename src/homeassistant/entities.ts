@@ -23,6 +23,12 @@ const FIELD_HINTS: Record<string, FieldHint> = {
   door: { binary: { on: 'open', off: 'closed', device_class: 'door' } },
   vehicle_present: { binary: { on: true, off: false, device_class: 'occupancy' } },
   moving: { binary: { on: true, off: false, device_class: 'moving' } },
+  motion: { binary: { on: true, off: false, device_class: 'motion' } },
+  tamper: { binary: { on: true, off: false, device_class: 'tamper' } },
+  // The camera's event subscription ("subscribed", "retrying", ...): how the camera is doing, not what it sees.
+  events: { sensor: { entity_category: 'diagnostic' } },
+  // A map of input token to true/false: no single state; the input_active/input_inactive events carry each change.
+  inputs: { skip: true },
   passages_in: { sensor: { state_class: 'total_increasing' } },
   passages_out: { sensor: { state_class: 'total_increasing' } },
   clock_offset_ms: { sensor: { unit_of_measurement: 'ms', device_class: 'duration', entity_category: 'diagnostic' } },

@@ -43,7 +43,7 @@ const PLATFORMS: Record<string, { required: string[]; optional: string[] }> = {
   event: { required: ['state_topic', 'event_types'], optional: ['value_template'] },
 };
 const DEVICE_CLASSES: Record<string, string[]> = {
-  binary_sensor: ['connectivity', 'door', 'moving', 'occupancy', 'opening', 'lock', 'motion', 'presence', 'problem', 'safety'],
+  binary_sensor: ['connectivity', 'door', 'moving', 'occupancy', 'opening', 'lock', 'motion', 'presence', 'problem', 'safety', 'tamper'],
   sensor: ['duration', 'timestamp', 'enum'],
 };
 const STATE_CLASSES = ['measurement', 'total', 'total_increasing'];
@@ -164,7 +164,18 @@ test('the entities of each kind: what the issue asks for is there', () => {
   assert.deepEqual(platforms(kinds.gate), { lock: 'sensor', door: 'binary_sensor', unlock_button: 'button', lock_button: 'button', event: 'event' });
   assert.deepEqual(platforms(kinds.turnstile), { mode: 'sensor', passages_in: 'sensor', passages_out: 'sensor', pass_in_button: 'button', pass_out_button: 'button', unlock_button: 'button', lock_button: 'button', event: 'event' });
   assert.deepEqual(platforms(kinds.barrier), { position: 'sensor', vehicle_present: 'binary_sensor', open_button: 'button', close_button: 'button', event: 'event' });
-  assert.deepEqual(platforms(kinds.camera), { moving: 'binary_sensor', preset: 'sensor', clock_offset_ms: 'sensor', snapshot_button: 'button', stop_button: 'button', event: 'event', image: 'camera' });
+  assert.deepEqual(platforms(kinds.camera), {
+    moving: 'binary_sensor',
+    preset: 'sensor',
+    clock_offset_ms: 'sensor',
+    motion: 'binary_sensor',
+    tamper: 'binary_sensor',
+    events: 'sensor',
+    snapshot_button: 'button',
+    stop_button: 'button',
+    event: 'event',
+    image: 'camera',
+  });
   // A button's payload: no id and no sent_at, so every press is a new command the gateway names.
   const gate = deviceDiscovery(SITE_INFO, DEVICES[0]).payload.components as Record<string, Record<string, unknown>>;
   assert.equal(gate.unlock_button.payload_press, '{}');
