@@ -1,0 +1,197 @@
+// Idle memory of the compiled gateway (issue 15): resident set (VmRSS) and V8 heap of
+//   - a bare `node -e` process that only waits (the floor, alive beside the others the whole run),
+//   - `gatehouse demo` (simulated site, camera, console, metrics),
+//   - `gatehouse run` with 100 Modbus gates on one pymodbus device (test/bench/bench-config.ts),
+// each read after it is ready and has idled IDLE_MS, over RUNS runs (median, min-max).
+// The heap comes from test/bench/memory-probe.mjs over an IPC channel (heap used as it was, and after a full GC).
+// usage: node --import tsx test/bench/idle-memory.ts   (env: IDLE_RUNS=3, IDLE_MS=10000, IDLE_GATES=100)
+// stdout: the table, then the figures as JSON. Aims: demo <= 80 MB RSS, 100 gates <= 90 MB RSS.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../../src/broker/password.js';
+import { topics } from '../../src/topics.js';
+import { freePort } from '../support/ports.js';
+import { startModbusDevice } from '../support/modbus-device.js';
+import { BENCH_GATEWAY, BENCH_SITE, BENCH_USER, buildBenchConfig, gateUnit } from './bench-config.js';
+import { waitForGatewayReady } from './gateway-ready.js';
+import { memoryOf } from './proc-stats.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PROBE = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url));
+const RUNS = Number(process.env.IDLE_RUNS ?? 3);
+const IDLE_MS = Number(process.env.IDLE_MS ?? 10_000);
+const GATES = Number(process.env.IDLE_GATES ?? 100);
+const POLL_MS = 1000;
+const READY_TIMEOUT_MS = 90_000;
+const STOP_GRACE_MS = 15_000;
+const AIM_DEMO_MB = 80;
+const AIM_GATES_MB = 90;
+
+interface Sample {
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  heapAfterGcMb: number;
+}
+
+const MB = 1024 * 1024;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const progress = (text: string) => process.stderr.write(`[idle-memory] ${text}\n`);
+
+class Probed {
+  readonly child: ChildProcess;
+  private readonly tail: string[] = [];
+  readonly closed: Promise<void>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', PROBE, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.closed = new Promise((resolve) => this.child.once('close', () => resolve()));
+    for (const stream of [this.child.stdout!, this.child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        this.tail.push(line);
+        if (this.tail.length > 40) this.tail.shift();
+      });
+    }
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  output(): string {
+    return this.tail.join('\n');
+  }
+
+  async waitForLine(pattern: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.tail.some((l) => pattern.test(l))) {
+      if (!this.running) throw new Error(`exited before ${pattern}:\n${this.output()}`);
+      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${this.output()}`);
+      await sleep(100);
+    }
+  }
+
+  /** VmRSS first (the probe's GC must not lower it), then the heap through the probe. */
+  async sample(): Promise<Sample> {
+    const rssMb = memoryOf(this.child.pid!).rssMb;
+    const answer = await new Promise<{ memory: NodeJS.MemoryUsage; heapUsedAfterGc: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`memory probe did not answer:\n${this.output()}`)), 10_000);
+      this.child.once('message', (m) => {
+        clearTimeout(timer);
+        resolve(m as { memory: NodeJS.MemoryUsage; heapUsedAfterGc: number });
+      });
+      this.child.send('memory?');
+    });
+    return { rssMb, heapUsedMb: answer.memory.heapUsed / MB, heapTotalMb: answer.memory.heapTotal / MB, heapAfterGcMb: answer.heapUsedAfterGc / MB };
+  }
+
+  async stop(): Promise<void> {
+    if (this.running) {
+      this.child.kill('SIGTERM');
+      const kill = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
+      await this.closed;
+      clearTimeout(kill);
+    }
+  }
+}
+
+async function idleDemo(): Promise<Sample> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-idle-demo-'));
+  const demo = new Probed(['dist/src/cli.js', 'demo', '--port', '0', '--data-dir', dataDir], { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_CONSOLE_PORT: '0' });
+  try {
+    await demo.waitForLine(/"msg":"gatehouse online"/, READY_TIMEOUT_MS);
+    await sleep(IDLE_MS);
+    return await demo.sample();
+  } finally {
+    await demo.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function idleGates(modbusPort: number, tempDir: string, run: number): Promise<Sample> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-idle-gates-'));
+  const password = randomBytes(12).toString('hex');
+  const brokerPort = await freePort();
+  const configFile = join(tempDir, `gates-${run}.json`);
+  const document = buildBenchConfig({ brokerPort, modbusPort, devices: GATES, dataDir, pollMs: POLL_MS, passwordHash: await hashPassword(password), logLevel: 'warn' });
+  writeFileSync(configFile, JSON.stringify(document, null, 2));
+  const gateway = new Probed(['dist/src/cli.js', 'run', '--config', configFile]);
+  try {
+    await waitForGatewayReady({
+      port: brokerPort,
+      username: BENCH_USER,
+      password,
+      stateTopic: topics.gatewayState(BENCH_SITE, BENCH_GATEWAY),
+      devices: GATES,
+      timeoutMs: READY_TIMEOUT_MS,
+      alive: () => gateway.running,
+      describe: () => gateway.output(),
+    });
+    await sleep(IDLE_MS);
+    return await gateway.sample();
+  } finally {
+    await gateway.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function summary(samples: Sample[]): Record<keyof Sample, { median: number; min: number; max: number }> {
+  const of = (key: keyof Sample) => {
+    const v = samples.map((s) => s[key]);
+    return { median: median(v), min: Math.min(...v), max: Math.max(...v) };
+  };
+  return { rssMb: of('rssMb'), heapUsedMb: of('heapUsedMb'), heapTotalMb: of('heapTotalMb'), heapAfterGcMb: of('heapAfterGcMb') };
+}
+
+async function main(): Promise<void> {
+  progress('building dist/ (tsc): the gateway runs compiled, as the service does');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
+  const tempDir = mkdtempSync(join(tmpdir(), 'gatehouse-idle-'));
+  const bare = new Probed(['-e', 'setInterval(() => {}, 1 << 30)']);
+  progress(`starting pymodbus with units 1..${GATES}`);
+  const device = await startModbusDevice({ units: Array.from({ length: GATES }, (_, i) => gateUnit(i)) });
+  const samples = { bare: [] as Sample[], demo: [] as Sample[], gates: [] as Sample[] };
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      progress(`run ${run}/${RUNS}: demo, idle ${IDLE_MS} ms`);
+      samples.demo.push(await idleDemo());
+      samples.bare.push(await bare.sample());
+      progress(`run ${run}/${RUNS}: ${GATES} gates, idle ${IDLE_MS} ms`);
+      samples.gates.push(await idleGates(device.port, tempDir, run));
+      samples.bare.push(await bare.sample());
+    }
+  } finally {
+    await bare.stop();
+    await device.stop();
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+  const figures = { bare: summary(samples.bare), demo: summary(samples.demo), gates: summary(samples.gates) };
+  const bareRss = figures.bare.rssMb.median;
+  const f = (n: number) => n.toFixed(1).padStart(6);
+  console.log(`idle memory, ${RUNS} runs, each read after ${IDLE_MS / 1000} s idle (median, min-max), MB`);
+  console.log(`${'process'.padEnd(14)} ${'RSS'.padStart(6)} ${'range'.padStart(13)} ${'heap used'.padStart(9)} ${'heap total'.padStart(10)} ${'after GC'.padStart(8)} ${'x bare'.padStart(6)}  aim`);
+  const rows: [string, keyof typeof figures, number | undefined][] = [['bare node', 'bare', undefined], ['demo', 'demo', AIM_DEMO_MB], [`${GATES} gates`, 'gates', AIM_GATES_MB]];
+  for (const [name, key, aim] of rows) {
+    const s = figures[key];
+    const range = `${s.rssMb.min.toFixed(1)}-${s.rssMb.max.toFixed(1)}`;
+    const verdict = aim === undefined ? '' : `<= ${aim} ${s.rssMb.median <= aim ? 'met' : 'NOT met'}`;
+    console.log(`${name.padEnd(14)} ${f(s.rssMb.median)} ${range.padStart(13)} ${f(s.heapUsedMb.median).padStart(9)} ${f(s.heapTotalMb.median).padStart(10)} ${f(s.heapAfterGcMb.median).padStart(8)} ${(s.rssMb.median / bareRss).toFixed(2).padStart(6)}  ${verdict}`);
+  }
+  console.log(JSON.stringify({ bench: 'idle-memory', runs: RUNS, idle_ms: IDLE_MS, gate_count: GATES, ...figures, ratio_demo: figures.demo.rssMb.median / bareRss, ratio_gates: figures.gates.rssMb.median / bareRss }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
