@@ -4,7 +4,8 @@
 //   - `gatehouse run` with 100 Modbus gates on one pymodbus device (test/bench/bench-config.ts),
 // each read after it is ready and has idled IDLE_MS, over RUNS runs (median, min-max).
 // The heap comes from test/bench/memory-probe.mjs over an IPC channel (heap used as it was, and after a full GC).
-// usage: node --import tsx test/bench/idle-memory.ts   (env: IDLE_RUNS=3, IDLE_MS=10000, IDLE_GATES=100)
+// usage: node --import tsx test/bench/idle-memory.ts
+//   env: IDLE_RUNS=3, IDLE_MS=10000, IDLE_GATES=100, IDLE_NODE_ARGS='--max-semi-space-size=1' (gateway processes only)
 // stdout: the table, then the figures as JSON. Aims: demo <= 80 MB RSS, 100 gates <= 90 MB RSS.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,8 @@ const PROBE = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url));
 const RUNS = Number(process.env.IDLE_RUNS ?? 3);
 const IDLE_MS = Number(process.env.IDLE_MS ?? 10_000);
 const GATES = Number(process.env.IDLE_GATES ?? 100);
+/** Extra node flags for the gateway processes only (not the bare one), e.g. the service unit's V8 flags. */
+const GATEWAY_NODE_ARGS = (process.env.IDLE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const POLL_MS = 1000;
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
@@ -37,6 +40,14 @@ interface Sample {
   heapUsedMb: number;
   heapTotalMb: number;
   heapAfterGcMb: number;
+  /** V8 heap spaces (new_space, old_space, code_space ...): size in MB. */
+  spacesMb: Record<string, number>;
+}
+
+interface ProbeAnswer {
+  memory: NodeJS.MemoryUsage;
+  spaces: Record<string, number>;
+  heapUsedAfterGc: number;
 }
 
 const MB = 1024 * 1024;
@@ -79,15 +90,15 @@ class Probed {
   /** VmRSS first (the probe's GC must not lower it), then the heap through the probe. */
   async sample(): Promise<Sample> {
     const rssMb = memoryOf(this.child.pid!).rssMb;
-    const answer = await new Promise<{ memory: NodeJS.MemoryUsage; heapUsedAfterGc: number }>((resolve, reject) => {
+    const answer = await new Promise<ProbeAnswer>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`memory probe did not answer:\n${this.output()}`)), 10_000);
       this.child.once('message', (m) => {
         clearTimeout(timer);
-        resolve(m as { memory: NodeJS.MemoryUsage; heapUsedAfterGc: number });
+        resolve(m as ProbeAnswer);
       });
       this.child.send('memory?');
     });
-    return { rssMb, heapUsedMb: answer.memory.heapUsed / MB, heapTotalMb: answer.memory.heapTotal / MB, heapAfterGcMb: answer.heapUsedAfterGc / MB };
+    return { rssMb, heapUsedMb: answer.memory.heapUsed / MB, heapTotalMb: answer.memory.heapTotal / MB, heapAfterGcMb: answer.heapUsedAfterGc / MB, spacesMb: Object.fromEntries(Object.entries(answer.spaces).map(([k, v]) => [k, Math.round((10 * v) / MB) / 10])) };
   }
 
   async stop(): Promise<void> {
@@ -102,7 +113,7 @@ class Probed {
 
 async function idleDemo(): Promise<Sample> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-idle-demo-'));
-  const demo = new Probed(['dist/src/cli.js', 'demo', '--port', '0', '--data-dir', dataDir], { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_CONSOLE_PORT: '0' });
+  const demo = new Probed([...GATEWAY_NODE_ARGS, 'dist/src/cli.js', 'demo', '--port', '0', '--data-dir', dataDir], { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_CONSOLE_PORT: '0' });
   try {
     await demo.waitForLine(/"msg":"gatehouse online"/, READY_TIMEOUT_MS);
     await sleep(IDLE_MS);
@@ -120,7 +131,7 @@ async function idleGates(modbusPort: number, tempDir: string, run: number): Prom
   const configFile = join(tempDir, `gates-${run}.json`);
   const document = buildBenchConfig({ brokerPort, modbusPort, devices: GATES, dataDir, pollMs: POLL_MS, passwordHash: await hashPassword(password), logLevel: 'warn' });
   writeFileSync(configFile, JSON.stringify(document, null, 2));
-  const gateway = new Probed(['dist/src/cli.js', 'run', '--config', configFile]);
+  const gateway = new Probed([...GATEWAY_NODE_ARGS, 'dist/src/cli.js', 'run', '--config', configFile]);
   try {
     await waitForGatewayReady({
       port: brokerPort,
@@ -146,12 +157,14 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function summary(samples: Sample[]): Record<keyof Sample, { median: number; min: number; max: number }> {
-  const of = (key: keyof Sample) => {
+type Figure = Exclude<keyof Sample, 'spacesMb'>;
+
+function summary(samples: Sample[]): Record<Figure, { median: number; min: number; max: number }> & { lastSpacesMb: Record<string, number> } {
+  const of = (key: Figure) => {
     const v = samples.map((s) => s[key]);
     return { median: median(v), min: Math.min(...v), max: Math.max(...v) };
   };
-  return { rssMb: of('rssMb'), heapUsedMb: of('heapUsedMb'), heapTotalMb: of('heapTotalMb'), heapAfterGcMb: of('heapAfterGcMb') };
+  return { rssMb: of('rssMb'), heapUsedMb: of('heapUsedMb'), heapTotalMb: of('heapTotalMb'), heapAfterGcMb: of('heapAfterGcMb'), lastSpacesMb: samples[samples.length - 1].spacesMb };
 }
 
 async function main(): Promise<void> {
@@ -179,7 +192,7 @@ async function main(): Promise<void> {
   const figures = { bare: summary(samples.bare), demo: summary(samples.demo), gates: summary(samples.gates) };
   const bareRss = figures.bare.rssMb.median;
   const f = (n: number) => n.toFixed(1).padStart(6);
-  console.log(`idle memory, ${RUNS} runs, each read after ${IDLE_MS / 1000} s idle (median, min-max), MB`);
+  console.log(`idle memory, ${RUNS} runs${GATEWAY_NODE_ARGS.length ? ` (gateways: node ${GATEWAY_NODE_ARGS.join(' ')})` : ''}, each read after ${IDLE_MS / 1000} s idle (median, min-max), MB`);
   console.log(`${'process'.padEnd(14)} ${'RSS'.padStart(6)} ${'range'.padStart(13)} ${'heap used'.padStart(9)} ${'heap total'.padStart(10)} ${'after GC'.padStart(8)} ${'x bare'.padStart(6)}  aim`);
   const rows: [string, keyof typeof figures, number | undefined][] = [['bare node', 'bare', undefined], ['demo', 'demo', AIM_DEMO_MB], [`${GATES} gates`, 'gates', AIM_GATES_MB]];
   for (const [name, key, aim] of rows) {
@@ -188,7 +201,7 @@ async function main(): Promise<void> {
     const verdict = aim === undefined ? '' : `<= ${aim} ${s.rssMb.median <= aim ? 'met' : 'NOT met'}`;
     console.log(`${name.padEnd(14)} ${f(s.rssMb.median)} ${range.padStart(13)} ${f(s.heapUsedMb.median).padStart(9)} ${f(s.heapTotalMb.median).padStart(10)} ${f(s.heapAfterGcMb.median).padStart(8)} ${(s.rssMb.median / bareRss).toFixed(2).padStart(6)}  ${verdict}`);
   }
-  console.log(JSON.stringify({ bench: 'idle-memory', runs: RUNS, idle_ms: IDLE_MS, gate_count: GATES, ...figures, ratio_demo: figures.demo.rssMb.median / bareRss, ratio_gates: figures.gates.rssMb.median / bareRss }));
+  console.log(JSON.stringify({ bench: 'idle-memory', runs: RUNS, gateway_node_args: GATEWAY_NODE_ARGS, idle_ms: IDLE_MS, gate_count: GATES, ...figures, ratio_demo: figures.demo.rssMb.median / bareRss, ratio_gates: figures.gates.rssMb.median / bareRss }));
 }
 
 main().catch((err) => {
