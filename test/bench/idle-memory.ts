@@ -40,6 +40,8 @@ interface Sample {
   heapUsedMb: number;
   heapTotalMb: number;
   heapAfterGcMb: number;
+  /** Memory outside the V8 heap that V8 knows of (Buffers, ArrayBuffers, native objects it wraps). */
+  externalMb: number;
   /** V8 heap spaces (new_space, old_space, code_space ...): size in MB. */
   spacesMb: Record<string, number>;
 }
@@ -98,7 +100,7 @@ class Probed {
       });
       this.child.send('memory?');
     });
-    return { rssMb, heapUsedMb: answer.memory.heapUsed / MB, heapTotalMb: answer.memory.heapTotal / MB, heapAfterGcMb: answer.heapUsedAfterGc / MB, spacesMb: Object.fromEntries(Object.entries(answer.spaces).map(([k, v]) => [k, Math.round((10 * v) / MB) / 10])) };
+    return { rssMb, heapUsedMb: answer.memory.heapUsed / MB, heapTotalMb: answer.memory.heapTotal / MB, heapAfterGcMb: answer.heapUsedAfterGc / MB, externalMb: answer.memory.external / MB, spacesMb: Object.fromEntries(Object.entries(answer.spaces).map(([k, v]) => [k, Math.round((10 * v) / MB) / 10])) };
   }
 
   async stop(): Promise<void> {
@@ -164,7 +166,7 @@ function summary(samples: Sample[]): Record<Figure, { median: number; min: numbe
     const v = samples.map((s) => s[key]);
     return { median: median(v), min: Math.min(...v), max: Math.max(...v) };
   };
-  return { rssMb: of('rssMb'), heapUsedMb: of('heapUsedMb'), heapTotalMb: of('heapTotalMb'), heapAfterGcMb: of('heapAfterGcMb'), lastSpacesMb: samples[samples.length - 1].spacesMb };
+  return { rssMb: of('rssMb'), heapUsedMb: of('heapUsedMb'), heapTotalMb: of('heapTotalMb'), heapAfterGcMb: of('heapAfterGcMb'), externalMb: of('externalMb'), lastSpacesMb: samples[samples.length - 1].spacesMb };
 }
 
 async function main(): Promise<void> {
