@@ -115,6 +115,10 @@ describe('systemd/gatehouse.service', () => {
     assert.notEqual(capped, limit(plain), 'the flags change the heap limit');
   });
 
+  it("fixes glibc's mmap threshold so the 16 MiB of each login's scrypt goes back to the system", () => {
+    assert.ok(service('Environment').includes('MALLOC_MMAP_THRESHOLD_=131072'), service('Environment').join(' | '));
+  });
+
   it('can still open serial ports: dialout, a device ACL with the tty classes, no PrivateDevices', () => {
     assert.ok(service('SupplementaryGroups').join(' ').split(/\s+/).includes('dialout'));
     assert.notEqual(only('PrivateDevices'), 'yes', 'PrivateDevices=yes hides /dev/ttyUSB* and /dev/ttyS*');
