@@ -2,14 +2,16 @@
 //   - a bare `node -e` process that only waits (the floor, alive beside the others the whole run),
 //   - `gatehouse demo` (simulated site, camera, console, metrics),
 //   - `gatehouse run` with 100 Modbus gates on one pymodbus device (test/bench/bench-config.ts),
-// each read after it is ready and has idled IDLE_MS, over RUNS runs (median, min-max).
+// each read after it is ready and has idled IDLE_MS, over RUNS runs (median, min-max); the demo and
+// the gates twice: as `node dist/src/cli.js` runs them, and with the environment of the systemd unit
+// (its NODE_OPTIONS V8 flags and MALLOC_* glibc settings, read from systemd/gatehouse.service).
 // The heap comes from test/bench/memory-probe.mjs over an IPC channel (heap used as it was, and after a full GC).
 // usage: node --import tsx test/bench/idle-memory.ts
 //   env: IDLE_RUNS=3, IDLE_MS=10000, IDLE_GATES=100, IDLE_NODE_ARGS='--max-semi-space-size=1' (gateway processes only)
 // stdout: the table, then the figures as JSON. Aims: demo <= 80 MB RSS, 100 gates <= 90 MB RSS.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +36,20 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
 const AIM_DEMO_MB = 80;
 const AIM_GATES_MB = 90;
+const UNIT_FILE = join(ROOT, 'systemd', 'gatehouse.service');
+
+/** The unit's Environment= settings that change memory (NODE_OPTIONS, MALLOC_*), as an environment. */
+function unitMemoryEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(UNIT_FILE, 'utf8').split('\n')) {
+    const m = /^Environment="?((?:NODE_OPTIONS|MALLOC_\w+)=[^"]*)"?$/.exec(line.trim());
+    if (!m) continue;
+    const eq = m[1].indexOf('=');
+    env[m[1].slice(0, eq)] = m[1].slice(eq + 1);
+  }
+  if (env.NODE_OPTIONS === undefined) throw new Error(`no NODE_OPTIONS in ${UNIT_FILE}`);
+  return env;
+}
 
 interface Sample {
   rssMb: number;
@@ -113,9 +129,9 @@ class Probed {
   }
 }
 
-async function idleDemo(): Promise<Sample> {
+async function idleDemo(env: Record<string, string>): Promise<Sample> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-idle-demo-'));
-  const demo = new Probed([...GATEWAY_NODE_ARGS, 'dist/src/cli.js', 'demo', '--port', '0', '--data-dir', dataDir], { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_CONSOLE_PORT: '0' });
+  const demo = new Probed([...GATEWAY_NODE_ARGS, 'dist/src/cli.js', 'demo', '--port', '0', '--data-dir', dataDir], { ...env, GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_CONSOLE_PORT: '0' });
   try {
     await demo.waitForLine(/"msg":"gatehouse online"/, READY_TIMEOUT_MS);
     await sleep(IDLE_MS);
@@ -126,14 +142,14 @@ async function idleDemo(): Promise<Sample> {
   }
 }
 
-async function idleGates(modbusPort: number, tempDir: string, run: number): Promise<Sample> {
+async function idleGates(modbusPort: number, tempDir: string, run: number, env: Record<string, string>): Promise<Sample> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-idle-gates-'));
   const password = randomBytes(12).toString('hex');
   const brokerPort = await freePort();
-  const configFile = join(tempDir, `gates-${run}.json`);
+  const configFile = join(tempDir, `gates-${run}-${Object.keys(env).length}.json`);
   const document = buildBenchConfig({ brokerPort, modbusPort, devices: GATES, dataDir, pollMs: POLL_MS, passwordHash: await hashPassword(password), logLevel: 'warn' });
   writeFileSync(configFile, JSON.stringify(document, null, 2));
-  const gateway = new Probed([...GATEWAY_NODE_ARGS, 'dist/src/cli.js', 'run', '--config', configFile]);
+  const gateway = new Probed([...GATEWAY_NODE_ARGS, 'dist/src/cli.js', 'run', '--config', configFile], env);
   try {
     await waitForGatewayReady({
       port: brokerPort,
@@ -176,34 +192,44 @@ async function main(): Promise<void> {
   const bare = new Probed(['-e', 'setInterval(() => {}, 1 << 30)']);
   progress(`starting pymodbus with units 1..${GATES}`);
   const device = await startModbusDevice({ units: Array.from({ length: GATES }, (_, i) => gateUnit(i)) });
-  const samples = { bare: [] as Sample[], demo: [] as Sample[], gates: [] as Sample[] };
+  const service = unitMemoryEnvironment();
+  const samples = { bare: [] as Sample[], demo: [] as Sample[], gates: [] as Sample[], demoService: [] as Sample[], gatesService: [] as Sample[] };
   try {
     for (let run = 1; run <= RUNS; run++) {
-      progress(`run ${run}/${RUNS}: demo, idle ${IDLE_MS} ms`);
-      samples.demo.push(await idleDemo());
-      samples.bare.push(await bare.sample());
-      progress(`run ${run}/${RUNS}: ${GATES} gates, idle ${IDLE_MS} ms`);
-      samples.gates.push(await idleGates(device.port, tempDir, run));
-      samples.bare.push(await bare.sample());
+      for (const [label, env, demo, gates] of [['plain', {}, samples.demo, samples.gates], ['as the service', service, samples.demoService, samples.gatesService]] as const) {
+        progress(`run ${run}/${RUNS}, ${label}: demo, idle ${IDLE_MS} ms`);
+        demo.push(await idleDemo(env));
+        samples.bare.push(await bare.sample());
+        progress(`run ${run}/${RUNS}, ${label}: ${GATES} gates, idle ${IDLE_MS} ms`);
+        gates.push(await idleGates(device.port, tempDir, run, env));
+        samples.bare.push(await bare.sample());
+      }
     }
   } finally {
     await bare.stop();
     await device.stop();
     rmSync(tempDir, { recursive: true, force: true });
   }
-  const figures = { bare: summary(samples.bare), demo: summary(samples.demo), gates: summary(samples.gates) };
+  const figures = { bare: summary(samples.bare), demo: summary(samples.demo), gates: summary(samples.gates), demo_service: summary(samples.demoService), gates_service: summary(samples.gatesService) };
   const bareRss = figures.bare.rssMb.median;
   const f = (n: number) => n.toFixed(1).padStart(6);
   console.log(`idle memory, ${RUNS} runs${GATEWAY_NODE_ARGS.length ? ` (gateways: node ${GATEWAY_NODE_ARGS.join(' ')})` : ''}, each read after ${IDLE_MS / 1000} s idle (median, min-max), MB`);
-  console.log(`${'process'.padEnd(14)} ${'RSS'.padStart(6)} ${'range'.padStart(13)} ${'heap used'.padStart(9)} ${'heap total'.padStart(10)} ${'after GC'.padStart(8)} ${'x bare'.padStart(6)}  aim`);
-  const rows: [string, keyof typeof figures, number | undefined][] = [['bare node', 'bare', undefined], ['demo', 'demo', AIM_DEMO_MB], [`${GATES} gates`, 'gates', AIM_GATES_MB]];
+  console.log(`unit env (systemd/gatehouse.service): ${Object.entries(service).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.log(`${'process'.padEnd(16)} ${'RSS'.padStart(6)} ${'range'.padStart(13)} ${'heap used'.padStart(9)} ${'heap total'.padStart(10)} ${'after GC'.padStart(8)} ${'x bare'.padStart(6)}  aim`);
+  const rows: [string, keyof typeof figures, number | undefined][] = [
+    ['bare node', 'bare', undefined],
+    ['demo', 'demo', AIM_DEMO_MB],
+    [`${GATES} gates`, 'gates', AIM_GATES_MB],
+    ['demo, unit env', 'demo_service', AIM_DEMO_MB],
+    [`${GATES} gates, unit`, 'gates_service', AIM_GATES_MB],
+  ];
   for (const [name, key, aim] of rows) {
     const s = figures[key];
     const range = `${s.rssMb.min.toFixed(1)}-${s.rssMb.max.toFixed(1)}`;
     const verdict = aim === undefined ? '' : `<= ${aim} ${s.rssMb.median <= aim ? 'met' : 'NOT met'}`;
-    console.log(`${name.padEnd(14)} ${f(s.rssMb.median)} ${range.padStart(13)} ${f(s.heapUsedMb.median).padStart(9)} ${f(s.heapTotalMb.median).padStart(10)} ${f(s.heapAfterGcMb.median).padStart(8)} ${(s.rssMb.median / bareRss).toFixed(2).padStart(6)}  ${verdict}`);
+    console.log(`${name.padEnd(16)} ${f(s.rssMb.median)} ${range.padStart(13)} ${f(s.heapUsedMb.median).padStart(9)} ${f(s.heapTotalMb.median).padStart(10)} ${f(s.heapAfterGcMb.median).padStart(8)} ${(s.rssMb.median / bareRss).toFixed(2).padStart(6)}  ${verdict}`);
   }
-  console.log(JSON.stringify({ bench: 'idle-memory', runs: RUNS, gateway_node_args: GATEWAY_NODE_ARGS, idle_ms: IDLE_MS, gate_count: GATES, ...figures, ratio_demo: figures.demo.rssMb.median / bareRss, ratio_gates: figures.gates.rssMb.median / bareRss }));
+  console.log(JSON.stringify({ bench: 'idle-memory', runs: RUNS, gateway_node_args: GATEWAY_NODE_ARGS, idle_ms: IDLE_MS, gate_count: GATES, unit_env: service, ...figures, ratio_demo: figures.demo.rssMb.median / bareRss, ratio_gates: figures.gates.rssMb.median / bareRss, ratio_demo_service: figures.demo_service.rssMb.median / bareRss, ratio_gates_service: figures.gates_service.rssMb.median / bareRss }));
 }
 
 main().catch((err) => {
