@@ -2,7 +2,8 @@
 // (commands ahead of polls); lines that answer no request go to unsolicited listeners.
 // A port that vanishes is reopened with backoff.
 import { EventEmitter } from 'node:events';
-import { SerialPort } from 'serialport';
+import { createRequire } from 'node:module';
+import type { SerialPort } from 'serialport';
 import {
   DeviceError,
   type DriverLogger,
@@ -173,7 +174,7 @@ export class SerialLinePort extends EventEmitter implements SerialLineAccess {
   }
 
   private async attemptOpen(): Promise<void> {
-    const port = new SerialPort({
+    const port = new (serialportPackage().SerialPort)({
       path: this.cfg.path,
       baudRate: this.cfg.baudRate,
       dataBits: this.cfg.dataBits,
@@ -222,4 +223,15 @@ async function closePort(port: SerialPort): Promise<void> {
       resolve();
     });
   });
+}
+
+let serialport: typeof import('serialport') | undefined;
+
+/**
+ * serialport, required when a line is first opened rather than on import. (modbus-serial requires
+ * it too, when it is itself loaded: a site with Modbus transports has it in memory regardless.)
+ */
+function serialportPackage(): typeof import('serialport') {
+  serialport ??= createRequire(import.meta.url)('serialport') as typeof import('serialport');
+  return serialport;
 }

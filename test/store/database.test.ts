@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { databasePath, openDatabase } from '../../src/store/database.js';
+import { databasePath, openDatabase, PAGE_CACHE_KIB } from '../../src/store/database.js';
 import { nextSession } from '../../src/store/gateway-meta.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
@@ -24,6 +24,18 @@ describe('the gateway database', () => {
     assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL');
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     db.close();
+  });
+
+  it("bounds SQLite's page cache below better-sqlite3's 16 MiB default, read-write and read-only", () => {
+    const dir = tempDir();
+    const raw = new Database(':memory:');
+    const builtIn = raw.pragma('cache_size', { simple: true }) as number;
+    raw.close();
+    assert.ok(-PAGE_CACHE_KIB > builtIn, `${PAGE_CACHE_KIB} KiB is less than the built-in ${-builtIn} KiB`);
+    for (const db of [openDatabase(dir), openDatabase(dir, { readonly: true })]) {
+      assert.equal(db.pragma('cache_size', { simple: true }), -PAGE_CACHE_KIB);
+      db.close();
+    }
   });
 
   it('keeps claimed command ids across a reopen', () => {

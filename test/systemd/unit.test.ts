@@ -96,6 +96,29 @@ describe('systemd/gatehouse.service', () => {
     assert.ok(Number(only('LimitNOFILE')) >= 16_384, 'every MQTT client needs a file descriptor');
   });
 
+  it('sizes the V8 heap with NODE_OPTIONS flags this node accepts and applies', () => {
+    const assignment = service('Environment').find((e) => e.startsWith('"NODE_OPTIONS='));
+    assert.ok(assignment !== undefined && assignment.endsWith('"'), `a quoted NODE_OPTIONS assignment (unquoted, systemd splits it at the space): ${service('Environment').join(' | ')}`);
+    const nodeOptions = assignment.slice('"NODE_OPTIONS='.length, -1);
+    assert.match(nodeOptions, /--max-semi-space-size=\d+/);
+    assert.match(nodeOptions, /--max-old-space-size=\d+/);
+    const limit = (env: NodeJS.ProcessEnv) => {
+      const run = spawnSync(process.execPath, ['-e', "process.stdout.write(String(require('v8').getHeapStatistics().heap_size_limit))"], { encoding: 'utf8', env, timeout: TOOL_TIMEOUT_MS });
+      assert.equal(run.status, 0, `node refused NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}: ${run.stderr}`);
+      assert.equal(run.stderr, '');
+      return Number(run.stdout);
+    };
+    const { NODE_OPTIONS: _ignored, ...plain } = process.env;
+    const oldSpaceMb = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)![1]);
+    const capped = limit({ ...plain, NODE_OPTIONS: nodeOptions });
+    assert.ok(capped < oldSpaceMb * 2 * 1024 * 1024, `heap limit ${capped} B follows --max-old-space-size=${oldSpaceMb}`);
+    assert.notEqual(capped, limit(plain), 'the flags change the heap limit');
+  });
+
+  it("fixes glibc's mmap threshold so the 16 MiB of each login's scrypt goes back to the system", () => {
+    assert.ok(service('Environment').includes('MALLOC_MMAP_THRESHOLD_=131072'), service('Environment').join(' | '));
+  });
+
   it('can still open serial ports: dialout, a device ACL with the tty classes, no PrivateDevices', () => {
     assert.ok(service('SupplementaryGroups').join(' ').split(/\s+/).includes('dialout'));
     assert.notEqual(only('PrivateDevices'), 'yes', 'PrivateDevices=yes hides /dev/ttyUSB* and /dev/ttyS*');

@@ -2,11 +2,12 @@
 // `ws` package. The upgrade is checked here (path, "mqtt" subprotocol) before ws completes it.
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { BoundListener } from './bound-server.js';
 import type { TlsSecurity } from './tls-security.js';
 import { peerOf, type ConnectionHandler } from './types.js';
@@ -55,6 +56,15 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   );
 }
 
+type WsPackage = typeof import('ws');
+let wsModule: WsPackage | undefined;
+
+/** `ws`, required when a WebSocket listener starts, not on import: a broker without one never loads it. */
+function wsPackage(): WsPackage {
+  wsModule ??= createRequire(import.meta.url)('ws') as WsPackage;
+  return wsModule;
+}
+
 export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListenerOptions> {
   readonly protocol: 'mqtt+ws' | 'mqtt+wss';
   private wss: WebSocketServer | null = null;
@@ -89,7 +99,7 @@ export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListen
     server.requestTimeout = this.options.upgradeTimeoutMs;
     server.on('connection', (raw: Socket) => this.startUpgradeDeadline(raw));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.answerPlainRequest(req, res));
-    const wss = new WebSocketServer({
+    const wss = new (wsPackage().WebSocketServer)({
       noServer: true,
       clientTracking: false,
       // Compression would cost CPU and memory per connection for packets of a few hundred bytes.
@@ -159,7 +169,7 @@ export class WsListener extends BoundListener<HttpServer | HttpsServer, WsListen
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       this.upgradeCompleted(peer);
       ws.on('error', (err) => this.log.debug({ err: err.message, peer, protocol: this.protocol }, 'websocket error'));
-      const stream = createWebSocketStream(ws);
+      const stream = wsPackage().createWebSocketStream(ws);
       // A write after the client's close frame would fail with "WebSocket is not open", which the
       // broker would log as an unexpected error; on TCP the same moment is a routine EPIPE.
       const send = stream._write.bind(stream);

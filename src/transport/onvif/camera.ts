@@ -7,7 +7,9 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import onvif, { type OnvifDevice } from 'node-onvif';
+import { createRequire } from 'node:module';
+import type onvifModule from 'node-onvif';
+import type { OnvifDevice } from 'node-onvif';
 import { type DriverLogger, type ListenOptions, type NoticeListener } from '../../driver-api.js';
 import { OnvifError, type OnvifAccess, type OnvifEventHandle, type OnvifEventTiming, type OnvifCameraInfo, type OnvifPreset, type OnvifProfile, type OnvifRequestOptions, type OnvifSnapshot, type PtzVelocity } from './access.js';
 import { ExclusiveQueue } from '../exclusive-queue.js';
@@ -312,7 +314,7 @@ export class OnvifCamera extends EventEmitter implements OnvifAccess {
     const scope = this.scope(signal, true);
     let session: Session;
     try {
-      const device = new onvif.OnvifDevice({ xaddr: this.cfg.xaddr, user: this.cfg.user, pass: this.cfg.password });
+      const device = new (nodeOnvif().OnvifDevice)({ xaddr: this.cfg.xaddr, user: this.cfg.user, pass: this.cfg.password });
       await raceRevoked(inSoapScope(scope, () => device.init()), signal);
       if (scope.fatal !== undefined) throw scope.fatal;
       session = this.describe(device, scope);
@@ -456,4 +458,12 @@ function initError(err: unknown, scope: SoapScope): OnvifError {
   const cause = [...scope.failures].reverse().find((f) => message.includes(f.error.message));
   if (cause !== undefined) return cause.error;
   return new OnvifError('bad_reply', 'device_error', `init: ${message}`, { cause: err });
+}
+
+let onvifPackage: typeof onvifModule | undefined;
+
+/** node-onvif, required on a camera's first connect rather than on import: sites without cameras never load it. */
+function nodeOnvif(): typeof onvifModule {
+  onvifPackage ??= createRequire(import.meta.url)('node-onvif') as typeof onvifModule;
+  return onvifPackage;
 }

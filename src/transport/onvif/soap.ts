@@ -14,7 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type { UrlWithStringQuery } from 'node:url';
 import type { OnvifSoapResult } from 'node-onvif';
-import soap from 'node-onvif/lib/modules/soap.js';
+import type OnvifSoapModule from 'node-onvif/lib/modules/soap.js';
 import { DeviceError } from '../../driver-api.js';
 import { OnvifError } from './access.js';
 import type { Credentials } from './http-auth.js';
@@ -42,17 +42,22 @@ export interface SoapScope {
 const scopes = new AsyncLocalStorage<SoapScope>();
 
 let installed = false;
+// node-onvif is required here, on the first install (a camera transport or a probe being created),
+// not when this module is imported: a site without cameras never loads it (test/transport/onvif/lazy-load.test.ts).
+let soap: typeof OnvifSoapModule;
 
 /** The parse of a GetSystemDateAndTime reply in node-onvif's device service (lib/modules/service-device.js). */
 interface ClockParse {
   (this: unknown, converted: Record<string, unknown>): { date: Date | null } | null;
 }
-const serviceDevice = createRequire(import.meta.url)('node-onvif/lib/modules/service-device.js') as { prototype: { _parseGetSystemDateAndTime: ClockParse } };
 
 /** Puts gatehouse's request layer under node-onvif (once per process). */
 export function installSoapLayer(): void {
   if (installed) return;
   installed = true;
+  const require = createRequire(import.meta.url);
+  soap = require('node-onvif/lib/modules/soap.js') as typeof OnvifSoapModule;
+  const serviceDevice = require('node-onvif/lib/modules/service-device.js') as { prototype: { _parseGetSystemDateAndTime: ClockParse } };
   soap.requestCommand = requestCommand;
   const parseClock = serviceDevice.prototype._parseGetSystemDateAndTime;
   serviceDevice.prototype._parseGetSystemDateAndTime = function (this: unknown, converted) {
