@@ -11,7 +11,7 @@
 // stdout: the table, then the figures as JSON. Aims: demo <= 80 MB RSS, 100 gates <= 90 MB RSS.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +23,7 @@ import { startModbusDevice } from '../support/modbus-device.js';
 import { BENCH_GATEWAY, BENCH_SITE, BENCH_USER, buildBenchConfig, gateUnit } from './bench-config.js';
 import { waitForGatewayReady } from './gateway-ready.js';
 import { memoryOf } from './proc-stats.js';
+import { unitMemoryEnvironment, UNIT_FILE } from './unit-environment.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PROBE = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url));
@@ -36,21 +37,6 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
 const AIM_DEMO_MB = 80;
 const AIM_GATES_MB = 90;
-const UNIT_FILE = join(ROOT, 'systemd', 'gatehouse.service');
-
-/** The unit's Environment= settings that change memory (NODE_OPTIONS, MALLOC_*), as an environment. */
-function unitMemoryEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(UNIT_FILE, 'utf8').split('\n')) {
-    const m = /^Environment="?((?:NODE_OPTIONS|MALLOC_\w+)=[^"]*)"?$/.exec(line.trim());
-    if (!m) continue;
-    const eq = m[1].indexOf('=');
-    env[m[1].slice(0, eq)] = m[1].slice(eq + 1);
-  }
-  if (env.NODE_OPTIONS === undefined) throw new Error(`no NODE_OPTIONS in ${UNIT_FILE}`);
-  return env;
-}
-
 interface Sample {
   rssMb: number;
   heapUsedMb: number;

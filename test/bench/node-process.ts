@@ -17,8 +17,8 @@ export class NodeProcess {
   constructor(
     private readonly args: string[],
     private readonly cwd: string,
-    /** Load TypeScript through tsx; the gateway itself runs compiled, as in production. */
-    private readonly opts: { tsx: boolean } = { tsx: true },
+    /** Load TypeScript through tsx (the gateway itself runs compiled, as in production); `env` adds to the environment. */
+    private readonly opts: { tsx: boolean; env?: Record<string, string> } = { tsx: true },
   ) {}
 
   get pid(): number {
@@ -39,7 +39,7 @@ export class NodeProcess {
     // Its own process group: a Ctrl-C at the terminal reaches only the bench, whose cleanup then
     // stops this process with one SIGTERM (a second signal would make the gateway skip its clean stop).
     const loader = this.opts.tsx ? ['--import', 'tsx'] : [];
-    const child = spawn(process.execPath, [...loader, ...this.args], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [...loader, ...this.args], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...this.opts.env } });
     this.child = child;
     this.exited = new Promise((resolve) =>
       child.once('close', (code) => {

@@ -8,7 +8,9 @@
 // most 1.2 times).
 //
 // usage: node --import tsx test/bench/soak.ts [--commands N] [--every N] [--warmup N] [--rate N]
-//          [--devices N] [--poll-ms N] [--max-minutes N] [--json FILE]
+//          [--devices N] [--poll-ms N] [--max-minutes N] [--json FILE] [--plain]
+// The gateway runs with the service unit's memory settings (NODE_OPTIONS, MALLOC_*, read from
+// systemd/gatehouse.service), as a site runs it; --plain runs it without them.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -28,6 +30,7 @@ import { scrapeMetrics } from './metrics-scrape.js';
 import { NodeProcess } from './node-process.js';
 import { cpuMsOf, memoryOf } from './proc-stats.js';
 import { RoundTripClient } from './round-trip-client.js';
+import { unitMemoryEnvironment } from './unit-environment.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -41,6 +44,7 @@ const { values: args } = parseArgs({
     'poll-ms': { type: 'string', default: '1000' },
     'max-minutes': { type: 'string', default: '60' },
     json: { type: 'string' },
+    plain: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -115,7 +119,9 @@ async function main(): Promise<void> {
 
   progress('building dist/ (tsc): the gateway runs compiled, as the service does');
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
-  const gateway = new NodeProcess(['--inspect=127.0.0.1:0', 'dist/src/cli.js', 'run', '--config', configFile], ROOT, { tsx: false });
+  const unitEnv = args.plain ? {} : unitMemoryEnvironment();
+  progress(`gateway environment: ${Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'plain (no unit settings)'}`);
+  const gateway = new NodeProcess(['--inspect=127.0.0.1:0', 'dist/src/cli.js', 'run', '--config', configFile], ROOT, { tsx: false, env: unitEnv });
   await gateway.start();
   undo.push(() => gateway.stop());
   await waitForGatewayReady({
@@ -241,7 +247,7 @@ async function main(): Promise<void> {
     heap_slope_pct_per_100k_last_half: Number(heapSlopePct.toFixed(2)),
     rss_end_over_warm: Number(rssRatio.toFixed(3)),
     aims: { heap_slope_under_1pct: heapSlopePct < 1, rss_within_1_2: rssRatio <= 1.2 },
-    env: { node: process.version, cpus: cpus().length, devices: DEVICES, rate: RATE, poll_ms: POLL_MS },
+    env: { node: process.version, cpus: cpus().length, devices: DEVICES, rate: RATE, poll_ms: POLL_MS, gateway_env: unitEnv },
   };
   const header = Object.keys(warm) as (keyof Sample)[];
   const rows = [header.join('\t'), ...samples.map((s) => header.map((k) => String(s[k])).join('\t'))];
