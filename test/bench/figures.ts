@@ -22,7 +22,7 @@ export interface BenchSettings {
 
 export interface BenchRun {
   settings: BenchSettings;
-  env: { node: string; cpus: number; data_fs: string; gateway_node_args: string[] };
+  env: { node: string; cpus: number; gateway_dist: string; data_fs: string; gateway_node_args: string[] };
   /** Absent with --windowed-only. */
   roundTrips: { gateway1: Measured; floor1: Measured; gatewayN: Measured; floorN: Measured } | undefined;
   windowed: WindowedRuns;

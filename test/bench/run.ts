@@ -4,7 +4,9 @@
 //
 // usage: node --import tsx test/bench/run.ts [--json FILE] [--devices N] [--samples N] [--rounds N]
 //          [--blocks N] [--gap-ms MAX] [--poll-ms N] [--duration-ms N] [--seed N] [--log-level L]
-//          [--data-parent DIR] [--node-arg ARG ...] [--window-total N] [--window-repeats N] [--windowed-only] [--skip-build]
+//          [--data-parent DIR] [--node-arg=ARG ...] [--window-total N] [--window-repeats N] [--windowed-only] [--skip-build] [--gateway-dist DIR]
+// --gateway-dist runs the compiled gateway from another directory under the repository (e.g. a copy
+// of dist/ built before a change, for a before/after in the same conditions); it implies --skip-build.
 // --data-parent puts the gateway's fresh data dir under DIR (default: the OS temp dir), e.g. a
 // tmpfs to see what SQLite's fsyncs cost; --node-arg passes a flag to the gateway's node (e.g.
 // --cpu-prof). Both are for profiling; the defaults are what a site runs.
@@ -65,6 +67,7 @@ const { values: args } = parseArgs({
     'window-repeats': { type: 'string', default: '3' },
     'windowed-only': { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
+    'gateway-dist': { type: 'string', default: 'dist' },
   },
   strict: true,
 });
@@ -153,11 +156,13 @@ async function main(): Promise<void> {
   if (!checked.ok) throw new Error(`bench config is invalid:\n${formatIssues(checked.issues)}`);
 
   // The gateway runs compiled, as the service does; build it from the current sources first.
-  if (args['skip-build']) progress('--skip-build: the gateway runs the dist/ that is there');
+  const gatewayDist = String(args['gateway-dist']);
+  const skipBuild = args['skip-build'] || gatewayDist !== 'dist';
+  if (skipBuild) progress(`the gateway runs the ${gatewayDist}/ that is there, not rebuilt`);
   else progress('building dist/ (tsc) so the gateway runs as compiled JavaScript');
-  if (!args['skip-build']) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
-  progress(`starting gateway: node dist/src/cli.js run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
-  const gateway = new NodeProcess([...NODE_ARGS, 'dist/src/cli.js', 'run', '--config', configFile], ROOT, { tsx: false });
+  if (!skipBuild) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
+  progress(`starting gateway: node ${gatewayDist}/src/cli.js run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
+  const gateway = new NodeProcess([...NODE_ARGS, `${gatewayDist}/src/cli.js`, 'run', '--config', configFile], ROOT, { tsx: false });
   await gateway.start();
   undo.push({ what: 'gateway process', fn: () => gateway.stop() });
   const startedAt = Date.now();
@@ -334,7 +339,7 @@ async function main(): Promise<void> {
       window_total: WINDOW_TOTAL,
       window_repeats: WINDOW_REPEATS,
     },
-    env: { node: process.version, cpus: cpus().length, data_fs: `${filesystemOf(DATA_PARENT)} (${DATA_PARENT})`, gateway_node_args: NODE_ARGS },
+    env: { node: process.version, cpus: cpus().length, gateway_dist: gatewayDist, data_fs: `${filesystemOf(DATA_PARENT)} (${DATA_PARENT})`, gateway_node_args: NODE_ARGS },
     roundTrips: roundTrips && { gateway1: roundTrips.c1.gateway, floor1: roundTrips.c1.floor, gatewayN: roundTrips.cN.gateway, floorN: roundTrips.cN.floor },
     windowed,
     backgroundCpuPerS,
