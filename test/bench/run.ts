@@ -44,7 +44,7 @@ import type { WindowedSide } from './windowed-figures.js';
 const IDLE_PROCESS_SOURCE = "process.stdout.write('ready\\n'); const t = setInterval(() => {}, 60000); process.once('SIGTERM', () => clearInterval(t));";
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OVERALL_LIMIT_MS = 240_000;
+const OVERALL_LIMIT_MS = 330_000;
 const READY_TIMEOUT_MS = 30_000;
 const PHASE_BUDGET_MS = 40_000;
 const INTERLEAVED_BUDGET_MS = 60_000;
@@ -93,7 +93,7 @@ const IDLE_WINDOW_MS = 2_000;
 const WINDOW_TOTAL = intArg('window-total', 100, 100_000);
 const WINDOW_REPEATS = intArg('window-repeats', 1, 20);
 const WINDOWED_ONLY = args['windowed-only'] === true;
-const WINDOW_BUDGET_MS = 30_000;
+const WINDOW_BUDGET_MS = 15_000;
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
