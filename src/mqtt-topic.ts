@@ -11,8 +11,8 @@ function commonTopicError(value: string, what: string): string | null {
   if (typeof value !== 'string') return `${what} must be a string`;
   // MQTT-4.7.3-1
   if (value.length === 0) return `${what} must not be empty`;
-  // MQTT-4.7.3-3
-  if (Buffer.byteLength(value, 'utf8') > MAX_TOPIC_BYTES) return `${what} is longer than ${MAX_TOPIC_BYTES} bytes`;
+  // MQTT-4.7.3-3 (a UTF-16 code unit takes at most 3 UTF-8 bytes: shorter strings need no count)
+  if (value.length > MAX_TOPIC_BYTES / 3 && Buffer.byteLength(value, 'utf8') > MAX_TOPIC_BYTES) return `${what} is longer than ${MAX_TOPIC_BYTES} bytes`;
   // MQTT-4.7.3-2 (and MQTT-1.5.3-2)
   if (value.includes('\u0000')) return `${what} must not contain U+0000`;
   return null;
@@ -51,9 +51,24 @@ function startsWithWildcard(level: string): boolean {
   return level === SINGLE || level === MULTI;
 }
 
+/**
+ * Filters already found valid: matching runs for every message against a client's few ACL and
+ * subscription filters, and the same strings come back each time. Bounded: cleared when full.
+ */
+const validFilters = new Set<string>();
+const VALID_FILTERS_MAX = 10_000;
+
+function isValidFilter(filter: string): boolean {
+  if (validFilters.has(filter)) return true;
+  if (validateTopicFilter(filter) !== null) return false;
+  if (validFilters.size >= VALID_FILTERS_MAX) validFilters.clear();
+  validFilters.add(filter);
+  return true;
+}
+
 /** True when `topic` (a valid topic name) matches `filter` (a valid topic filter), MQTT 3.1.1 section 4.7. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (validateTopicFilter(filter) !== null || validateTopicName(topic) !== null) return false;
+  if (!isValidFilter(filter) || validateTopicName(topic) !== null) return false;
   const f = filter.split(SEPARATOR);
   const t = topic.split(SEPARATOR);
   // MQTT-4.7.2-1: a filter starting with a wildcard does not match a topic starting with '$'.

@@ -12,11 +12,29 @@ interface Job {
   reject: (err: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled: NodeJS.Immediate | undefined;
 
-  constructor(private readonly db: SqliteDatabase) {}
+  /** One savepoint around one write (a transaction function called inside another nests as a savepoint). */
+  private readonly inSavepoint: (write: () => unknown) => unknown;
+  /** The batch's transaction; built once: better-sqlite3 builds a new wrapper on every db.transaction(). */
+  private readonly inTransaction: (batch: Job[], outcomes: Outcome[]) => void;
+
+  constructor(db: SqliteDatabase) {
+    this.inSavepoint = db.transaction((write: () => unknown) => write());
+    this.inTransaction = db.transaction((batch: Job[], outcomes: Outcome[]) => {
+      for (const job of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.inSavepoint(job.write) });
+        } catch (err) {
+          outcomes.push({ ok: false, err });
+        }
+      }
+    });
+  }
 
   /** Run `write` in the next group transaction; resolves with its value once that transaction is on disk. */
   readonly run: Commit = <T>(write: () => T) =>
@@ -32,17 +50,9 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
-      this.db.transaction(() => {
-        for (const job of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.db.transaction(job.write)() });
-          } catch (err) {
-            outcomes.push({ ok: false, err });
-          }
-        }
-      })();
+      this.inTransaction(batch, outcomes);
     } catch (err) {
       for (const job of batch) job.reject(err);
       return;

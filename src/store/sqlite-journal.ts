@@ -25,7 +25,7 @@ export class SqliteJournal implements Journal {
   private readonly removeOlder;
 
   constructor(private readonly db: SqliteDatabase) {
-    this.insert = db.prepare(`INSERT INTO journal (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
+    this.insert = db.prepare(`INSERT INTO journal (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
     this.newestSeq = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM journal');
     // Both walk an index from its low end (the rowid, journal_at), so a batch costs about `limit` rows whatever the table's size.
     this.removeBeyondRows = db.prepare('DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= @newestRemoved ORDER BY seq LIMIT @limit)');
@@ -33,10 +33,13 @@ export class SqliteJournal implements Journal {
   }
 
   append(entry: JournalEntry): void {
-    const row: Record<string, unknown> = {};
-    for (const column of COLUMNS) row[column] = entry[column] ?? null;
-    row.duplicate = entry.duplicate ? 1 : 0;
-    this.insert.run(row);
+    // Positional parameters: one row per command, and binding by name costs a lookup per column.
+    const e = entry;
+    this.insert.run(
+      e.at, e.type, e.kind ?? null, e.device ?? null, e.command ?? null, e.command_id ?? null, e.event ?? null, e.source ?? null,
+      e.client_id ?? null, e.username ?? null, e.peer ?? null, e.payload ?? null, e.status ?? null, e.code ?? null,
+      e.message ?? null, e.latency_ms ?? null, e.duplicate ? 1 : 0,
+    );
   }
 
   query(q: JournalQuery): JournalRecord[] {

@@ -4,10 +4,15 @@
 //
 // usage: node --import tsx test/bench/run.ts [--json FILE] [--devices N] [--samples N] [--rounds N]
 //          [--blocks N] [--gap-ms MAX] [--poll-ms N] [--duration-ms N] [--seed N] [--log-level L]
-//          [--data-parent DIR] [--node-arg ARG ...]
+//          [--data-parent DIR] [--node-arg=ARG ...] [--window-total N] [--window-repeats N] [--windowed-only] [--skip-build] [--gateway-dist DIR]
+// --gateway-dist runs the compiled gateway from another directory under the repository (e.g. a copy
+// of dist/ built before a change, for a before/after in the same conditions); it implies --skip-build.
 // --data-parent puts the gateway's fresh data dir under DIR (default: the OS temp dir), e.g. a
 // tmpfs to see what SQLite's fsyncs cost; --node-arg passes a flag to the gateway's node (e.g.
 // --cpu-prof). Both are for profiling; the defaults are what a site runs.
+// The windowed phase (after the round trips) keeps --devices commands in flight until --window-total
+// have run, beside an MQTT echo loop and bare Modbus writes with the same window, repeated
+// --window-repeats times in alternation; --windowed-only skips the round trips (for profiling).
 // Progress goes to stderr; stdout gets the table, then the same figures as JSON on its last line.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,12 +36,15 @@ import { measureInterleaved, waitAllLocked } from './measure.js';
 import { runPhase, type Probe } from './phases.js';
 import { cpuMsOf, memoryOf } from './proc-stats.js';
 import { RoundTripClient } from './round-trip-client.js';
+import { FsyncFloor } from './fsync-floor.js';
+import { runWindowed } from './windowed.js';
+import type { WindowedSide } from './windowed-figures.js';
 
 /** A node process that does nothing: the part of the gateway's RSS any node process pays. */
 const IDLE_PROCESS_SOURCE = "process.stdout.write('ready\\n'); const t = setInterval(() => {}, 60000); process.once('SIGTERM', () => clearInterval(t));";
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OVERALL_LIMIT_MS = 240_000;
+const OVERALL_LIMIT_MS = 330_000;
 const READY_TIMEOUT_MS = 30_000;
 const PHASE_BUDGET_MS = 40_000;
 const INTERLEAVED_BUDGET_MS = 60_000;
@@ -55,6 +63,11 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     'data-parent': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    'window-total': { type: 'string', default: '2000' },
+    'window-repeats': { type: 'string', default: '3' },
+    'windowed-only': { type: 'boolean', default: false },
+    'skip-build': { type: 'boolean', default: false },
+    'gateway-dist': { type: 'string', default: 'dist' },
   },
   strict: true,
 });
@@ -77,6 +90,10 @@ const LOG_LEVEL = String(args['log-level']);
 const DATA_PARENT = args['data-parent'] ?? tmpdir();
 const NODE_ARGS = args['node-arg'] ?? [];
 const IDLE_WINDOW_MS = 2_000;
+const WINDOW_TOTAL = intArg('window-total', 100, 100_000);
+const WINDOW_REPEATS = intArg('window-repeats', 1, 20);
+const WINDOWED_ONLY = args['windowed-only'] === true;
+const WINDOW_BUDGET_MS = 15_000;
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -139,10 +156,13 @@ async function main(): Promise<void> {
   if (!checked.ok) throw new Error(`bench config is invalid:\n${formatIssues(checked.issues)}`);
 
   // The gateway runs compiled, as the service does; build it from the current sources first.
-  progress('building dist/ (tsc) so the gateway runs as compiled JavaScript');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
-  progress(`starting gateway: node dist/src/cli.js run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
-  const gateway = new NodeProcess([...NODE_ARGS, 'dist/src/cli.js', 'run', '--config', configFile], ROOT, { tsx: false });
+  const gatewayDist = String(args['gateway-dist']);
+  const skipBuild = args['skip-build'] || gatewayDist !== 'dist';
+  if (skipBuild) progress(`the gateway runs the ${gatewayDist}/ that is there, not rebuilt`);
+  else progress('building dist/ (tsc) so the gateway runs as compiled JavaScript');
+  if (!skipBuild) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
+  progress(`starting gateway: node ${gatewayDist}/src/cli.js run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
+  const gateway = new NodeProcess([...NODE_ARGS, `${gatewayDist}/src/cli.js`, 'run', '--config', configFile], ROOT, { tsx: false });
   await gateway.start();
   undo.push({ what: 'gateway process', fn: () => gateway.stop() });
   const startedAt = Date.now();
@@ -185,8 +205,15 @@ async function main(): Promise<void> {
     echoClients.push(new RoundTripClient({ port: brokerPort, username: BENCH_USER, password, publishTopic: echoTopic, replyTopic: echoTopic }));
     writers.push(new ModbusWriter({ port: device.port, unit: gateUnit(i) }));
   }
+  // Its file sits beside the gateway's data dir: the same file system, a file of its own.
+  const fsyncFloor = new FsyncFloor(DATA_PARENT === tmpdir() ? tempDir : DATA_PARENT);
+  await fsyncFloor.start();
+  undo.push({ what: 'fsync floor file', fn: () => fsyncFloor.stop() });
   progress(`connecting ${DEVICES} command clients, ${DEVICES} echo clients, ${DEVICES} Modbus connections`);
-  await Promise.all([...commandClients, ...echoClients, ...writers].map((c) => c.start()));
+  // In batches: each MQTT login costs the broker a scrypt, and a loaded machine would let a
+  // hundred at once run past the client's CONNACK timeout.
+  const starting = [...commandClients, ...echoClients, ...writers];
+  for (let i = 0; i < starting.length; i += 10) await Promise.all(starting.slice(i, i + 10).map((c) => c.start()));
 
   const runTag = randomBytes(4).toString('hex');
   let nextId = 0;
@@ -210,6 +237,15 @@ async function main(): Promise<void> {
     const modbus = await writers[lane].writeCoil(0, false);
     return { values: { echo: echo.ms, modbus, sum: echo.ms + modbus } };
   };
+  // The sequential floor of what a command must do: the two wires plus the claim's one fsync.
+  const floorWithFsyncProbe: Probe = async (lane) => {
+    const echo = await echoClients[lane].send(`bench-${runTag}-${nextId++}`, { duration_ms: DURATION_MS });
+    const modbus = await writers[lane].writeCoil(0, false);
+    const fsync = await fsyncFloor.writeAndSync();
+    return { values: { echo: echo.ms, modbus, fsync, sum: echo.ms + modbus, sum_fsync: echo.ms + modbus + fsync } };
+  };
+  const echoProbe: Probe = async (lane) => ({ values: { echo: (await echoClients[lane].send(`bench-${runTag}-${nextId++}`, { duration_ms: DURATION_MS })).ms } });
+  const modbusProbe: Probe = async (lane) => ({ values: { modbus: await writers[lane].writeCoil(0, false) } });
 
   const rng = new Random(SEED);
   const gap = () => rng.between([0, GAP_MAX_MS]);
@@ -217,7 +253,7 @@ async function main(): Promise<void> {
 
   progress('warm-up');
   // Floor writes come before any command: they write `false`, and must not end a running pulse.
-  await runPhase(floorProbe, { lanes: 1, rounds: 50, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
+  await runPhase(floorWithFsyncProbe, { lanes: 1, rounds: 50, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
   await runPhase(floorProbe, { lanes: DEVICES, rounds: 5, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
   await runPhase(commandProbe, { lanes: 1, rounds: 50, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
   await runPhase(commandProbe, { lanes: DEVICES, rounds: 5, gapMs: noGap, budgetMs: PHASE_BUDGET_MS });
@@ -228,10 +264,10 @@ async function main(): Promise<void> {
   await sleep(IDLE_WINDOW_MS);
   const backgroundCpuPerS = ((cpuMsOf(gateway.pid) - idleCpuBefore) * 1000) / IDLE_WINDOW_MS;
 
-  const interleaved = (lanes: number, rounds: number) => {
+  const interleaved = (lanes: number, rounds: number, floor: Probe) => {
     progress(`gateway and floor, c=${lanes}: ${rounds} round(s) of ${lanes} each, in ${BLOCKS} alternating blocks`);
     return measureInterleaved({
-      floor: floorProbe,
+      floor,
       gateway: commandProbe,
       lanes,
       rounds,
@@ -242,12 +278,36 @@ async function main(): Promise<void> {
       gatewayPid: gateway.pid,
     });
   };
-  const { floor: floor1, gateway: gateway1 } = await interleaved(1, SAMPLES);
-  const { floor: floorN, gateway: gatewayN } = await interleaved(DEVICES, ROUNDS);
-  for (const [label, m] of [['gateway c=1', gateway1], ['floor c=1', floor1], [`gateway c=${DEVICES}`, gatewayN], [`floor c=${DEVICES}`, floorN]] as const) {
-    const asked = m.phase.rounds;
-    if (m.phase.roundsRun < asked) progress(`${label}: ran ${m.phase.roundsRun} of ${asked} rounds (time budget)`);
+  const roundTrips = WINDOWED_ONLY
+    ? undefined
+    : {
+        c1: await interleaved(1, SAMPLES, floorWithFsyncProbe),
+        cN: await interleaved(DEVICES, ROUNDS, floorProbe),
+      };
+  if (roundTrips) {
+    const { c1, cN } = roundTrips;
+    for (const [label, m] of [['gateway c=1', c1.gateway], ['floor c=1', c1.floor], [`gateway c=${DEVICES}`, cN.gateway], [`floor c=${DEVICES}`, cN.floor]] as const) {
+      const asked = m.phase.rounds;
+      if (m.phase.roundsRun < asked) progress(`${label}: ran ${m.phase.roundsRun} of ${asked} rounds (time budget)`);
+    }
   }
+
+  // Windowed throughput: the gateway, an MQTT echo loop and bare Modbus writes, each with DEVICES in
+  // flight, in alternation so that load that comes and goes on the machine falls on all three.
+  const windowed: { gateway: WindowedSide[]; echo: WindowedSide[]; modbus: WindowedSide[] } = { gateway: [], echo: [], modbus: [] };
+  for (let repeat = 0; repeat < WINDOW_REPEATS; repeat++) {
+    for (const side of ['echo', 'modbus', 'gateway'] as const) {
+      // Bare writes of `false` must not end a running pulse.
+      if (side === 'modbus') await waitAllLocked(device);
+      const total = side === 'gateway' ? WINDOW_TOTAL : 2 * WINDOW_TOTAL;
+      progress(`windowed ${side} ${repeat + 1}/${WINDOW_REPEATS}: ${total} with ${DEVICES} in flight`);
+      const probe = side === 'gateway' ? commandProbe : side === 'echo' ? echoProbe : modbusProbe;
+      const cpuBefore = cpuMsOf(gateway.pid);
+      const result = await runWindowed(probe, { lanes: DEVICES, total, budgetMs: WINDOW_BUDGET_MS });
+      windowed[side].push({ result, gatewayCpuMs: cpuMsOf(gateway.pid) - cpuBefore });
+    }
+  }
+  await waitAllLocked(device);
 
   const memory = memoryOf(gateway.pid);
   const gatewayLogLines = gateway.lines;
@@ -276,12 +336,12 @@ async function main(): Promise<void> {
       duration_ms: DURATION_MS,
       seed: SEED,
       log_level: LOG_LEVEL,
+      window_total: WINDOW_TOTAL,
+      window_repeats: WINDOW_REPEATS,
     },
-    env: { node: process.version, cpus: cpus().length, data_fs: `${filesystemOf(DATA_PARENT)} (${DATA_PARENT})`, gateway_node_args: NODE_ARGS },
-    gateway1,
-    floor1,
-    gatewayN,
-    floorN,
+    env: { node: process.version, cpus: cpus().length, gateway_dist: gatewayDist, data_fs: `${filesystemOf(DATA_PARENT)} (${DATA_PARENT})`, gateway_node_args: NODE_ARGS },
+    roundTrips: roundTrips && { gateway1: roundTrips.c1.gateway, floor1: roundTrips.c1.floor, gatewayN: roundTrips.cN.gateway, floorN: roundTrips.cN.floor },
+    windowed,
     backgroundCpuPerS,
     memory,
     memoryAtReady,

@@ -7,17 +7,18 @@ import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
 describe('group commit', () => {
   it('runs the writes of one turn in one transaction, in order, and resolves with their values', async () => {
     const db = openMemoryDatabase();
-    const commits = new GroupCommit(db);
-    const ledger = new SqliteLedger(db);
     let transactions = 0;
     const original = db.transaction.bind(db);
-    (db as { transaction: typeof db.transaction }).transaction = ((fn: () => unknown) => {
+    // Counted on every transaction function, including those GroupCommit builds once when constructed.
+    (db as { transaction: typeof db.transaction }).transaction = ((fn: (...args: unknown[]) => unknown) => {
       const wrapped = original(fn);
-      return (() => {
+      return ((...args: unknown[]) => {
         if (!db.inTransaction) transactions++;
-        return wrapped();
+        return wrapped(...args);
       }) as never;
     }) as typeof db.transaction;
+    const commits = new GroupCommit(db);
+    const ledger = new SqliteLedger(db);
     const input = { command: 'unlock', source: 'local' };
     const [first, second, other] = await Promise.all([
       commits.run(() => ledger.claim('gate/g1', 'same', 1, input)),
