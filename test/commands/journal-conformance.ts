@@ -129,6 +129,15 @@ export function journalConformance(name: string, create: () => Journal): void {
       assert.deepEqual(journal.query({}).map((r) => r.at), [100]);
     });
 
+    it('keeps an entry dated exactly at the cut-off, and pruning an empty journal removes nothing', () => {
+      const journal = create();
+      assert.equal(journal.prune({ before: 50, maxRows: 1000 }), 0);
+      journal.append(entry(49));
+      journal.append(entry(50));
+      assert.equal(journal.prune({ before: 50, maxRows: 1000 }), 1);
+      assert.deepEqual(journal.query({}).map((r) => r.at), [50]);
+    });
+
     it('keeps only the newest maxRows entries', () => {
       const journal = create();
       for (let at = 1; at <= 10; at++) journal.append(entry(at));
