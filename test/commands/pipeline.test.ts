@@ -655,4 +655,67 @@ describe('command pipeline: messages, timing, journal and stop', () => {
     assert.deepEqual(ledger.unfinished(), [], 'answered once, for good');
     assert.ok(lines.some((l) => l.level === 'warn' && l.obj.id === 'old' && l.obj.command === 'lock'));
   });
+
+  it('a command cut off by a stop is recovered by the next start with its name, source and sender', async () => {
+    const before = setup();
+    const hold = deferred();
+    before.g1.gate = hold.promise;
+    void before.pipeline.submit(cmd({ id: 'cut-off' }, { source: 'cloud', clientId: 'c5', username: 'night-guard' }));
+    await until('the device is running the command', () => before.g1.calls.length === 1);
+    const published: CommandResult[] = [];
+    const afterRestart = new CommandPipeline({
+      findDevice: () => undefined,
+      describeDevice: () => undefined,
+      ledger: before.ledger,
+      journal: new MemoryJournal(),
+      publishResult: (r) => published.push(r),
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log: silent,
+    });
+    const [result] = await afterRestart.recoverInterrupted();
+    assert.deepEqual([result.id, result.command, result.source, result.code], ['cut-off', 'unlock', 'cloud', 'device_error']);
+    assert.deepEqual(published, [result]);
+    hold.release();
+  });
+
+  it('a device answer that comes after the timeout is logged at debug, and no second result goes out', async () => {
+    const gate = new ScriptedGate('g1');
+    gate.config.command_timeout_ms = 30;
+    const hold = deferred();
+    gate.gate = hold.promise;
+    gate.failWith = new Error('late failure');
+    const published: CommandResult[] = [];
+    const { lines, log } = recordingLog();
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger: new MemoryLedger(),
+      journal: new MemoryJournal(),
+      publishResult: (r) => published.push(r),
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    assert.equal((await pipeline.submit(cmd({ id: 'slow' }))).code, 'timeout');
+    hold.release();
+    const late = await until('the late answer is logged', () => lines.find((l) => l.level === 'debug'));
+    assert.deepEqual(late, { level: 'debug', obj: { id: 'slow', err: 'Error: late failure' }, msg: 'command settled after its timeout' });
+    assert.equal(published.length, 1);
+  });
+
+  it('a device failure within the timeout is not logged as a late answer', async () => {
+    const { lines, log } = recordingLog();
+    const gate = new ScriptedGate('g1');
+    gate.failWith = new Error('refused by unit');
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger: new MemoryLedger(),
+      journal: new MemoryJournal(),
+      publishResult: () => undefined,
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    assert.equal((await pipeline.submit(cmd({ id: 'fails' }))).message, 'refused by unit');
+    assert.deepEqual(lines.filter((l) => l.level === 'debug'), []);
+  });
 });
