@@ -223,7 +223,9 @@ describe('command pipeline', () => {
   it('fails fast with offline when the device is offline', async () => {
     const { pipeline, g1 } = setup();
     g1.availability = 'offline';
-    assert.equal((await pipeline.submit(cmd({}))).code, 'offline');
+    const r = await pipeline.submit(cmd({}));
+    assert.equal(r.code, 'offline');
+    assert.equal(r.message, 'gate g1 is offline');
     assert.equal(g1.calls.length, 0);
   });
 
@@ -518,7 +520,8 @@ describe('command pipeline: messages, timing, journal and stop', () => {
       log,
     });
     assert.equal((await pipeline.submit(cmd({ id: 'kept' }))).status, 'ok');
-    await until('the failed journal write is logged', () => lines.some((l) => l.msg === 'could not write to the command journal'));
+    const warning = await until('the failed journal write is logged', () => lines.find((l) => l.msg === 'could not write to the command journal'));
+    assert.match(String(warning.obj.err), /database/i);
     assert.equal(published.length, 1);
   });
 
@@ -653,7 +656,7 @@ describe('command pipeline: messages, timing, journal and stop', () => {
     const [entry] = journal.query({});
     assert.deepEqual([entry.command_id, entry.command, entry.code, entry.client_id, entry.username, entry.duplicate], ['old', 'lock', 'device_error', 'c7', 'u7', false]);
     assert.deepEqual(ledger.unfinished(), [], 'answered once, for good');
-    assert.ok(lines.some((l) => l.level === 'warn' && l.obj.id === 'old' && l.obj.command === 'lock'));
+    assert.deepEqual(lines, [{ level: 'warn', obj: { id: 'old', device: 'g1', command: 'lock' }, msg: 'command interrupted by the previous stop answered: outcome unknown' }]);
   });
 
   it('a command cut off by a stop is recovered by the next start with its name, source and sender', async () => {
