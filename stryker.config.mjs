@@ -25,6 +25,7 @@ const groups = {
       'test/commands/stores.test.ts',
       'test/commands/event-journal.test.ts',
       'test/commands/journal-retention.test.ts',
+      'test/commands/journal.test.ts',
     ],
   },
   devices: {

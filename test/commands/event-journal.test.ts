@@ -48,13 +48,13 @@ describe('device events in the journal', () => {
   });
 
   it('a write that fails is logged with the device and event, and does not throw', async () => {
-    const warnings: object[] = [];
+    const warnings: [object, string | undefined][] = [];
     const failing: Commit = async () => {
       throw new Error('disk I/O error');
     };
-    const record = eventRecorder({ journal: new MemoryJournal(), commit: failing, log: { warn: (obj) => warnings.push(obj) } });
+    const record = eventRecorder({ journal: new MemoryJournal(), commit: failing, log: { warn: (obj, msg) => warnings.push([obj, msg]) } });
     assert.doesNotThrow(() => record({ kind: 'gate', device: 'g1', type: 'door_forced', at: 1, details: {} }));
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(warnings, [{ err: 'Error: disk I/O error', device: 'g1', event: 'door_forced' }]);
+    assert.deepEqual(warnings, [[{ err: 'Error: disk I/O error', device: 'g1', event: 'door_forced' }, 'could not journal a device event']]);
   });
 });

@@ -53,6 +53,30 @@ export function journalConformance(name: string, create: () => Journal): void {
       assert.deepEqual(journal.query({ device: 'g2' }).map((r) => r.at), [20]);
     });
 
+    it('since and until include an entry exactly at the bound', () => {
+      const journal = create();
+      for (const at of [10, 20, 30]) journal.append(entry(at));
+      assert.deepEqual(journal.query({ since: 20 }).map((r) => r.at), [20, 30]);
+      assert.deepEqual(journal.query({ until: 20 }).map((r) => r.at), [10, 20]);
+      assert.deepEqual(journal.query({ since: 20, until: 20 }).map((r) => r.at), [20]);
+    });
+
+    it('filters by username', () => {
+      const journal = create();
+      journal.append(entry(1, { username: 'guard' }));
+      journal.append(entry(2, { username: 'tech' }));
+      journal.append({ at: 3, type: 'auth_failed', peer: '127.0.0.1:1', message: 'bad password' });
+      assert.deepEqual(journal.query({ username: 'tech' }).map((r) => r.at), [2]);
+      assert.deepEqual(journal.query({ username: 'nobody' }), []);
+    });
+
+    it('an event name matches device events only, not another entry carrying the same name', () => {
+      const journal = create();
+      journal.append(entry(1, { event: 'door_forced' }));
+      journal.append({ at: 2, type: 'event', kind: 'gate', device: 'g1', event: 'door_forced' });
+      assert.deepEqual(journal.query({ event: 'door_forced' }).map((r) => r.at), [2]);
+    });
+
     it('limit keeps the newest entries, still oldest first', () => {
       const journal = create();
       for (let at = 1; at <= 5; at++) journal.append(entry(at));
@@ -79,6 +103,23 @@ export function journalConformance(name: string, create: () => Journal): void {
       assert.deepEqual(journal.query({ after: second.seq, until: 3 }).map((r) => r.at), [3]);
     });
 
+    it('before: only entries appended before a seq (a pager\'s cursor), with limit the newest of those', () => {
+      const journal = create();
+      for (let at = 1; at <= 5; at++) journal.append(entry(at));
+      const records = journal.query({});
+      assert.deepEqual(journal.query({ before: records[3].seq }).map((r) => r.at), [1, 2, 3]);
+      assert.deepEqual(journal.query({ before: records[3].seq, limit: 2 }).map((r) => r.at), [2, 3]);
+      assert.deepEqual(journal.query({ before: records[0].seq }), []);
+    });
+
+    it('a returned record is a copy: changing it changes nothing stored', () => {
+      const journal = create();
+      journal.append(entry(1));
+      const [record] = journal.query({});
+      record.device = 'changed';
+      assert.equal(journal.query({})[0].device, 'g1');
+    });
+
     it('prunes entries older than the cut-off', () => {
       const journal = create();
       journal.append(entry(1));
@@ -86,6 +127,15 @@ export function journalConformance(name: string, create: () => Journal): void {
       journal.append(entry(20));
       assert.equal(journal.prune({ before: 50, maxRows: 1000 }), 2);
       assert.deepEqual(journal.query({}).map((r) => r.at), [100]);
+    });
+
+    it('keeps an entry dated exactly at the cut-off, and pruning an empty journal removes nothing', () => {
+      const journal = create();
+      assert.equal(journal.prune({ before: 50, maxRows: 1000 }), 0);
+      journal.append(entry(49));
+      journal.append(entry(50));
+      assert.equal(journal.prune({ before: 50, maxRows: 1000 }), 1);
+      assert.deepEqual(journal.query({}).map((r) => r.at), [50]);
     });
 
     it('keeps only the newest maxRows entries', () => {

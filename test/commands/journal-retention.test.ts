@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { Commit } from '../../src/commands/commit.js';
 import type { JournalEntry } from '../../src/commands/journal.js';
 import { JournalRetention } from '../../src/commands/journal-retention.js';
 import { MemoryLedger } from '../../src/commands/ledger.js';
@@ -45,8 +46,12 @@ function count(db: SqliteDatabase): number {
 
 function retention(s: ReturnType<typeof store>, settings: { retention_days: number; max_rows: number }, batchRows = 1000) {
   const logged: object[] = [];
-  const r = new JournalRetention({ journal: s.journal, commit: s.commits.run, settings: () => settings, log: { info: (o) => logged.push(o), warn: (o) => logged.push(o) }, now: () => NOW, batchRows });
-  return { retention: r, logged };
+  const messages: (string | undefined)[] = [];
+  const batches = { count: 0 };
+  const log = (o: object, msg?: string) => (logged.push(o), messages.push(msg));
+  const commit: Commit = (write) => (batches.count++, s.commits.run(write));
+  const r = new JournalRetention({ journal: s.journal, commit, settings: () => settings, log: { info: log, warn: log }, now: () => NOW, batchRows });
+  return { retention: r, logged, messages, batches };
 }
 
 class InstantGate implements CommandTarget {
@@ -66,14 +71,17 @@ describe('journal retention', () => {
   it('keeps the newest max_rows entries', async () => {
     const s = store();
     fill(s.db, s.journal, 5500, (i) => NOW - 1000 + i);
-    const { retention: r, logged } = retention(s, { retention_days: 90, max_rows: 2000 });
+    const { retention: r, logged, messages, batches } = retention(s, { retention_days: 90, max_rows: 2000 });
     assert.equal(await r.prune(), 3500);
+    assert.equal(batches.count, 4, 'batches of batchRows (1000): 1000, 1000, 1000, 500');
+    assert.deepEqual(messages, ['journal pruned']);
     assert.equal(count(s.db), 2000);
     const kept = s.journal.query({});
     assert.equal(kept[0].payload, '{"direction":"in","count":1,"total":3500}', 'the oldest went first');
     assert.equal(kept.at(-1)?.payload, '{"direction":"in","count":1,"total":5499}');
     assert.deepEqual(logged, [{ journal_entries: 3500, retention_days: 90, max_rows: 2000 }]);
     assert.equal(await r.prune(), 0, 'a second prune finds nothing to do');
+    assert.equal(logged.length, 1, 'and says nothing');
     s.db.close();
   });
 
@@ -141,5 +149,31 @@ describe('journal retention', () => {
     assert.equal(count(s.db), 20_000 - removed, 'no batch ran after stop');
     assert.equal(await r.prune(), 0, 'a stopped retention prunes no more');
     s.db.close();
+  });
+
+  it('a prune asked for while one runs runs once more after it, with the settings of then; several such asks share it', async () => {
+    const s = store();
+    fill(s.db, s.journal, 300, (i) => NOW - i);
+    const settings = { retention_days: 90, max_rows: 250 };
+    const r = new JournalRetention({ journal: s.journal, commit: s.commits.run, settings: () => settings, log: silent, now: () => NOW, batchRows: 100 });
+    const first = r.prune();
+    settings.max_rows = 100;
+    const second = r.prune();
+    const third = r.prune();
+    assert.equal(second, third);
+    assert.deepEqual(await Promise.all([first, second, third]), [50, 150, 150]);
+    assert.equal(count(s.db), 100);
+    s.db.close();
+  });
+
+  it('a prune that cannot write is logged, resolves with what it removed, and never rejects', async () => {
+    const s = store();
+    fill(s.db, s.journal, 10, (i) => NOW - i);
+    s.db.close();
+    const { retention: r, logged, messages } = retention(s, { retention_days: 90, max_rows: 1 });
+    assert.equal(await r.prune(), 0);
+    assert.equal(messages[0], 'could not prune the journal; the next housekeeping tries again');
+    assert.equal((logged[0] as { removed: number }).removed, 0);
+    assert.match((logged[0] as { err: string }).err, /database/i);
   });
 });

@@ -6,10 +6,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryJournal } from '../../src/commands/journal.js';
 import { MemoryLedger } from '../../src/commands/ledger.js';
 import { CommandPipeline, type CommandInput, type CommandTarget } from '../../src/commands/pipeline.js';
-import type { CommandResult } from '../../src/commands/result.js';
+import { CommandRejection, type CommandResult } from '../../src/commands/result.js';
 import { DeviceError } from '../../src/driver-api.js';
 import { parseFields } from '../../src/config/fields.js';
 import { gateKind } from '../../src/devices/kinds/gate.js';
+import { openMemoryDatabase } from '../../src/store/database.js';
+import { SqliteJournal } from '../../src/store/sqlite-journal.js';
+import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
+import { until } from '../support/wait.js';
 
 const settings = { on_start: 'lock', unlock_ms: 5000, max_unlock_ms: 60_000, held_open_ms: 30_000, relock_grace_ms: 1500 };
 const silent = { info() {}, warn() {}, debug() {} };
@@ -219,7 +223,9 @@ describe('command pipeline', () => {
   it('fails fast with offline when the device is offline', async () => {
     const { pipeline, g1 } = setup();
     g1.availability = 'offline';
-    assert.equal((await pipeline.submit(cmd({}))).code, 'offline');
+    const r = await pipeline.submit(cmd({}));
+    assert.equal(r.code, 'offline');
+    assert.equal(r.message, 'gate g1 is offline');
     assert.equal(g1.calls.length, 0);
   });
 
@@ -316,3 +322,403 @@ describe('command pipeline', () => {
   });
 });
 
+
+const TRIGGER = { link: 'badge-opens', step: 0, kind: 'gate', device: 'reader-1', event: 'badge', at: 900 };
+
+/** A logger that keeps what it was told, to check what an operator would read. */
+function recordingLog() {
+  const lines: { level: string; obj: Record<string, unknown>; msg?: string }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, log: { info: at('info'), warn: at('warn'), debug: at('debug') } };
+}
+
+describe('command pipeline: messages, timing, journal and stop', () => {
+  it('says who may not send what, with and without a user name', async () => {
+    const { pipeline } = setup();
+    assert.equal((await pipeline.submit(cmd({}, { authorized: false }))).message, 'user "guard" may not send unlock to gate/g1');
+    assert.equal((await pipeline.submit(cmd({}, { authorized: false, username: undefined }))).message, 'this client may not send unlock to gate/g1');
+  });
+
+  it('refuses a delivery the carrier found unusable with its problem, before parsing or claiming the id', async () => {
+    const { pipeline, g1 } = setup();
+    const refused = await pipeline.submit(cmd({ id: 'rt' }, { deliveryProblem: 'response topic site/x/# is not allowed' }));
+    assert.equal(refused.code, 'bad_request');
+    assert.equal(refused.message, 'response topic site/x/# is not allowed');
+    assert.equal((await pipeline.submit(cmd({ id: 'rt' }))).duplicate, undefined, 'the id was not burnt');
+    assert.equal(g1.calls.length, 1);
+  });
+
+  it('names the unknown device, and a command name only found on Object.prototype is unknown', async () => {
+    const { pipeline, g1 } = setup();
+    assert.equal((await pipeline.submit(cmd({}, { device: 'nope' }))).message, 'no gate named nope');
+    for (const command of ['constructor', 'toString', '__proto__']) {
+      const r = await pipeline.submit(cmd({}, { command }));
+      assert.equal(r.code, 'unknown_command', command);
+      assert.equal(r.message, `a gate has no command ${command} (known: unlock, lock)`);
+    }
+    assert.equal(g1.calls.length, 0);
+  });
+
+  it('lists every bad argument by name', async () => {
+    const { pipeline } = setup();
+    const r = await pipeline.submit(cmd({ duration_ms: 'long', colour: 'red' }));
+    assert.equal(r.code, 'bad_request');
+    assert.equal(r.message, 'colour unknown key (allowed: duration_ms); duration_ms must be an integer, got "long"');
+  });
+
+  it('a sent_at in the future is refused with the clock check\'s own message', async () => {
+    const { pipeline } = setup();
+    const r = await pipeline.submit(cmd({ sent_at: Date.now() + 60_000 }));
+    assert.equal(r.code, 'bad_request');
+    assert.match(r.message, /sent_at/);
+  });
+
+  it('refuses a command whose carrier deadline has passed, and runs one whose deadline is ahead', async () => {
+    const { pipeline, g1 } = setup();
+    assert.equal((await pipeline.submit(cmd({ id: 'late' }, { expiresAt: Date.now() - 1 }))).code, 'expired');
+    assert.equal((await pipeline.submit(cmd({ id: 'in-time' }, { expiresAt: Date.now() + 60_000 }))).status, 'ok');
+    assert.deepEqual(g1.calls.length, 1);
+  });
+
+  it('times each step from the pipeline clock: received, started, finished, queued, run and total', async () => {
+    let clock = 1000;
+    const { pipeline, g1, journal } = setup({ now: () => clock });
+    const hold = deferred();
+    g1.gate = hold.promise;
+    const running = pipeline.submit(cmd({ id: 'timed', duration_ms: 2000 }, { source: 'link', trigger: TRIGGER }));
+    await until('the device is running the command', () => g1.calls.length === 1);
+    clock = 1300;
+    hold.release();
+    const result = await running;
+    assert.deepEqual(result, {
+      id: 'timed',
+      command: 'unlock',
+      status: 'ok',
+      message: 'unlock done',
+      source: 'link',
+      kind: 'gate',
+      device: 'g1',
+      trigger: TRIGGER,
+      data: { done: 'unlock' },
+      timing: { received_at: 1000, started_at: 1000, finished_at: 1300, queued_ms: 0, run_ms: 300, total_ms: 300 },
+    });
+    const [{ seq: _seq, ...entry }] = journal.query({});
+    assert.deepEqual(entry, {
+      at: 1300,
+      type: 'command',
+      kind: 'gate',
+      device: 'g1',
+      command: 'unlock',
+      command_id: 'timed',
+      source: 'link',
+      client_id: 'c1',
+      username: 'guard',
+      peer: '127.0.0.1:1',
+      payload: '{"id":"timed","duration_ms":2000}',
+      status: 'ok',
+      code: undefined,
+      message: 'unlock done',
+      latency_ms: 300,
+      duplicate: false,
+    });
+  });
+
+  it('a refused command\'s result has no run timing, and its journal entry the code and message', async () => {
+    let clock = 50;
+    const { pipeline, journal } = setup({ now: () => clock++ });
+    const r = await pipeline.submit(cmd({ id: 'nobody' }, { device: 'nope' }));
+    assert.deepEqual(r, {
+      id: 'nobody',
+      command: 'unlock',
+      status: 'error',
+      code: 'unknown_device',
+      message: 'no gate named nope',
+      source: 'local',
+      kind: 'gate',
+      device: 'nope',
+      timing: { received_at: 50, finished_at: 51, total_ms: 1 },
+    });
+    const [entry] = journal.query({});
+    assert.equal(entry.status, 'error');
+    assert.equal(entry.code, 'unknown_device');
+    assert.equal(entry.message, 'no gate named nope');
+    assert.equal(entry.latency_ms, 1);
+  });
+
+  it('a device rejection keeps its data; a thrown non-Error is a device_error with its text', async () => {
+    const { pipeline, g1 } = setup();
+    g1.failWith = new CommandRejection('busy', 'door is held open', { open_ms: 4000 });
+    const r = await pipeline.submit(cmd({}));
+    assert.equal(r.code, 'busy');
+    assert.equal(r.message, 'door is held open');
+    assert.deepEqual(r.data, { open_ms: 4000 });
+    g1.failWith = 'wire cut' as never;
+    const odd = await pipeline.submit(cmd({}));
+    assert.equal(odd.code, 'device_error');
+    assert.equal(odd.message, 'wire cut');
+    assert.equal(odd.data, undefined);
+  });
+
+  it('says how long a timed-out command waited or ran, naming the device', async () => {
+    const { pipeline, g1 } = setup();
+    g1.config.command_timeout_ms = 40;
+    const hold = deferred();
+    g1.gate = hold.promise;
+    const [running, queued] = await Promise.all([pipeline.submit(cmd({ id: 'r' })), pipeline.submit(cmd({ id: 'q' }))]);
+    assert.equal(running.message, 'g1 did not finish within 40 ms; the outcome is unknown');
+    assert.equal(queued.message, 'waited 40 ms behind other commands for g1 without starting; not executed');
+    hold.release();
+  });
+
+  it('an id whose claim has no result and no run under way (a restart in between) is answered, never run', async () => {
+    const { pipeline, ledger, g1 } = setup();
+    ledger.claim('gate/g1', 'half-done', Date.now() - 10, { command: 'unlock', source: 'local' });
+    const r = await pipeline.submit(cmd({ id: 'half-done' }));
+    assert.equal(r.code, 'device_error');
+    assert.equal(r.id, 'half-done');
+    assert.equal(r.duplicate, true);
+    assert.match(r.message, /interrupted by a gateway restart/);
+    assert.equal(g1.calls.length, 0);
+  });
+
+  it('a command whose id cannot be recorded is refused with the storage error and never run', async () => {
+    const db = openMemoryDatabase();
+    const ledger = new SqliteLedger(db);
+    db.close();
+    const gate = new ScriptedGate('g1');
+    const { lines, log } = recordingLog();
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger,
+      journal: new MemoryJournal(),
+      publishResult: () => undefined,
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    const r = await pipeline.submit(cmd({ id: 'unrecorded' }));
+    assert.equal(r.code, 'device_error');
+    assert.match(r.message, /^could not record the command \(storage error: .+\); not executed$/);
+    assert.equal(gate.calls.length, 0);
+    assert.ok(lines.some((l) => l.level === 'warn' && l.msg === 'could not record a command id' && l.obj.id === 'unrecorded'));
+  });
+
+  it('a journal write that fails is logged, and the result is still published', async () => {
+    const db = openMemoryDatabase();
+    const journal = new SqliteJournal(db);
+    db.close();
+    const gate = new ScriptedGate('g1');
+    const published: CommandResult[] = [];
+    const { lines, log } = recordingLog();
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger: new MemoryLedger(),
+      journal,
+      publishResult: (r) => published.push(r),
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    assert.equal((await pipeline.submit(cmd({ id: 'kept' }))).status, 'ok');
+    const warning = await until('the failed journal write is logged', () => lines.find((l) => l.msg === 'could not write to the command journal'));
+    assert.match(String(warning.obj.err), /database/i);
+    assert.equal(published.length, 1);
+  });
+
+  it('logs a done command as info, a refused or repeated one as a warning with its code', async () => {
+    const gate = new ScriptedGate('g1');
+    const { lines, log } = recordingLog();
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger: new MemoryLedger(),
+      journal: new MemoryJournal(),
+      publishResult: () => undefined,
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    await pipeline.submit(cmd({ id: 'l1' }));
+    await pipeline.submit(cmd({ id: 'l1' }));
+    await pipeline.submit(cmd({ id: 'l2' }, { authorized: false }));
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.msg, l.obj.id, l.obj.code, l.obj.duplicate]),
+      [
+        ['info', 'command done', 'l1', undefined, undefined],
+        ['warn', 'duplicate command answered', 'l1', undefined, true],
+        ['warn', 'command rejected', 'l2', 'forbidden', false],
+      ],
+    );
+    assert.deepEqual(lines[0].obj, { id: 'l1', device: 'g1', command: 'unlock', source: 'local', code: undefined, ms: lines[0].obj.ms });
+    assert.equal(lines[2].obj.message, 'user "guard" may not send unlock to gate/g1');
+  });
+
+  it('a new policy applies to the next command (a lowered queue limit answers busy)', async () => {
+    const { pipeline, g1 } = setup({ queueLimit: 16 });
+    const hold = deferred();
+    g1.gate = hold.promise;
+    const first = pipeline.submit(cmd({ id: 'p1' }));
+    pipeline.setPolicy({ maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 1 });
+    const busy = await pipeline.submit(cmd({ id: 'p2' }));
+    assert.equal(busy.code, 'busy');
+    assert.equal(busy.message, '1 commands already queued for g1; try again later');
+    hold.release();
+    assert.equal((await first).status, 'ok');
+  });
+
+  it('close refuses new commands with offline and waits for the accepted ones to finish', async () => {
+    const { pipeline, g1 } = setup();
+    const hold = deferred();
+    g1.gate = hold.promise;
+    const accepted = pipeline.submit(cmd({ id: 'before-stop' }));
+    await until('the device is running the command', () => g1.calls.length === 1);
+    let closed = false;
+    const closing = pipeline.close().then(() => (closed = true));
+    const refused = await pipeline.submit(cmd({ id: 'after-stop' }));
+    assert.equal(refused.code, 'offline');
+    assert.match(refused.message, /stopping/);
+    assert.equal(closed, false, 'close waits for the command under way');
+    hold.release();
+    await closing;
+    assert.equal((await accepted).status, 'ok');
+    assert.equal(g1.calls.length, 1);
+  });
+
+  it('runWhenIdle runs work on an idle device, ahead of commands that arrive meanwhile, and close waits for it', async () => {
+    const { pipeline, g1 } = setup();
+    const order: string[] = [];
+    const hold = deferred();
+    const started = deferred();
+    const idle = pipeline.runWhenIdle('gate', 'g1', async () => {
+      order.push('work');
+      started.release();
+      await hold.promise;
+      return 42;
+    });
+    assert.ok('run' in idle);
+    await started.promise;
+    assert.deepEqual(pipeline.runWhenIdle('gate', 'g1', async () => 0), { refused: 'busy', message: 'g1 is busy: 1 command running or queued' });
+    const later = pipeline.submit(cmd({ id: 'after-work' }));
+    const busy = await until('the command is queued behind the work', () => {
+      const r = pipeline.runWhenIdle('gate', 'g1', async () => 0);
+      return 'refused' in r && r.message.startsWith('g1 is busy: 2') && r;
+    });
+    assert.deepEqual(busy, { refused: 'busy', message: 'g1 is busy: 2 commands running or queued' });
+    let closed = false;
+    const closing = pipeline.close().then(() => (closed = true));
+    assert.equal(g1.calls.length, 0, 'the command waits behind the work');
+    hold.release();
+    assert.equal(await idle.run, 42);
+    assert.equal((await later).status, 'ok');
+    await closing;
+    assert.equal(closed, true);
+    assert.deepEqual(pipeline.runWhenIdle('gate', 'g1', async () => 0), { refused: 'stopping', message: 'gatehouse is stopping' });
+  });
+
+  it('runWhenIdle says one command in the singular, and a failing work rejects its run', async () => {
+    const { pipeline, g1 } = setup();
+    const hold = deferred();
+    g1.gate = hold.promise;
+    const running = pipeline.submit(cmd({ id: 'one' }));
+    await until('the device is running the command', () => g1.calls.length === 1);
+    assert.deepEqual(pipeline.runWhenIdle('gate', 'g1', async () => 0), { refused: 'busy', message: 'g1 is busy: 1 command running or queued' });
+    hold.release();
+    await running;
+    const failing = await until('the device is idle again', () => {
+      const r = pipeline.runWhenIdle('gate', 'g1', async () => {
+        throw new Error('point not readable');
+      });
+      return 'run' in r && r;
+    });
+    await assert.rejects(failing.run, /point not readable/);
+    await pipeline.close();
+  });
+
+  it('recovers an interrupted command of an unknown source as local, journaled and logged', async () => {
+    const { lines, log } = recordingLog();
+    const ledger = new MemoryLedger();
+    const journal = new MemoryJournal();
+    const published: CommandResult[] = [];
+    const pipeline = new CommandPipeline({
+      findDevice: () => undefined,
+      describeDevice: () => undefined,
+      ledger,
+      journal,
+      publishResult: (r) => published.push(r),
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    ledger.claim('gate/g1', 'old', 700, { command: 'lock', source: 'telepathy', client_id: 'c7', username: 'u7' });
+    const [result] = await pipeline.recoverInterrupted();
+    assert.equal(result.source, 'local');
+    assert.equal(result.timing.received_at, 700);
+    assert.match(result.message, /stopped while this command was pending/);
+    assert.deepEqual(published, [result]);
+    const [entry] = journal.query({});
+    assert.deepEqual([entry.command_id, entry.command, entry.code, entry.client_id, entry.username, entry.duplicate], ['old', 'lock', 'device_error', 'c7', 'u7', false]);
+    assert.deepEqual(ledger.unfinished(), [], 'answered once, for good');
+    assert.deepEqual(lines, [{ level: 'warn', obj: { id: 'old', device: 'g1', command: 'lock' }, msg: 'command interrupted by the previous stop answered: outcome unknown' }]);
+  });
+
+  it('a command cut off by a stop is recovered by the next start with its name, source and sender', async () => {
+    const before = setup();
+    const hold = deferred();
+    before.g1.gate = hold.promise;
+    void before.pipeline.submit(cmd({ id: 'cut-off' }, { source: 'cloud', clientId: 'c5', username: 'night-guard' }));
+    await until('the device is running the command', () => before.g1.calls.length === 1);
+    const published: CommandResult[] = [];
+    const afterRestart = new CommandPipeline({
+      findDevice: () => undefined,
+      describeDevice: () => undefined,
+      ledger: before.ledger,
+      journal: new MemoryJournal(),
+      publishResult: (r) => published.push(r),
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log: silent,
+    });
+    const [result] = await afterRestart.recoverInterrupted();
+    assert.deepEqual([result.id, result.command, result.source, result.code], ['cut-off', 'unlock', 'cloud', 'device_error']);
+    assert.deepEqual(published, [result]);
+    hold.release();
+  });
+
+  it('a device answer that comes after the timeout is logged at debug, and no second result goes out', async () => {
+    const gate = new ScriptedGate('g1');
+    gate.config.command_timeout_ms = 30;
+    const hold = deferred();
+    gate.gate = hold.promise;
+    gate.failWith = new Error('late failure');
+    const published: CommandResult[] = [];
+    const { lines, log } = recordingLog();
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger: new MemoryLedger(),
+      journal: new MemoryJournal(),
+      publishResult: (r) => published.push(r),
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    assert.equal((await pipeline.submit(cmd({ id: 'slow' }))).code, 'timeout');
+    hold.release();
+    const late = await until('the late answer is logged', () => lines.find((l) => l.level === 'debug'));
+    assert.deepEqual(late, { level: 'debug', obj: { id: 'slow', err: 'Error: late failure' }, msg: 'command settled after its timeout' });
+    assert.equal(published.length, 1);
+  });
+
+  it('a device failure within the timeout is not logged as a late answer', async () => {
+    const { lines, log } = recordingLog();
+    const gate = new ScriptedGate('g1');
+    gate.failWith = new Error('refused by unit');
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger: new MemoryLedger(),
+      journal: new MemoryJournal(),
+      publishResult: () => undefined,
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log,
+    });
+    assert.equal((await pipeline.submit(cmd({ id: 'fails' }))).message, 'refused by unit');
+    assert.deepEqual(lines.filter((l) => l.level === 'debug'), []);
+  });
+});
