@@ -115,7 +115,7 @@ test('from the cloud under MQTT 5: a journal result fits the broker\'s maximum p
     await ops.waitFor(`the result of ${id}`, () => resultsWithId(ops, id).length >= 2, WAIT_MS);
     const got = resultsWithId(ops, id)[0];
     return (got.data!.rows as { command_id: string }[]).at(-1)?.command_id === last && got;
-  });
+  }, WAIT_MS * 2);
   assert.equal(result.status, 'ok');
   assert.equal(result.data!.more, true);
   const size = Buffer.byteLength(JSON.stringify(result));
