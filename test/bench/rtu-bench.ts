@@ -30,6 +30,7 @@ import { NodeProcess } from './node-process.js';
 import { buildRtuBenchConfig } from './rtu-bench-config.js';
 import { RtuCommandClient } from './rtu-command-client.js';
 import { summarize, type Summary } from './stats.js';
+import { intOption } from './int-option.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GATES = 8;
@@ -53,11 +54,7 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-function intArg(name: 'baud' | 'poll-ms' | 'seconds' | 'duration-ms', min: number, max: number): number {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${min}..${max}, got ${String(args[name])}`);
-  return n;
-}
+const intArg = (name: 'baud' | 'poll-ms' | 'seconds' | 'duration-ms', min: number, max: number): number => intOption(args, name, min, max);
 
 const BAUD = intArg('baud', 1200, 4_000_000);
 const POLL_MS = intArg('poll-ms', 50, 60_000);

@@ -39,6 +39,7 @@ import { RoundTripClient } from './round-trip-client.js';
 import { FsyncFloor } from './fsync-floor.js';
 import { runWindowed } from './windowed.js';
 import type { WindowedSide } from './windowed-figures.js';
+import { intOption } from './int-option.js';
 
 /** A node process that does nothing: the part of the gateway's RSS any node process pays. */
 const IDLE_PROCESS_SOURCE = "process.stdout.write('ready\\n'); const t = setInterval(() => {}, 60000); process.once('SIGTERM', () => clearInterval(t));";
@@ -72,11 +73,7 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-function intArg(name: keyof typeof args, min: number, max: number): number {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${min}..${max}, got ${String(args[name])}`);
-  return n;
-}
+const intArg = (name: keyof typeof args, min: number, max: number): number => intOption(args, name, min, max);
 
 const DEVICES = intArg('devices', 1, 200);
 const SAMPLES = intArg('samples', 10, 10_000);

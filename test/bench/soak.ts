@@ -31,6 +31,7 @@ import { NodeProcess } from './node-process.js';
 import { cpuMsOf, memoryOf } from './proc-stats.js';
 import { RoundTripClient } from './round-trip-client.js';
 import { unitMemoryEnvironment } from './unit-environment.js';
+import { intOption } from './int-option.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -49,11 +50,7 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-function intArg(name: keyof typeof args, min: number, max: number): number {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${min}..${max}, got ${String(args[name])}`);
-  return n;
-}
+const intArg = (name: keyof typeof args, min: number, max: number): number => intOption(args, name, min, max);
 
 const COMMANDS = intArg('commands', 1_000, 100_000_000);
 const EVERY = intArg('every', 100, 10_000_000);
