@@ -12,6 +12,18 @@ export type ReservedLeaf = (typeof RESERVED_LEAVES)[number];
 
 export const GATEWAY_KIND = 'gateway';
 
+/**
+ * Why `prefix` cannot root another application's topics (Home Assistant's discovery prefix): it
+ * would lie in gatehouse's own `site/` tree or among the broker's `$` topics, or end with an empty
+ * level. null when it can.
+ */
+export function foreignPrefixProblem(prefix: string): string | null {
+  if (prefix.startsWith('$') || prefix === 'site' || prefix.startsWith('site/') || prefix.endsWith('/')) {
+    return 'must not start with "$" or "site/" (gatehouse\'s own topics) nor end with "/"';
+  }
+  return null;
+}
+
 export function isValidId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value);
 }

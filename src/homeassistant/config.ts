@@ -2,6 +2,7 @@
 import type { ConfigIssue } from '../driver-api.js';
 import { BOOLEAN } from '../config/formats.js';
 import { validateTopicName } from '../mqtt-topic.js';
+import { foreignPrefixProblem } from '../topics.js';
 
 export interface HomeAssistantConfig {
   enabled: boolean;
@@ -23,7 +24,8 @@ export function validateHomeAssistant(config: HomeAssistantConfig, issues: Confi
   const { prefix } = config;
   const problem = validateTopicName(prefix);
   if (problem) issues.push({ path: 'homeassistant.prefix', message: `${JSON.stringify(prefix)}: ${problem}` });
-  else if (prefix.startsWith('$') || prefix === 'site' || prefix.startsWith('site/') || prefix.endsWith('/')) {
-    issues.push({ path: 'homeassistant.prefix', message: `${JSON.stringify(prefix)}: must not start with "$" or "site/" (gatehouse's own topics) nor end with "/"` });
+  else {
+    const foreign = foreignPrefixProblem(prefix);
+    if (foreign) issues.push({ path: 'homeassistant.prefix', message: `${JSON.stringify(prefix)}: ${foreign}` });
   }
 }
