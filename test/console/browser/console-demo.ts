@@ -48,12 +48,21 @@ export async function submitLogin(page: Page, user: string, password: string): P
   await page.getByLabel('Password').press('Enter');
 }
 
-/** Opens the console in a fresh context, logs in, and waits for the overview. */
+/**
+ * Waits for the view the address names to have its data: the console marks <main> busy from the
+ * start of a render until its view has loaded (its heading shows before that, over "Loading…").
+ */
+export async function viewReady(page: Page, heading: string): Promise<void> {
+  await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+  await page.locator('main#main:not([aria-busy]) > .view').waitFor();
+}
+
+/** Opens the console in a fresh context, logs in, and waits for the overview with its data. */
 export async function loggedInPage(cd: ConsoleDemo, user: string, password: string, viewport?: { width: number; height: number }) {
   const opened = await openPage(cd.browser, viewport ? { viewport } : {});
   await opened.page.goto(`${cd.url}/`);
   await submitLogin(opened.page, user, password);
-  await opened.page.getByRole('heading', { name: 'Site overview', level: 1 }).waitFor();
+  await viewReady(opened.page, 'Site overview');
   return opened;
 }
 

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { test } from 'node:test';
 import { openPage, type Page } from '../../support/browser.js';
 import { mosquittoPub, mosquittoSub } from '../../support/mosquitto.js';
-import { demoDevices, loggedInPage, startConsoleDemo, waitOnline, type ConsoleDemo } from './console-demo.js';
+import { demoDevices, loggedInPage, startConsoleDemo, viewReady, waitOnline, type ConsoleDemo } from './console-demo.js';
 import { screenshot } from './screenshots.js';
 
 const PHONE = { width: 412, height: 915 };
@@ -173,11 +173,39 @@ test('the console as the guard', async (t) => {
     assert.equal(await page.locator('#live-status').textContent(), 'offline');
   });
 
+  await t.test('a view whose data arrives after the next navigation does not draw over that view', async (t) => {
+    const { page, context, problems } = await loggedInPage(cd, 'guard', 'guard-demo');
+    t.after(() => context.close());
+    await page.goto(`${cd.url}/#/journal`);
+    await viewReady(page, 'Journal');
+    // The overview's answer is held back until the journal is on screen, then let through.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/overview', async (route) => {
+      await held;
+      await route.continue();
+    });
+    const overviewAnswered = page.waitForResponse((r) => r.url().endsWith('/api/overview'));
+    await page.goto(`${cd.url}/#/`);
+    await page.getByText('Loading…').first().waitFor();
+    await page.goto(`${cd.url}/#/journal?type=login`);
+    await viewReady(page, 'Journal');
+    release();
+    await (await overviewAnswered).finished();
+    // The answer is in the page: two frames later the overview view has drawn, if it were to draw.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    assert.equal(await page.getByRole('heading', { name: 'Site overview' }).count(), 0);
+    assert.equal(await page.getByRole('heading', { name: 'Journal', level: 1 }).count(), 1);
+    assert.equal(await page.locator('li.device').count(), 0);
+    assert.deepEqual(problems, []);
+  });
+
   await t.test("the journal: filtered by device and type, paged, and the same search as CSV", async (t) => {
     const { page, context } = await loggedInPage(cd, 'guard', 'guard-demo');
     t.after(() => context.close());
     // Two a page, so that the commands sent above (an unlock and two locks) need the next page.
     await page.goto(`${cd.url}/#/journal?limit=2`);
+    await viewReady(page, 'Journal');
     await page.getByLabel('Device').fill('main-gate');
     await page.getByLabel('Type').selectOption('command');
     await page.getByRole('button', { name: 'Search' }).click();

@@ -36,26 +36,34 @@ function showHeader() {
   }
 }
 
+// Each render draws into a fresh container put in <main> at once: a view still waiting for its data
+// when the next navigation starts then writes into a detached element, never over the next view.
 async function render() {
   const mine = ++renderCount;
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
   showHeader();
   const { path, query } = current();
+  const view = h('div', { class: 'view' });
+  fill(main, view);
   if (!session) {
-    loginView(main, { onLogin: loggedIn });
+    loginView(view, { onLogin: loggedIn });
     return;
   }
   const found = match(path);
   if (!found) {
-    fill(main, h('h1', {}, 'Not found'), h('p', {}, 'No such view. ', h('a', { href: '#/' }, 'Back to the overview')));
+    fill(view, h('h1', {}, 'Not found'), h('p', {}, 'No such view. ', h('a', { href: '#/' }, 'Back to the overview')));
     return;
   }
-  const result = await found.view(main, { session, params: found.params, query, navigate });
+  main.setAttribute('aria-busy', 'true');
+  const result = await found.view(view, { session, params: found.params, query, navigate });
   // A later navigation may have started while this view loaded: its cleanup is due at once.
   if (mine !== renderCount) {
     if (typeof result === 'function') result();
-  } else cleanup = result;
+    return;
+  }
+  cleanup = result;
+  main.removeAttribute('aria-busy');
   main.focus({ preventScroll: true });
 }
 
