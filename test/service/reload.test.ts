@@ -120,12 +120,13 @@ test('SIGHUP under load: devices added, removed and changed, an ACL changed and 
   const gateway = spawnService(t, site.file, { env: { NOTIFY_SOCKET: manager.path } });
   await manager.waitFor('READY=1', (n) => n.fields.get('READY') === '1', WAIT_MS);
 
-  const guard = await sender(t, site.brokerPort, USERS.guard);
-  const viewer = await sender(t, site.brokerPort, USERS.viewer);
-  const temp = await connectClient({ port: site.brokerPort, username: 'temp', password: USERS.guard.password });
+  const brokerPort = await gateway.brokerPort();
+  const guard = await sender(t, brokerPort, USERS.guard);
+  const viewer = await sender(t, brokerPort, USERS.viewer);
+  const temp = await connectClient({ port: brokerPort, username: 'temp', password: USERS.guard.password });
   t.after(() => temp.endAsync(true));
   const tempClosed = new Promise<void>((resolve) => temp.once('close', () => resolve()));
-  const watcher = await sender(t, site.brokerPort, USERS.guard);
+  const watcher = await sender(t, brokerPort, USERS.guard);
   const availability = await subscribeCollect(watcher.client, `site/${SITE}/+/+/availability`);
   assert.equal((await viewer.command(GATE_A, 'unlock')).code, 'forbidden', 'the viewer may not command before the reload');
 
@@ -185,7 +186,7 @@ test('SIGHUP under load: devices added, removed and changed, an ACL changed and 
   assert.equal(gone.code, 'unknown_device');
   const gateB = () => availability.messages.filter((m) => m.topic === topicOf(GATE_B, 'availability')).map((m) => m.payload.toString());
   await until('gate B offline, then deleted', () => gateB().slice(-2).join('|') === 'offline|', WAIT_MS);
-  const late = await sender(t, site.brokerPort, USERS.guard);
+  const late = await sender(t, brokerPort, USERS.guard);
   const retained = await subscribeCollect(late.client, `site/${SITE}/+/+/availability`);
   await until('the retained availabilities', () => new Set(retained.messages.map((m) => m.topic)).size >= 4, WAIT_MS);
   // A round trip after the SUBACK: every retained message for the subscription came before it.
@@ -231,7 +232,8 @@ test('SIGHUP without a change leaves every device alone', async (t) => {
   assert.deepEqual(reloaded.devices, { added: [], removed: [], changed: [] });
   assert.deepEqual(reloaded.needs_restart, []);
   // No safe state written again: nothing was restarted.
-  const guard = await sender(t, site.brokerPort, USERS.guard);
+  const brokerPort = await gateway.brokerPort();
+  const guard = await sender(t, brokerPort, USERS.guard);
   assert.equal((await guard.command(GATE_A, 'lock')).status, 'ok');
   const safeStateWrites = device.writes.slice(writesBefore).filter((w) => w.unit !== GATE_A.unit);
   assert.deepEqual(safeStateWrites, []);
@@ -243,7 +245,8 @@ test('a password change disconnects that user\'s clients; the new password logs 
   const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
-  const viewer = await connectClient({ port: site.brokerPort, ...USERS.viewer });
+  const brokerPort = await gateway.brokerPort();
+  const viewer = await connectClient({ port: brokerPort, ...USERS.viewer });
   t.after(() => viewer.endAsync(true));
   const closed = new Promise<void>((resolve) => viewer.once('close', () => resolve()));
   const next = clone(site.document) as Doc;
@@ -252,9 +255,9 @@ test('a password change disconnects that user\'s clients; the new password logs 
   gateway.signal('SIGHUP');
   await gateway.waitForLog('reloaded', isLog('configuration reloaded'));
   await closed;
-  const again = await connectClient({ port: site.brokerPort, username: USERS.viewer.username, password: 'a-new-secret-9' });
+  const again = await connectClient({ port: brokerPort, username: USERS.viewer.username, password: 'a-new-secret-9' });
   await again.endAsync();
-  await assert.rejects(connectClient({ port: site.brokerPort, ...USERS.viewer }), /bad user ?name or password/i, 'the old password is refused as a wrong password');
+  await assert.rejects(connectClient({ port: brokerPort, ...USERS.viewer }), /bad user ?name or password/i, 'the old password is refused as a wrong password');
   gateway.signal('SIGTERM');
   assert.equal((await gateway.exit()).code, 0);
 });
@@ -265,7 +268,8 @@ test('SIGHUP while commands flow to removed, changed, added and untouched device
   const site = await siteFiles(t, device.port);
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
-  const client = await connectClient({ port: site.brokerPort, ...USERS.guard });
+  const brokerPort = await gateway.brokerPort();
+  const client = await connectClient({ port: brokerPort, ...USERS.guard });
   t.after(() => client.endAsync(true));
   const results = await subscribeCollect(client, `site/${SITE}/+/+/result`);
 

@@ -137,7 +137,8 @@ test('READY=1 once the broker listens and every safe state is written; STATUS li
   const starting = await manager.waitFor('STATUS=starting', (n) => n.fields.get('STATUS') === 'starting', WAIT_MS);
   const ready = await manager.waitFor('READY=1', (n) => n.fields.get('READY') === '1', WAIT_MS);
   // The broker accepts MQTT the moment READY arrives.
-  const client = await connectClient({ port: site.brokerPort, ...USERS.guard });
+  const brokerPort = await gateway.brokerPort();
+  const client = await connectClient({ port: brokerPort, ...USERS.guard });
   await client.endAsync();
   assert.ok(starting.at <= ready.at);
   assert.equal(ready.fields.get('STATUS'), 'online: 3/3 devices, 0 clients');

@@ -49,7 +49,8 @@ test('SIGTERM with a command in flight: its result arrives, `offline` is publish
   const site = await siteFiles(t, device.port, { transport: { timeout_ms: 1500 }, gateB: { offline_after: 1000, command_timeout_ms: 5000 } });
   const gateway = spawnService(t, site.file);
   await gateway.waitForLog('online', isLog('gatehouse online'));
-  const client = await connectClient({ port: site.brokerPort, ...USERS.guard });
+  const brokerPort = await gateway.brokerPort();
+  const client = await connectClient({ port: brokerPort, ...USERS.guard });
   t.after(() => client.endAsync(true));
   const results = await subscribeCollect(client, topicOf(GATE_B, 'result'));
   const availability = await subscribeCollect(client, gatewayAvailabilityTopic);
@@ -108,7 +109,8 @@ test('SIGTERM after a cloud outage, with the link back: the backlog is flushed b
   await consumer.waitFor('online', (ms) => ms.some((m) => m.topic === availability && m.text === 'online'), WAIT_MS);
 
   await cloud.stop();
-  const local = await connectClient({ port: site.brokerPort, ...USERS.guard });
+  const brokerPort = await gateway.brokerPort();
+  const local = await connectClient({ port: brokerPort, ...USERS.guard });
   t.after(() => local.endAsync(true));
   const COUNT = 1000;
   for (let i = 1; i <= COUNT; i++) await local.publishAsync(FEED, String(i), { qos: 1 });
@@ -134,7 +136,8 @@ test('SIGTERM during a cloud outage: the stop does not wait for the link; the ba
   const gateway = spawnService(t, site.file, { args: ['--stop-timeout-ms', '15000'] });
   await gateway.waitForLog('link up', isLog('cloud link up; draining the outbox'), WAIT_MS);
   await cloud.stop();
-  const local = await connectClient({ port: site.brokerPort, ...USERS.guard });
+  const brokerPort = await gateway.brokerPort();
+  const local = await connectClient({ port: brokerPort, ...USERS.guard });
   t.after(() => local.endAsync(true));
   for (let i = 1; i <= 50; i++) await local.publishAsync(FEED, String(i), { qos: 1 });
   await until('the backlog committed', () => storedOutbox(site.dataDir).byClass.telemetry >= 50, WAIT_MS);

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
 import { spawnCli, type SpawnCliOptions } from './cli-process.js';
-import { freePort } from './ports.js';
 import { configDocument, type HarnessOptions } from './site.js';
 import { tempDir } from './temp.js';
 
@@ -45,6 +44,8 @@ export interface GatehouseProcess {
   exit(timeoutMs?: number): Promise<Exit>;
   /** Sends `signal` and resolves once the process exited. */
   kill(signal: NodeJS.Signals): Promise<Exit>;
+  /** The embedded broker's port, from the `gatehouse online` log line (waits for it). */
+  brokerPort(timeoutMs?: number): Promise<number>;
 }
 
 /** A gateway that has logged `gatehouse online`. */
@@ -138,7 +139,14 @@ class ChildGatehouse implements GatehouseProcess {
     this.signal(signal);
     return this.exit();
   }
+
+  async brokerPort(timeoutMs = DEFAULT_WAIT_MS): Promise<number> {
+    const online = await this.waitForLog('gatehouse online', isOnline, timeoutMs);
+    return online.port as number;
+  }
 }
+
+const isOnline = (l: LogLine) => l.msg === 'gatehouse online' && typeof l.port === 'number';
 
 /**
  * Starts `gatehouse ...args`. With a test context it is ended after the test if still running
@@ -168,8 +176,7 @@ export function spawnService(t: TestContext, configFile: string, opts: RunOption
 /** Starts `gatehouse run --config FILE` and resolves once it logged `gatehouse online` (rejects if it exits first). */
 export async function spawnGateway(t: TestContext, configFile: string, opts: RunOptions = {}): Promise<GatewayProcess> {
   const gateway = spawnService(t, configFile, opts);
-  const online = await gateway.waitForLog('gatehouse online', (l) => l.msg === 'gatehouse online' && typeof l.port === 'number');
-  return Object.assign(gateway, { port: online.port as number });
+  return Object.assign(gateway, { port: await gateway.brokerPort() });
 }
 
 /** Runs `gatehouse run --config FILE` expecting it to fail at start; resolves with its exit and output. */
@@ -193,7 +200,6 @@ export interface SiteFiles {
   dir: string;
   file: string;
   dataDir: string;
-  brokerPort: number;
   /** The document last written. */
   document: Record<string, unknown>;
   /** Writes `document` to `file` (for a reload). */
@@ -202,22 +208,20 @@ export interface SiteFiles {
 
 /**
  * The test site's config file for a child process, in a temporary directory removed after the
- * test: info logging, and a broker port chosen up front so a test can connect the moment the
- * process is ready. `extra` is merged over the top level of the document.
+ * test: info logging, and broker port 0 (the OS picks a free one; the process's `brokerPort()`
+ * reads it from its `gatehouse online` line). `extra` is merged over the top level of the document.
  */
 export async function siteFiles(t: TestContext, modbusPort: number, opts: HarnessOptions & { extra?: Record<string, unknown> } = {}): Promise<SiteFiles> {
   const dir = tempDir(t, 'service');
   const dataDir = join(dir, 'data');
-  const brokerPort = await freePort();
   const document = await configDocument(modbusPort, dataDir, opts);
   document.log = { level: 'info' };
-  document.broker = { ...(document.broker as Record<string, unknown>), port: brokerPort };
+  document.broker = { ...(document.broker as Record<string, unknown>), port: 0 };
   Object.assign(document, opts.extra);
   const site: SiteFiles = {
     dir,
     file: join(dir, 'gatehouse.json'),
     dataDir,
-    brokerPort,
     document,
     write(next) {
       site.document = next;

@@ -42,4 +42,25 @@ describe('end limits', () => {
     t.limits.observe({ up: false, down: false });
     assert.equal(t.touches(), 1);
   });
+
+  it('one switch wired is enough to stop asking the fallback', () => {
+    const { limits } = arm('open');
+    limits.observe({ down: true });
+    assert.equal(limits.state().position, 'closed', 'the closed switch says, not the fallback (open)');
+    const other = arm('closed');
+    other.limits.observe({ up: true });
+    assert.equal(other.limits.state().position, 'open', 'the open switch says, not the fallback (closed)');
+  });
+
+  it('a reading that lacks a switch, or is not a boolean, leaves what that switch last said', () => {
+    const { limits } = arm();
+    limits.observe({ up: true, down: false });
+    limits.observe({ down: false });
+    assert.equal(limits.state().position, 'open', 'no "up" in this reading: still at the open end');
+    limits.observe({ up: 1 as unknown as boolean, down: false });
+    assert.equal(limits.state().position, 'open', 'a number is not a switch state');
+    limits.observe({ up: false });
+    limits.observe({ up: false, down: 'yes' as unknown as boolean });
+    assert.equal(limits.state().position, 'moving');
+  });
 });
