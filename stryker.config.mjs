@@ -1,6 +1,8 @@
 // Mutation testing of the safety core (issue 19): `npm run mutate` runs every group below in turn;
-// `MUTATE_GROUP=topics npm run mutate` runs one. Each group mutates a few source files and runs only the
-// fast test files that cover them, through Stryker's command runner (each mutant is one run of those tests).
+// `MUTATE_GROUP=topics npm run mutate` runs one. Each group mutates a few source files and lists the
+// fast test files that cover them. Stryker's tap runner runs each test file as its own node process
+// (node:test prints TAP when its output is not a terminal) and records which mutants each file
+// reaches, so a mutant runs only the files that reach it, stopping at the first failure.
 // Slow on a shared machine: see docs/testing.md for the run time and the score of each group.
 const groups = {
   topics: {
@@ -13,7 +15,7 @@ const groups = {
   },
   commands: {
     mutate: ['src/commands/envelope.ts', 'src/commands/expiry.ts', 'src/commands/ledger.ts', 'src/commands/device-queue.ts', 'src/commands/result.ts'],
-    tests: ['test/commands/device-queue.test.ts', 'test/commands/envelope.test.ts', 'test/commands/expiry.test.ts', 'test/commands/pipeline.test.ts', 'test/commands/stores.test.ts'],
+    tests: ['test/commands/device-queue.test.ts', 'test/commands/envelope.test.ts', 'test/commands/expiry.test.ts', 'test/commands/pipeline.test.ts', 'test/commands/stores.test.ts', 'test/commands/result.test.ts'],
   },
   pipeline: {
     mutate: ['src/commands/pipeline.ts'],
@@ -51,10 +53,11 @@ const group = groups[name];
 if (!group) throw new Error(`stryker.config.mjs: MUTATE_GROUP=${name} is not one of ${groupNames.join(', ')}`);
 
 export default {
-  testRunner: 'command',
-  commandRunner: { command: `node --import tsx --test-reporter=dot test/mutate.ts ${group.tests.join(' ')}` },
+  testRunner: 'tap',
+  tap: { testFiles: group.tests, nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  plugins: ['@stryker-mutator/tap-runner'],
   mutate: group.mutate,
-  coverageAnalysis: 'off',
+  coverageAnalysis: 'perTest',
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   timeoutMS: 60000,
   ignorePatterns: ['data', 'dist', 'reports', '.stryker-tmp'],

@@ -2,7 +2,6 @@
 // exercised end to end in test/gateway/.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryJournal } from '../../src/commands/journal.js';
 import { MemoryLedger } from '../../src/commands/ledger.js';
 import { CommandPipeline, type CommandInput, type CommandTarget } from '../../src/commands/pipeline.js';
@@ -61,6 +60,12 @@ function cmd(payload: unknown, extra: Partial<CommandInput> = {}): CommandInput 
   const text = payload === undefined ? '' : typeof payload === 'string' ? payload : JSON.stringify(payload);
   return { kind: 'gate', device: 'g1', command: 'unlock', payload: new TextEncoder().encode(text), source: 'local', authorized: true, clientId: 'c1', username: 'guard', peer: '127.0.0.1:1', ...extra };
 }
+
+/**
+ * With memory stores every step of the pipeline is a microtask: one turn of the event loop lets
+ * all that is due run (no time has to pass), e.g. a duplicate reaching its wait for the first result.
+ */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function deferred() {
   let release!: () => void;
@@ -151,10 +156,10 @@ describe('command pipeline', () => {
     const hold = deferred();
     g1.gate = hold.promise;
     const first = pipeline.submit(cmd({ id: 'waiting-copy' }));
-    await sleep(5);
+    await until('the first command reached the gate', () => g1.calls.length === 1);
     clock = 5200;
     const second = pipeline.submit(cmd({ id: 'waiting-copy' }));
-    await sleep(5);
+    await settle();
     clock = 5700;
     hold.release();
     await Promise.all([first, second]);
@@ -169,7 +174,8 @@ describe('command pipeline', () => {
     g1.gate = hold.promise;
     const first = pipeline.submit(cmd({ id: 'd2' }));
     const second = pipeline.submit(cmd({ id: 'd2' }));
-    await sleep(10);
+    await until('the first command reached the gate', () => g1.calls.length === 1);
+    await settle();
     hold.release();
     const [a, b] = await Promise.all([first, second]);
     assert.equal(g1.calls.length, 1);
@@ -208,12 +214,14 @@ describe('command pipeline', () => {
   });
 
   it('expires a command that waited too long in the device queue', async () => {
-    const { pipeline, g1 } = setup();
+    let clock = 10_000;
+    const { pipeline, g1 } = setup({ now: () => clock });
     const hold = deferred();
     g1.gate = hold.promise;
     const blocker = pipeline.submit(cmd({ id: 'b' }));
     const waiting = pipeline.submit(cmd({ id: 'w', ttl_ms: 20 }));
-    await sleep(60);
+    await until('the blocker reached the gate', () => g1.calls.length === 1);
+    clock += 21;
     hold.release();
     assert.equal((await blocker).status, 'ok');
     assert.equal((await waiting).code, 'expired');
@@ -234,7 +242,8 @@ describe('command pipeline', () => {
     const hold = deferred();
     g1.gate = hold.promise;
     const results = [1, 2, 3].map((n) => pipeline.submit(cmd({ id: `o${n}`, duration_ms: 1000 * n })));
-    await sleep(10);
+    await until('the first command reached the gate', () => g1.calls.length === 1);
+    await settle();
     assert.equal(g1.calls.length, 1, 'only the first runs while it is busy');
     hold.release();
     await Promise.all(results);
@@ -266,9 +275,12 @@ describe('command pipeline', () => {
     assert.equal(r2.code, 'timeout');
     assert.match(r2.message, /not executed/);
     hold.release();
-    await sleep(20);
-    assert.equal(g1.calls.length, 1, 'the queued command never ran');
-    assert.equal(published.length, 2, 'no late second result');
+    // The sentinel runs after the timed-out command has really finished (one at a time per gate).
+    g1.config.command_timeout_ms = 1000;
+    g1.gate = undefined;
+    assert.equal((await pipeline.submit(cmd({ id: 'sentinel' }))).status, 'ok');
+    assert.deepEqual(g1.calls.map((c) => c.command), ['unlock', 'unlock'], 't1 and the sentinel ran; the queued t2 never did');
+    assert.deepEqual(published.map((r) => r.id), ['t1', 't2', 'sentinel'], 'no late second result for t1');
   });
 
   it('passes device error codes through', async () => {
