@@ -3,6 +3,9 @@
 // again whenever Home Assistant says `online` on {prefix}/status (its birth after a restart), and
 // after a reload; a device removed at a reload gets an empty retained config, which removes it.
 // The configs go to the local broker only, never to the cloud: they name this site's local topics.
+// Any client allowed to publish {prefix}/status can repeat the birth: births are coalesced into at
+// most one waiting round, and rounds start at least `republishSpacingMs` apart.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { GatehouseConfig } from '../config.js';
 import type { EventBus, Extension } from '../event-bus.js';
 import type { GatewayEvents } from '../gateway/events.js';
@@ -19,11 +22,20 @@ export interface HomeAssistantOptions {
   publishLocal(topic: string, payload: string): Promise<void>;
   version: string;
   log: Logger;
+  /** The least time between two rounds that births set off (default 5 s). */
+  republishSpacingMs?: number;
 }
+
+const REPUBLISH_SPACING_MS = 5000;
 
 export class HomeAssistantExtension implements Extension {
   readonly name = 'homeassistant';
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly stopping = new AbortController();
+  private lastRoundAt = -Infinity;
+  private round: Promise<void> | undefined;
+  /** The one round waiting for the spacing or for the round before it, if any. */
+  private waiting: Promise<void> | undefined;
 
   constructor(private readonly options: HomeAssistantOptions) {}
 
@@ -31,7 +43,7 @@ export class HomeAssistantExtension implements Extension {
     const { bus } = this.options;
     this.unsubscribe.push(
       bus.on('broker.published', this.name, ({ topic, payload }) => {
-        if (topic === statusTopic(this.site().prefix) && payload.toString('utf8') === 'online') return this.publishAll();
+        if (topic === statusTopic(this.site().prefix) && payload.toString('utf8') === 'online') this.birth();
       }),
       bus.on('device.retired', this.name, ({ device }) => this.remove(device.kind.name, device.id)),
       bus.on('config.reloaded', this.name, () => this.publishAll()),
@@ -41,6 +53,32 @@ export class HomeAssistantExtension implements Extension {
 
   async stop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
+    this.stopping.abort();
+    await this.settled();
+  }
+
+  /** Resolves once no round that a birth set off is running or waiting. */
+  async settled(): Promise<void> {
+    await this.waiting;
+    await this.round;
+  }
+
+  /** Home Assistant said `online`: one round, now or once the spacing allows; never more than one waiting. */
+  private birth(): void {
+    if (this.waiting || this.stopping.signal.aborted) return;
+    this.waiting = this.nextRound().catch((err: unknown) => {
+      if (!this.stopping.signal.aborted) this.options.log.warn({ err: String(err) }, 'home assistant discovery not republished');
+    });
+  }
+
+  private async nextRound(): Promise<void> {
+    await this.round;
+    const wait = this.lastRoundAt + (this.options.republishSpacingMs ?? REPUBLISH_SPACING_MS) - Date.now();
+    if (wait > 0) await delay(wait, undefined, { signal: this.stopping.signal });
+    this.waiting = undefined; // from here on, the next birth waits for this round
+    this.lastRoundAt = Date.now();
+    this.round = this.publishAll().finally(() => (this.round = undefined));
+    await this.round;
   }
 
   private site(): DiscoverySite {

@@ -262,7 +262,7 @@ test('gateway: retained configs for every device, buttons that work, a republish
     const again = configsOf(discovery, 0).slice(before).map((m) => m.topic);
     return [...expected, gatewayTopic].every((topic) => again.includes(topic));
   });
-  // `offline` (its will) brings nothing; the next `online` ends the check.
+  // `offline` (its will) brings nothing; the next `online` (its round spaced 5 s after the last) ends the check.
   const mark = configsOf(discovery).length;
   await ha.publishAsync('homeassistant/status', 'offline', { qos: 1 });
   await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
