@@ -3,8 +3,7 @@
 // driven to their safe state before the broker accepts commands and before the gateway announces
 // itself online.
 
-import { Broker } from './broker/broker.js';
-import { brokerOptionsFromConfig } from './broker/options-from-config.js';
+import type { Broker } from './broker/broker.js';
 import { CommandPipeline } from './commands/pipeline.js';
 import { DeviceCommissioning } from './commissioning/device-commissioning.js';
 import type { GatehouseConfig, LoadResult } from './config.js';
@@ -19,7 +18,8 @@ import { LinksExtension } from './extensions/links.js';
 import { MetricsExtension } from './extensions/metrics.js';
 import { RecentActivityExtension } from './extensions/recent-activity.js';
 import { SnapshotsExtension } from './extensions/snapshots.js';
-import { cloudCommand, localCommand } from './gateway/command-sources.js';
+import { createBroker } from './gateway/create-broker.js';
+import { createUplink } from './gateway/create-uplink.js';
 import { commandPolicy } from './gateway/command-policy.js';
 import { DeviceRegistry } from './gateway/device-registry.js';
 import type { GatewayEvents } from './gateway/events.js';
@@ -37,10 +37,8 @@ import { nextSession } from './store/gateway-meta.js';
 import { GroupCommit } from './store/group-commit.js';
 import { SqliteJournal } from './store/sqlite-journal.js';
 import { SqliteLedger } from './store/sqlite-ledger.js';
-import { SqliteBrokerState } from './store/sqlite-broker-state.js';
-import { SqliteOutbox } from './store/sqlite-outbox.js';
-import { classifyTopic, commandFilters, topics } from './topics.js';
-import { builtinRegistries, commandCatalogOf, type Registries } from './registries.js';
+import { topics } from './topics.js';
+import { builtinRegistries, type Registries } from './registries.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
 
@@ -123,7 +121,9 @@ export class Gateway {
     const journal = new SqliteJournal(db);
     const commits = new GroupCommit(db);
     const session = nextSession(db);
-    const uplink = (this.uplink = config.uplink.enabled ? this.createUplink(db, session) : undefined);
+    const uplink = (this.uplink = config.uplink.enabled
+      ? createUplink({ config, db, session, kinds: this.registries.kinds, retainedPicture: () => this.running?.state.picture() ?? [], submit: (input) => this.running?.pipeline.submit(input), log })
+      : undefined);
     log.info({ site: config.site, gateway: config.gateway_id, session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
 
     devices.build(config);
@@ -153,23 +153,17 @@ export class Gateway {
       log: log.child({ component: 'commands' }),
     });
     const state = new GatewayStatePublisher(bus, outlet, devices, uplink, { site: config.site, gatewayId: config.gateway_id, session, startedAt });
-    const metrics = new MetricsExtension(
-      bus,
-      new GatewayMetrics(
-        config.metrics,
-        {
-          version: VERSION,
-          startedAt,
-          devices: () => devices.values(),
-          broker: () => this.broker,
-          uplink: () => uplink?.stateFields(),
-          database: () => db,
-          identity: () => ({ site: this.config.site, gateway_id: this.config.gateway_id, session }),
-          recent,
-        },
-        log.child({ component: 'metrics' }),
-      ),
-    );
+    const metricsSources = {
+      version: VERSION,
+      startedAt,
+      devices: () => devices.values(),
+      broker: () => this.broker,
+      uplink: () => uplink?.stateFields(),
+      database: () => db,
+      identity: () => ({ site: this.config.site, gateway_id: this.config.gateway_id, session }),
+      recent,
+    };
+    const metrics = new MetricsExtension(bus, new GatewayMetrics(config.metrics, metricsSources, log.child({ component: 'metrics' })));
     const links = new LinksExtension(bus, config.links, (input) => pipeline.submit(input), log.child({ component: 'links' }));
     const snapshots = new SnapshotsExtension(bus, outlet, config, (device, type, details) => devices.event(device, type, details), log.child({ component: 'snapshots' }));
     const journalLog = log.child({ component: 'journal' });
@@ -183,7 +177,7 @@ export class Gateway {
     // Safe state before anything can command a device: each device's first attempt completes here.
     await devices.start();
 
-    const broker = (this.broker = this.createBroker(pipeline, db, commits));
+    const broker = (this.broker = createBroker({ config, bus, pipeline, db, commits, uplink, log }));
     await broker.start();
     await this.startActors(running, [metrics, state, technicianConsole]);
     await outlet.open(broker);
@@ -293,42 +287,5 @@ export class Gateway {
     const outlet = this.running!.outlet;
     await outlet.publish(topics.state(site, device.kind.name, device.id), JSON.stringify(device.state()), true);
     await outlet.publish(topics.availability(site, device.kind.name, device.id), device.availability, true);
-  }
-
-  private createBroker(pipeline: CommandPipeline, db: SqliteDatabase, commits: GroupCommit): Broker {
-    const { config, uplink, bus } = this;
-    // Persistent sessions, their queues, retained messages and wills in the gateway's database (issue 13).
-    const state = config.broker.persistence === 'sqlite' ? new SqliteBrokerState(db, commits.run, this.log.child({ component: 'broker-state' })) : undefined;
-    return new Broker(
-      { ...brokerOptionsFromConfig(config), ...(state ? { state } : {}) },
-      {
-        classify: (topic) => classifyTopic(config.site, topic),
-        onCommand: (cmd) => void pipeline.submit(localCommand(cmd)),
-        onSecurityEvent: (e) => bus.emit('security', e),
-        onPublished: (topic, payload, retain, clientId) => bus.emit('broker.published', { topic, payload, retain, clientId }),
-        // A message the cloud gets is in the outbox before its publisher's PUBACK (issue 13).
-        ...(uplink ? { keep: (topic: string, payload: Buffer, retain: boolean) => uplink.forward(topic, payload, retain) } : {}),
-      },
-      this.log.child({ component: 'broker' }),
-    );
-  }
-
-  private createUplink(db: SqliteDatabase, session: number): Uplink {
-    const { config } = this;
-    const outbox = new SqliteOutbox(db, {
-      limits: { maxMessages: config.uplink.max_messages, maxBytes: config.uplink.max_bytes },
-      synchronous: config.uplink.synchronous,
-    });
-    return new Uplink({
-      config: config.uplink,
-      site: config.site,
-      gatewayId: config.gateway_id,
-      session,
-      outbox,
-      commandFilters: commandFilters(config.site, commandCatalogOf(this.registries.kinds), config.gateway_id),
-      retainedPicture: () => this.running?.state.picture() ?? [],
-      onCommand: (cmd) => this.running?.pipeline.submit(cloudCommand(cmd)),
-      log: this.log.child({ component: 'uplink' }),
-    });
   }
 }
