@@ -11,6 +11,7 @@ import type { BrokerLimitsConfig, BrokerLoginConfig } from './client-limits.js';
 import { brokerLimitsSchema, brokerLoginSchema } from './limits-config.js';
 import { CLIENT_CERTIFICATE_POLICIES, type ClientCertificatePolicy } from './listeners/certificates.js';
 import { isPasswordHash } from './password.js';
+import { isPlainObject } from '../config/plain-object.js';
 
 export interface UserConfig {
   username: string;
@@ -79,10 +80,6 @@ export interface BrokerConfig {
   limits: BrokerLimitsConfig;
   login: BrokerLoginConfig;
   persistence: 'sqlite' | 'memory';
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export interface BrokerTlsConfig {

@@ -16,6 +16,7 @@ import { parseFields, type FieldValues } from '../config/fields.js';
 import type { KindDefinition } from '../devices/kinds/types.js';
 import { isValidId } from '../topics.js';
 import { findLoops, type LinkEdge } from './link-graph.js';
+import { isPlainObject } from '../config/plain-object.js';
 
 export interface LinkStep {
   device: string;
@@ -49,10 +50,6 @@ const ON_KEYS = ['device', 'event'];
 const STEP_KEYS = ['device', 'command', 'args'];
 /** Keys of a command envelope (commands/envelope.ts); the link runner sets `id` itself. */
 const ENVELOPE_KEYS = ['id', 'sent_at', 'ttl_ms'];
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function unknownKeys(entry: Record<string, unknown>, allowed: readonly string[], path: string, issues: ConfigIssue[]): void {
   for (const key of Object.keys(entry)) {

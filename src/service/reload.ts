@@ -3,6 +3,7 @@
 // journal settings change at run time; every other key keeps its running value until the next restart.
 import { isDeepStrictEqual } from 'node:util';
 import type { GatehouseConfig } from '../config.js';
+import { isPlainObject } from '../config/plain-object.js';
 
 /** Top-level sections applied at run time, and `broker.anonymous`; the rest needs a restart. */
 const RUNTIME_SECTIONS = ['devices', 'transports', 'links', 'users', 'commands', 'journal'] as const;
@@ -22,10 +23,6 @@ export interface ReloadPlan {
   access: boolean;
   /** commands or journal settings differ. */
   settings: boolean;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Key paths under which `a` and `b` differ; lists and scalars are compared whole. */
