@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_PAYLOAD_BYTES, parseEnvelope } from '../../src/commands/envelope.js';
+import { MAX_PAYLOAD_BYTES, MAX_TTL_MS, parseEnvelope } from '../../src/commands/envelope.js';
 import { checkExpiry } from '../../src/commands/expiry.js';
 import { CommandRejection } from '../../src/commands/result.js';
 
@@ -46,6 +46,19 @@ describe('parseEnvelope', () => {
   it('keeps a valid id when another field is bad, so the result can be correlated', () => {
     const parsed = parseEnvelope(bytes('{"id":"k1","sent_at":"x"}'));
     assert.deepEqual(parsed.ok ? undefined : parsed.id, 'k1');
+  });
+
+  it('accepts each limit exactly: sent_at 0, ttl_ms 1 and the largest ttl_ms, a payload of the largest size', () => {
+    assert.deepEqual(parseEnvelope(bytes('{"sent_at":0}')), { ok: true, envelope: { id: undefined, sent_at: 0, ttl_ms: undefined, args: {} } });
+    assert.equal((parseEnvelope(bytes('{"ttl_ms":1}')) as { envelope: { ttl_ms: number } }).envelope.ttl_ms, 1);
+    assert.equal((parseEnvelope(bytes(`{"ttl_ms":${MAX_TTL_MS}}`)) as { envelope: { ttl_ms: number } }).envelope.ttl_ms, MAX_TTL_MS);
+    assert.equal(parseEnvelope(bytes(`{"ttl_ms":${MAX_TTL_MS + 1}}`)).ok, false);
+    const frame = bytes('{"pad":""}').length;
+    const largest = bytes(JSON.stringify({ pad: 'x'.repeat(MAX_PAYLOAD_BYTES - frame) }));
+    assert.equal(largest.length, MAX_PAYLOAD_BYTES);
+    assert.equal(parseEnvelope(largest).ok, true);
+    const oneMore = bytes(JSON.stringify({ pad: 'x'.repeat(MAX_PAYLOAD_BYTES - frame + 1) }));
+    assert.match((parseEnvelope(oneMore) as { message: string }).message, new RegExp(`payload is ${MAX_PAYLOAD_BYTES + 1} bytes; at most ${MAX_PAYLOAD_BYTES} allowed`));
   });
 
   it('accepts an id of exactly 64 printable characters', () => {

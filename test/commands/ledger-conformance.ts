@@ -73,8 +73,19 @@ export function ledgerConformance(name: string, create: () => CommandLedger): vo
       assert.equal(ledger.claim('gate/g1', 'old', 6000, input), undefined, 'a forgotten id is new again');
     });
 
-    it('returns undefined for an id never seen', () => {
-      assert.equal(create().get('gate/g1', 'nope'), undefined);
+    it('keeps an id claimed exactly at the cut-off (only older ones go)', () => {
+      const ledger = create();
+      ledger.claim('gate/g1', 'edge', 2000, input);
+      assert.equal(ledger.prune(2000), 0);
+      assert.ok(ledger.get('gate/g1', 'edge'));
+    });
+
+    it('returns undefined for an id never seen, and a result for an unclaimed id records nothing', () => {
+      const ledger = create();
+      assert.equal(ledger.get('gate/g1', 'nope'), undefined);
+      ledger.complete('gate/g1', 'nope', result('nope'));
+      assert.equal(ledger.get('gate/g1', 'nope'), undefined);
+      assert.equal(ledger.claim('gate/g1', 'nope', 3000, input), undefined, 'still a new id');
     });
   });
 }
