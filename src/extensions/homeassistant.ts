@@ -60,7 +60,7 @@ export class HomeAssistantExtension implements Extension {
   /** Resolves once no round that a birth set off is running or waiting. */
   async settled(): Promise<void> {
     await this.waiting;
-    await this.round;
+    await this.round?.catch(() => undefined);
   }
 
   /** Home Assistant said `online`: one round, now or once the spacing allows; never more than one waiting. */
@@ -72,7 +72,7 @@ export class HomeAssistantExtension implements Extension {
   }
 
   private async nextRound(): Promise<void> {
-    await this.round;
+    await this.round?.catch(() => undefined); // its failure was logged by its own birth
     const wait = this.lastRoundAt + (this.options.republishSpacingMs ?? REPUBLISH_SPACING_MS) - Date.now();
     if (wait > 0) await delay(wait, undefined, { signal: this.stopping.signal });
     this.waiting = undefined; // from here on, the next birth waits for this round

@@ -46,6 +46,7 @@ async function render() {
   const { path, query } = current();
   const view = h('div', { class: 'view' });
   fill(main, view);
+  main.removeAttribute('aria-busy');
   if (!session) {
     loginView(view, { onLogin: loggedIn });
     return;
