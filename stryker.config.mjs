@@ -39,10 +39,8 @@ const groups = {
       'test/devices/camera.test.ts',
       'test/devices/device.test.ts',
       'test/devices/kinds/index.test.ts',
-      'test/devices/capabilities/compose.test.ts',
-      'test/devices/capabilities/end-limits.test.ts',
-      'test/devices/capabilities/output-lane.test.ts',
-      'test/devices/capabilities/safety-loop.test.ts',
+      'test/devices/kinds/gateway.test.ts',
+      'test/devices/capabilities/*.test.ts',
     ],
   },
 };

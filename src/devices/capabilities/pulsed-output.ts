@@ -186,7 +186,10 @@ export class PulsedOutput<Parts = never> implements PieceRuntime {
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }
 
-  /** Off now, or once the interlock is clear. `stillWanted` is asked when the write's turn comes. */
+  /**
+   * Off now, or once the interlock is clear. `stillWanted` is asked when the write's turn comes, so
+   * a relock queued behind a fresh pulse is dropped.
+   */
   private switchOff(reason: string, stillWanted?: () => boolean): Promise<'written' | 'deferred' | 'dropped'> {
     return this.ctx.lane.run(async () => {
       if (stillWanted && !stillWanted()) return 'dropped';
@@ -199,19 +202,9 @@ export class PulsedOutput<Parts = never> implements PieceRuntime {
     });
   }
 
-  /**
-   * Writes of one device never overtake each other; `stillWanted` is checked once the write's turn
-   * comes, so a switch-off queued behind a fresh pulse is dropped.
-   */
-  private setOutput(
-    on: boolean,
-    reason: string,
-    opts: { stillWanted?: () => boolean; afterWrite?: () => void; signal?: AbortSignal; args?: Record<string, string | number> },
-  ): Promise<void> {
-    return this.ctx.lane.run(async () => {
-      if (opts.stillWanted && !opts.stillWanted()) return;
-      await this.writeNow(on, reason, opts.signal, opts.args, opts.afterWrite);
-    });
+  /** Writes of one device never overtake each other (the lane). */
+  private setOutput(on: boolean, reason: string, opts: { afterWrite?: () => void; signal?: AbortSignal; args?: Record<string, string | number> }): Promise<void> {
+    return this.ctx.lane.run(() => this.writeNow(on, reason, opts.signal, opts.args, opts.afterWrite));
   }
 
   private async writeNow(on: boolean, reason: string, signal?: AbortSignal, args?: Record<string, string | number>, afterWrite?: () => void): Promise<void> {

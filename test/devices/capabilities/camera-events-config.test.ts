@@ -47,6 +47,12 @@ test('every problem of an events block is named under the device id', () => {
   expectIssue(issuesOf(withEvents({ enabled: 'false' })), 'devices[lobby-cam].events.enabled', /true or false/);
 });
 
+test('a topic is a whole expression: nothing before the prefix, nothing after the last name', () => {
+  for (const bad of [' tns1:RuleEngine', 'x tns1:RuleEngine', 'tns1:RuleEngine/', 'tns1:RuleEngine/Motion extra', 'tns1:RuleEngine//Motion']) {
+    expectIssue(issuesOf(withEvents({ topics: [bad] })), 'devices[lobby-cam].events.topics[0]', /ONVIF topic/);
+  }
+});
+
 test('a gate cannot have an events block (only kinds that declare it)', () => {
   const doc = demo();
   doc.devices.find((d: { id: string }) => d.id === 'main-gate').events = { enabled: true };

@@ -4,12 +4,17 @@ import type { PieceContext } from '../../../src/devices/capabilities/piece.js';
 import type { FieldValues } from '../../../src/config/fields.js';
 import type { Readings } from '../../../src/driver-api.js';
 
-export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => Readings } = {}) {
+/** `failWrite(output, on)` true: that write throws (after it is recorded as tried in `tried`). */
+export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => Readings; failWrite?: (output: string, on: boolean) => boolean } = {}) {
   const writes: { output: string; on: boolean }[] = [];
+  const tried: { output: string; on: boolean }[] = [];
+  const logs: { level: 'info' | 'warn' | 'error'; msg: string; obj: object }[] = [];
   const events: { type: string; details?: Record<string, unknown> }[] = [];
   let touches = 0;
   const outputs = {
     async write(output: string, on: boolean) {
+      tried.push({ output, on });
+      if (opts.failWrite?.(output, on)) throw new Error(`${output} write failed`);
       writes.push({ output, on });
     },
     has: () => true,
@@ -22,9 +27,13 @@ export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => 
     ...(opts.inputs ? { inputs: { read: async () => opts.inputs!() } } : {}),
     lane: new OutputLane(outputs, 'test'),
     sink: { stateChanged() {}, event: (type, details) => void events.push({ type, details }) },
-    log: { info() {}, warn() {}, error() {} },
+    log: {
+      info: (obj: object, msg = '') => void logs.push({ level: 'info', msg, obj }),
+      warn: (obj: object, msg = '') => void logs.push({ level: 'warn', msg, obj }),
+      error: (obj: object, msg = '') => void logs.push({ level: 'error', msg, obj }),
+    },
     touch: () => void touches++,
     changed() {},
   };
-  return { ctx, writes, events, touches: () => touches, eventTypes: () => events.map((e) => e.type) };
+  return { ctx, writes, tried, logs, events, touches: () => touches, eventTypes: () => events.map((e) => e.type) };
 }

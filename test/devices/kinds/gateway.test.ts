@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseFields } from '../../../src/config/fields.js';
 import { loadConfig } from '../../../src/config.js';
-import { JOURNAL_DEFAULT_LIMIT, JOURNAL_MAX_LIMIT, gatewayCommands, gatewayKind } from '../../../src/devices/kinds/gateway.js';
+import { JOURNAL_DEFAULT_LIMIT, JOURNAL_MAX_LIMIT, gatewayCommands, gatewayKind, type GatewayServices } from '../../../src/devices/kinds/gateway.js';
 import { kinds } from '../../../src/devices/kinds/index.js';
 import { builtinRegistries, commandCatalogOf } from '../../../src/registries.js';
 import { GATEWAY_KIND } from '../../../src/topics.js';
@@ -30,6 +30,22 @@ describe('the gateway kind', () => {
     assert.deepEqual(parseFields({ limit: 501 }, args).problems, [{ key: 'limit', message: 'must be between 1 and 500, got 501' }]);
     assert.deepEqual(check!({ since: 5, until: 4, limit: 1 }), [{ key: 'until', message: 'must not be before since (5), got 4' }]);
     assert.deepEqual(check!({ since: 5, until: 5, limit: 1 }), []);
+  });
+
+  it('journal: each filter given is passed on, one not given is not passed at all', async () => {
+    const asked: unknown[] = [];
+    const gw = { journal: (query: unknown) => (asked.push(query), { rows: [] }) } as unknown as GatewayServices;
+    const run = gatewayCommands.journal.run as (gw: GatewayServices, args: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
+    const signal = new AbortController().signal;
+    await run(gw, { limit: 7 }, signal);
+    await run(gw, { limit: 9, since: 1, until: 2, device: 'main-gate', type: 'command' }, signal);
+    assert.deepEqual(asked, [{ limit: 7 }, { limit: 9, since: 1, until: 2, device: 'main-gate', type: 'command' }]);
+    assert.deepEqual(asked.map((q) => Object.keys(q as object)), [['limit'], ['limit', 'since', 'until', 'device', 'type']]);
+  });
+
+  it('its one event, the outbox overflow, is the one it documents', () => {
+    assert.deepEqual(gatewayKind.events, ['outbox_overflow']);
+    assert.deepEqual(Object.keys(gatewayKind.eventDocs), gatewayKind.events);
   });
 
   it('is a kind of the topic contract, not of the config', () => {
