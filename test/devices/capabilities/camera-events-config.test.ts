@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
-import { CAMERA_EVENTS_DEFAULTS } from '../../../src/devices/capabilities/camera-events-config.js';
+import { CAMERA_EVENTS_DEFAULTS, parseCameraEvents } from '../../../src/devices/capabilities/camera-events-config.js';
+import type { ConfigIssue } from '../../../src/driver-api.js';
 import { demo, expectIssue, issuesOf } from '../../config/support.js';
 
 function withEvents(events: unknown, extra: Record<string, unknown> = {}): Record<string, any> {
@@ -80,4 +81,40 @@ test("links trigger on camera events, and may command the camera itself (its eve
     { on: { device: 'main-gate', event: 'unlocked' }, run: [{ device: 'lobby-cam', command: 'snapshot' }] },
   ];
   expectIssue(issuesOf(doc), 'links[0]', /form a loop/);
+});
+
+function parsed(raw: unknown) {
+  const issues: ConfigIssue[] = [];
+  const config = parseCameraEvents(raw, 'events', issues);
+  return { config, issues: issues.map((i) => `${i.path}: ${i.message}`) };
+}
+
+test('each limit is accepted exactly, and one past it refused', () => {
+  const name = (n: number) => `tns1:${'A'.repeat(n - 5)}`;
+  assert.equal(name(256).length, 256);
+  const at = parsed({ min_interval_ms: 3_600_000, max_per_minute: 6000, topics: Array.from({ length: 32 }, () => name(256)) });
+  assert.deepEqual(at.issues, []);
+  assert.equal(at.config.topics?.length, 32);
+  assert.deepEqual(parsed({ min_interval_ms: 0, max_per_minute: 1 }).issues, []);
+  assert.deepEqual(parsed({ min_interval_ms: 3_600_001, max_per_minute: 6001, topics: [name(257)] }).issues, [
+    'events.min_interval_ms: must be an integer from 0 to 3600000, got 3600001',
+    'events.max_per_minute: must be an integer from 1 to 6000, got 6001',
+    `events.topics[0]: must be an ONVIF topic such as tns1:RuleEngine/CellMotionDetector/Motion, got "${name(257)}"`,
+  ]);
+  assert.match(parsed({ topics: Array.from({ length: 33 }, () => 'tns1:RuleEngine') }).issues.join('\n'), /^events\.topics: must be a list of 1 to 32 ONVIF topics \(e\.g\. tns1:VideoSource\/MotionAlarm\), got \[/);
+});
+
+test('what is not a mapping (a list too) is refused with the keys it may have, and reads as the defaults', () => {
+  for (const raw of [[], ['enabled'], 'on', null, 7]) {
+    const { config, issues } = parsed(raw);
+    assert.deepEqual(issues, [`events: must be a mapping {enabled, topics, min_interval_ms, max_per_minute}, got ${JSON.stringify(raw)}`]);
+    assert.deepEqual(config, CAMERA_EVENTS_DEFAULTS);
+  }
+});
+
+test('an unknown key names the allowed ones; keys left out keep their defaults, refused values too', () => {
+  assert.deepEqual(parsed({ colour: 'red' }).issues, ['events.colour: unknown key (allowed: enabled, topics, min_interval_ms, max_per_minute)']);
+  assert.deepEqual(parsed({ max_per_minute: 10 }), { config: { ...CAMERA_EVENTS_DEFAULTS, max_per_minute: 10 }, issues: [] });
+  assert.deepEqual(parsed({ min_interval_ms: -1, max_per_minute: 'many' }).config, CAMERA_EVENTS_DEFAULTS);
+  assert.equal(parsed({}).config.topics, undefined, 'no topics: every event the camera has');
 });

@@ -11,6 +11,7 @@ export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => 
   const logs: { level: 'info' | 'warn' | 'error'; msg: string; obj: object }[] = [];
   const events: { type: string; details?: Record<string, unknown> }[] = [];
   let touches = 0;
+  let changes = 0;
   const outputs = {
     async write(output: string, on: boolean) {
       tried.push({ output, on });
@@ -33,7 +34,7 @@ export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => 
       error: (obj: object, msg = '') => void logs.push({ level: 'error', msg, obj }),
     },
     touch: () => void touches++,
-    changed() {},
+    changed: () => void changes++,
   };
-  return { ctx, writes, tried, logs, events, touches: () => touches, eventTypes: () => events.map((e) => e.type) };
+  return { ctx, writes, tried, logs, events, touches: () => touches, changes: () => changes, eventTypes: () => events.map((e) => e.type) };
 }
