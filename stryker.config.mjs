@@ -31,17 +31,26 @@ const groups = {
     ],
   },
   devices: {
-    mutate: ['src/devices/kinds/*.ts', 'src/devices/capabilities/*.ts', '!src/devices/capabilities/ptz-motion.ts'],
+    // The door pieces and the kinds that hold doors; the camera's pieces are the `cameras` group.
+    mutate: [
+      'src/devices/kinds/*.ts',
+      'src/devices/capabilities/*.ts',
+      '!src/devices/kinds/camera.ts',
+      '!src/devices/capabilities/{camera-events,camera-events-config,snapshots,device-facts,ptz-motion}.ts',
+    ],
     tests: [
       'test/devices/gate.test.ts',
       'test/devices/turnstile.test.ts',
       'test/devices/barrier.test.ts',
-      'test/devices/camera.test.ts',
       'test/devices/device.test.ts',
       'test/devices/kinds/index.test.ts',
       'test/devices/kinds/gateway.test.ts',
-      'test/devices/capabilities/*.test.ts',
+      'test/devices/capabilities/{action-port,compose,end-limits,output-lane,pulsed-output,safety-loop}.test.ts',
     ],
+  },
+  cameras: {
+    mutate: ['src/devices/kinds/camera.ts', 'src/devices/capabilities/{camera-events,camera-events-config,snapshots,device-facts}.ts'],
+    tests: ['test/devices/camera.test.ts', 'test/devices/kinds/index.test.ts', 'test/devices/capabilities/camera-events*.test.ts'],
   },
 };
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cameraEvents } from '../../../src/devices/capabilities/camera-events.js';
 import { parseCameraEvents } from '../../../src/devices/capabilities/camera-events-config.js';
-import type { ListenOptions, NoticeListener } from '../../../src/driver-api.js';
+import type { DeviceNotice, ListenOptions, NoticeListener } from '../../../src/driver-api.js';
 import { pieceContext } from './piece-context.js';
 
 function piece(events: unknown, withListen = true) {
@@ -55,4 +55,37 @@ test('events off: no subscription, and the state says off', async () => {
   await runtime.applySafeState!();
   assert.equal(listens.length, 0);
   assert.equal(runtime.state!().events, 'off');
+});
+
+const motion = (active: boolean, extra: Partial<DeviceNotice> = {}): DeviceNotice => ({ subject: 'motion', active, initialized: false, name: 'rule-1', clockOffsetMs: 0, details: {}, ...extra });
+
+test("an event carries the camera's time on our clock, and a topic even when the camera named none", async () => {
+  const { runtime, listens, events } = piece({ enabled: true });
+  await runtime.applySafeState!();
+  const deviceTime = Date.parse('2026-12-05T10:00:00.000Z');
+  listens[0].listener.notice(motion(true, { deviceTime, clockOffsetMs: 1500 }));
+  assert.equal(events.length, 1);
+  const { type, details } = events[0];
+  assert.equal(type, 'motion');
+  assert.equal(details?.source, 'rule-1');
+  assert.equal(details?.topic, '');
+  assert.equal(details?.camera_time, '2026-12-05T10:00:00.000Z');
+  assert.equal(details?.at, deviceTime - 1500);
+  assert.equal(typeof details?.received_at, 'number');
+  await runtime.stop!();
+});
+
+test('the counters follow what was emitted and folded; after a stop nothing is heard', async () => {
+  const { runtime, listens, events, touches } = piece({ enabled: true, min_interval_ms: 60_000 });
+  await runtime.applySafeState!();
+  const { listener } = listens[0];
+  listener.notice(motion(true));
+  listener.notice(motion(false));
+  assert.deepEqual((runtime as unknown as { counts: object }).counts, { emitted: 1, debounced: 1, rateLimited: 0 });
+  await runtime.stop!();
+  const touched = touches();
+  listener.notice(motion(true, { name: 'rule-2' }));
+  assert.equal(touches(), touched, 'no state change after the stop');
+  assert.deepEqual(events.map((e) => e.type), ['motion'], 'the folded motion_end was dropped by the stop, and nothing after it');
+  assert.equal(runtime.state!().motion, false);
 });
