@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defineKind } from '../../../src/devices/capabilities/compose.js';
-import type { Piece, PieceRuntime } from '../../../src/devices/capabilities/piece.js';
+import type { Piece, PieceContext, PieceRuntime } from '../../../src/devices/capabilities/piece.js';
+import { until } from '../../support/wait.js';
 import { harness } from '../behaviour-harness.js';
 
 /** A piece that records its hooks in `log` and shows `fields`. */
@@ -82,5 +83,44 @@ describe('defineKind', () => {
       commands: {},
     });
     assert.deepEqual(kind.check({ z: 1 }), [{ key: 'a', message: 'bad a' }, { key: 'z', message: 'bad z' }]);
+  });
+
+  it('refuses two pieces declaring the same event, config section or safe-state output, naming which', () => {
+    const log: string[] = [];
+    const twice = (extra: Partial<Piece<PieceRuntime & { name: string }>>) => () =>
+      defineKind({ name: 'k', description: 'd', pieces: { a: probe('a', log, extra), b: probe('b', log, extra) }, commands: {} });
+    assert.throws(twice({ events: { e: { doc: 'e' } } }), /^Error: kind k: two pieces declare the event e$/);
+    assert.throws(twice({ sections: { s: { doc: 's', parse: () => ({}) } } }), /^Error: kind k: two pieces declare the config section s$/);
+    assert.throws(twice({ safeState: { o: 'off' } }), /^Error: kind k: two pieces declare the output o$/);
+  });
+
+  it('has no sections or actions keys when no piece declares any', () => {
+    const kind = defineKind({ name: 'k', description: 'd', pieces: { a: probe('a', []) }, commands: {} });
+    assert.ok(!('sections' in kind), 'no sections key');
+    assert.ok(!('actions' in kind), 'no actions key');
+  });
+
+  it("a piece's touch moves updated_at and publishes; its changed publishes and keeps updated_at", async () => {
+    let ctx: PieceContext | undefined;
+    const kind = defineKind({
+      name: 'k',
+      description: 'd',
+      pieces: { a: { create: (c) => ((ctx = c), {}) } },
+      commands: {},
+    });
+    const h = harness(kind);
+    const first = h.behaviour.snapshot().updated_at as number;
+    await until('the clock moved on', () => Date.now() > first);
+    ctx!.changed();
+    assert.equal(h.stateChanges(), 1);
+    assert.equal(h.behaviour.snapshot().updated_at, first, 'changed: no news of the hardware');
+    ctx!.touch();
+    assert.equal(h.stateChanges(), 2);
+    assert.ok((h.behaviour.snapshot().updated_at as number) > first, 'touch: the hardware changed');
+  });
+
+  it('a stateOrder naming a field no piece has adds nothing', () => {
+    const kind = defineKind({ name: 'k', description: 'd', pieces: { a: probe('a', []) }, stateOrder: ['ghost', 'a'], commands: {} });
+    assert.deepEqual(Object.keys(harness(kind).behaviour.snapshot()), ['a', 'updated_at']);
   });
 });
