@@ -5,13 +5,13 @@ import { pulsedOutput } from '../../../src/devices/capabilities/pulsed-output.js
 import { until } from '../../support/wait.js';
 import { pieceContext } from './piece-context.js';
 
-function lock(t: TestContext, failOff: () => boolean) {
+function lock(t: TestContext, failOff: () => boolean, offAction: string | null = 'relock') {
   const piece = pulsedOutput({
     output: 'unlock',
     onStart: { off: 'lock', on: 'unlock', doc: 'locked on start' },
     field: { name: 'lock', off: 'locked', on: 'unlocked', doc: 'the lock' },
     pulse: { setting: 'unlock_ms', maxSetting: 'max_unlock_ms', min: 10, max: 60_000, default: 5000, maxDefault: 60_000 },
-    offAction: 'relock',
+    ...(offAction ? { offAction } : {}),
   });
   const pc = pieceContext({ on_start: 'lock', unlock_ms: 5000, max_unlock_ms: 60_000 }, { failWrite: (_output, on) => !on && failOff() });
   const output = piece.create(pc.ctx, undefined as never);
@@ -44,4 +44,17 @@ test('a stop whose switch-off fails logs it and still ends', async (t) => {
   assert.ok(failed, logs.map((l) => l.msg).join('\n'));
   assert.equal(failed.level, 'error');
   assert.equal(output.value, 'on', 'the write failed: the output is not known off');
+});
+
+test('without a name for its switch-off, the log says "switch off"', async (t) => {
+  let failures = 1;
+  const { output, ctx, logs } = lock(t, () => failures-- > 0, null);
+  await output.pulse(20, new AbortController().signal);
+  await until('off after one failed switch-off', () => output.value === 'off');
+  assert.deepEqual(logs.filter((l) => l.level === 'error').map((l) => l.msg), ['switch off failed; retrying']);
+  await output.pulse(60_000, new AbortController().signal);
+  failures = 1;
+  ctx.lane.stop();
+  await output.stop();
+  assert.deepEqual(logs.filter((l) => l.level === 'error').map((l) => l.msg), ['switch off failed; retrying', 'could not switch off while stopping']);
 });
