@@ -4,18 +4,20 @@ import type { PieceContext } from '../../../src/devices/capabilities/piece.js';
 import type { FieldValues } from '../../../src/config/fields.js';
 import type { Readings } from '../../../src/driver-api.js';
 
-/** `failWrite(output, on)` true: that write throws (after it is recorded as tried in `tried`). */
-export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => Readings; failWrite?: (output: string, on: boolean) => boolean } = {}) {
+/** `failWrite(output, on)` true (or an Error to throw): that write throws, after it is recorded in `tried`. */
+export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => Readings; failWrite?: (output: string, on: boolean) => boolean | Error } = {}) {
   const writes: { output: string; on: boolean }[] = [];
-  const tried: { output: string; on: boolean }[] = [];
+  const tried: { output: string; on: boolean; args?: Readonly<Record<string, string | number>> }[] = [];
   const logs: { level: 'info' | 'warn' | 'error'; msg: string; obj: object }[] = [];
   const events: { type: string; details?: Record<string, unknown> }[] = [];
   let touches = 0;
   let changes = 0;
   const outputs = {
-    async write(output: string, on: boolean) {
-      tried.push({ output, on });
-      if (opts.failWrite?.(output, on)) throw new Error(`${output} write failed`);
+    async write(output: string, on: boolean, _signal?: AbortSignal, args?: Readonly<Record<string, string | number>>) {
+      tried.push({ output, on, ...(args ? { args } : {}) });
+      const fail = opts.failWrite?.(output, on);
+      if (fail instanceof Error) throw fail;
+      if (fail) throw new Error(`${output} write failed`);
       writes.push({ output, on });
     },
     has: () => true,

@@ -1,19 +1,30 @@
 // The pulsed output alone (a gate's lock, a barrier's arm): what happens when its switch-off fails.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { pulsedOutput } from '../../../src/devices/capabilities/pulsed-output.js';
+import { DeviceError } from '../../../src/driver-api.js';
 import { until } from '../../support/wait.js';
 import { pieceContext } from './piece-context.js';
 
-function lock(t: TestContext, failOff: () => boolean, offAction: string | null = 'relock') {
+interface LockOptions {
+  onStart?: string;
+  fail?: (on: boolean) => boolean | Error;
+  announceReadback?: boolean;
+}
+
+function lock(t: TestContext, failOff: () => boolean, offAction: string | null = 'relock', o: LockOptions = {}) {
   const piece = pulsedOutput({
     output: 'unlock',
     onStart: { off: 'lock', on: 'unlock', doc: 'locked on start' },
     field: { name: 'lock', off: 'locked', on: 'unlocked', doc: 'the lock' },
     pulse: { setting: 'unlock_ms', maxSetting: 'max_unlock_ms', min: 10, max: 60_000, default: 5000, maxDefault: 60_000 },
+    events: { on: { name: 'unlocked', doc: 'unlocked' }, off: { name: 'locked', doc: 'locked' } },
     ...(offAction ? { offAction } : {}),
+    ...(o.announceReadback ? { announceReadback: true } : {}),
   });
-  const pc = pieceContext({ on_start: 'lock', unlock_ms: 5000, max_unlock_ms: 60_000 }, { failWrite: (_output, on) => !on && failOff() });
+  const fail = o.fail ?? ((on: boolean) => !on && failOff());
+  const pc = pieceContext({ on_start: o.onStart ?? 'lock', unlock_ms: 5000, max_unlock_ms: 60_000 }, { failWrite: (_output, on) => fail(on) });
   const output = piece.create(pc.ctx, undefined as never);
   t.after(async () => {
     pc.ctx.lane.stop();
@@ -57,4 +68,97 @@ test('without a name for its switch-off, the log says "switch off"', async (t) =
   ctx.lane.stop();
   await output.stop();
   assert.deepEqual(logs.filter((l) => l.level === 'error').map((l) => l.msg), ['switch off failed; retrying', 'could not switch off while stopping']);
+});
+
+const signal = () => new AbortController().signal;
+const infos = (logs: { level: string; msg: string; obj: object }[]) => logs.filter((l) => l.level === 'info').map((l) => `${l.msg} (${(l.obj as { reason: string }).reason})`);
+/** A timer due later than the first retry of a failed switch-off (250 ms): when it runs, that retry would have. */
+const afterFirstRetry = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+test('every write is logged with why it was made; a pulse hands its length to the write', async (t) => {
+  const { output, tried, logs } = lock(t, () => false);
+  await output.applySafeState();
+  await output.pulse(60_000, signal());
+  await output.secure();
+  await output.set(true);
+  await output.set(false);
+  assert.deepEqual(infos(logs), [
+    'test locked (safe state on start)',
+    'test unlocked (pulse command)',
+    'test locked (off command)',
+    'test unlocked (on command)',
+    'test locked (off command)',
+  ]);
+  assert.deepEqual(tried[1], { output: 'unlock', on: true, args: { duration_ms: 60_000 } });
+});
+
+test('on_start unlock switches on at start, leave writes nothing', async (t) => {
+  const on = lock(t, () => false, 'relock', { onStart: 'unlock' });
+  await on.output.applySafeState();
+  assert.deepEqual(on.tried, [{ output: 'unlock', on: true }]);
+  const left = lock(t, () => false, 'relock', { onStart: 'leave' });
+  await left.output.applySafeState();
+  assert.deepEqual(left.tried, []);
+});
+
+test('a pulse whose write may have reached the device is switched off again; one refused before it is not', async (t) => {
+  const lost = lock(t, () => false, 'relock', { fail: (on) => (on ? new DeviceError('timeout', 'no reply') : false) });
+  await assert.rejects(lost.output.pulse(60_000, signal()), /no reply/);
+  await until('switched off after the lost reply', () => lost.writes.some((w) => !w.on));
+  const refused = lock(t, () => false, 'relock', { fail: (on) => (on ? new DeviceError('offline', 'not sent', { notApplied: true }) : false) });
+  await assert.rejects(refused.output.pulse(60_000, signal()), /not sent/);
+  await afterFirstRetry();
+  assert.deepEqual(refused.tried, [{ output: 'unlock', on: true, args: { duration_ms: 60_000 } }], 'nothing was switched on: nothing to switch off');
+});
+
+test("set() withdraws the write of a command that timed out before the write's turn", async (t) => {
+  const { output, tried } = lock(t, () => false);
+  const timedOut = new AbortController();
+  timedOut.abort();
+  await assert.rejects(output.set(true, timedOut.signal), (err: unknown) => err instanceof DeviceError && err.code === 'timeout' && err.notApplied);
+  assert.deepEqual(tried, []);
+});
+
+test('a readback that differs from what gatehouse wrote is logged; an off readback ends the pulse', async (t) => {
+  const { output, logs, events } = lock(t, () => false);
+  output.observe({ unlock: false }, performance.now());
+  assert.deepEqual(logs.filter((l) => l.level === 'warn'), [], 'the first reading is no surprise');
+  await output.pulse(60_000, signal());
+  output.observe({ unlock: true }, performance.now());
+  assert.deepEqual(logs.filter((l) => l.level === 'warn'), [], 'on as written');
+  output.observe({ unlock: false }, performance.now());
+  const warned = logs.filter((l) => l.level === 'warn');
+  assert.deepEqual(warned.map((l) => [l.msg, l.obj]), [['output changed outside gatehouse', { output: 'unlock', expected: 'on', hardware: 'off' }]]);
+  assert.deepEqual(output.state(), { lock: 'locked' });
+  assert.deepEqual(events.map((e) => e.type), ['unlocked'], 'a readback is not announced unless the kind asks');
+});
+
+test('an on readback during a pulse leaves the pulse to end by itself', async (t) => {
+  const { output, writes } = lock(t, () => false);
+  await output.pulse(50, signal());
+  output.observe({ unlock: true }, performance.now());
+  await until('relocked at the end of the pulse', () => writes.some((w) => !w.on));
+  assert.equal(output.value, 'off');
+});
+
+test('with announceReadback a change seen only in the readback is an event too', async (t) => {
+  const { output, events } = lock(t, () => false, 'relock', { announceReadback: true });
+  output.observe({ unlock: false }, performance.now());
+  output.observe({ unlock: true }, performance.now());
+  assert.deepEqual(events.map((e) => e.type), ['unlocked']);
+});
+
+test('a stop switches off a pulse under way even when on_start is leave, and a relock still being retried', async (t) => {
+  const pulsing = lock(t, () => false, 'relock', { onStart: 'leave' });
+  await pulsing.output.pulse(60_000, signal());
+  pulsing.ctx.lane.stop();
+  await pulsing.output.stop();
+  assert.deepEqual(pulsing.writes.map((w) => w.on), [true, false]);
+  let failures = 1;
+  const retrying = lock(t, () => failures-- > 0, 'relock', { onStart: 'leave' });
+  await retrying.output.pulse(20, signal());
+  await until('the relock failed once', () => retrying.tried.length === 2);
+  retrying.ctx.lane.stop();
+  await retrying.output.stop();
+  assert.deepEqual(retrying.writes.map((w) => w.on), [true, false], 'switched off at the stop');
 });
