@@ -45,7 +45,7 @@ const groups = {
       'test/devices/device.test.ts',
       'test/devices/kinds/index.test.ts',
       'test/devices/kinds/gateway.test.ts',
-      'test/devices/capabilities/{action-port,compose,contact-input,end-limits,momentary-outputs,output-lane,pulsed-output,safety-loop}.test.ts',
+      'test/devices/capabilities/{action-port,compose,contact-input,end-limits,momentary-outputs,output-lane,passage-counter,pulsed-output,safety-loop}.test.ts',
     ],
   },
   cameras: {
