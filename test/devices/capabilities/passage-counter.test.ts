@@ -41,3 +41,10 @@ test('a thousand passages in one reading still count (the largest plausible)', (
   counter.observe({ count_in: 1000 });
   assert.deepEqual(events, [{ type: 'passage', details: { direction: 'in', count: 1000, total: 1000 } }]);
 });
+
+test('it declares its inputs, its one event and a state field per direction', () => {
+  const piece = passageCounter({ inputs: { in: 'count_in', out: 'count_out' } });
+  assert.deepEqual(piece.inputs, { optional: ['count_in', 'count_out'] });
+  assert.deepEqual(Object.keys(piece.events ?? {}), ['passage']);
+  assert.deepEqual(Object.keys(piece.state ?? {}), ['count_in', 'count_out']);
+});
