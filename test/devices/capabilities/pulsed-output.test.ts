@@ -2,13 +2,14 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { pulsedOutput } from '../../../src/devices/capabilities/pulsed-output.js';
+import { pulsedOutput, type Interlock } from '../../../src/devices/capabilities/pulsed-output.js';
 import { DeviceError } from '../../../src/driver-api.js';
 import { until } from '../../support/wait.js';
 import { pieceContext } from './piece-context.js';
 
 interface LockOptions {
   onStart?: string;
+  interlock?: Interlock;
   fail?: (on: boolean) => boolean | Error;
   announceReadback?: boolean;
 }
@@ -22,6 +23,7 @@ function lock(t: TestContext, failOff: () => boolean, offAction: string | null =
     events: { on: { name: 'unlocked', doc: 'unlocked' }, off: { name: 'locked', doc: 'locked' } },
     ...(offAction ? { offAction } : {}),
     ...(o.announceReadback ? { announceReadback: true } : {}),
+    ...(o.interlock ? { interlock: () => o.interlock! } : {}),
   });
   const fail = o.fail ?? ((on: boolean) => !on && failOff());
   const pc = pieceContext({ on_start: o.onStart ?? 'lock', unlock_ms: 5000, max_unlock_ms: 60_000 }, { failWrite: (_output, on) => fail(on) });
@@ -161,4 +163,35 @@ test('a stop switches off a pulse under way even when on_start is leave, and a r
   retrying.ctx.lane.stop();
   await retrying.output.stop();
   assert.deepEqual(retrying.writes.map((w) => w.on), [true, false], 'switched off at the stop');
+});
+
+/** A barrier's safety loop, set by hand: `clear`, and the switch-off it holds back. */
+function loop(clear: boolean) {
+  const held: (() => void)[] = [];
+  const interlock: Interlock = {
+    clear,
+    whenClear: (then) => (interlock.clear ? then() : void held.splice(0, held.length, then)),
+    cancel: () => void held.splice(0),
+  };
+  return { interlock, held, clearNow: () => ((interlock as { clear: boolean }).clear = true, held.splice(0).forEach((then) => then())) };
+}
+
+test('the end of a pulse waits for the interlock, then switches off', async (t) => {
+  const l = loop(false);
+  const { output, writes } = lock(t, () => false, null, { interlock: l.interlock });
+  await output.pulse(20, signal());
+  await until('the switch-off held by the interlock', () => l.held.length === 1);
+  assert.deepEqual(writes.map((w) => w.on), [true], 'still on while the loop is occupied');
+  l.clearNow();
+  await until('off once clear', () => output.value === 'off');
+});
+
+test('a stop leaves the output on when the interlock is not clear, and says so', async (t) => {
+  const l = loop(false);
+  const { output, ctx, writes, logs } = lock(t, () => false, null, { interlock: l.interlock });
+  await output.pulse(60_000, signal());
+  ctx.lane.stop();
+  await output.stop();
+  assert.deepEqual(writes.map((w) => w.on), [true]);
+  assert.deepEqual(logs.filter((l) => l.level === 'warn').map((l) => [l.msg, l.obj]), [['left on at the stop: the interlock is not clear', { output: 'unlock' }]]);
 });
