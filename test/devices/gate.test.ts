@@ -22,6 +22,16 @@ async function sentinelPulse(h: ReturnType<typeof harness>, after: number): Prom
 }
 
 describe('gate behaviour', () => {
+  it('a lock seen released or engaged only in the readback is announced; the state is in its order', () => {
+    const h = harness(gateKind);
+    h.behaviour.observe({ unlock: false, door: false }, later());
+    h.behaviour.observe({ unlock: true, door: false }, later());
+    h.behaviour.observe({ unlock: false, door: false }, later());
+    assert.deepEqual(h.eventTypes(), ['unlocked', 'locked']);
+    assert.deepEqual(Object.keys(h.behaviour.snapshot()), ['lock', 'door', 'unlocked_until', 'updated_at']);
+    assert.deepEqual(Object.keys(gateKind.settings).filter((k) => k.endsWith('unlock_ms')), ['unlock_ms', 'max_unlock_ms']);
+  });
+
   it('applies each safe state on start', async () => {
     const cases = [
       ['lock', [false], 'locked', []],

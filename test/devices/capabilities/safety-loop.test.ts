@@ -77,4 +77,55 @@ describe('safety loop', () => {
     await l.applySafeState();
     assert.deepEqual(l.state(), { vehicle_present: true });
   });
+
+  it('a held switch-off never runs on a reading of occupied, even the first one', () => {
+    const { loop: l } = loop();
+    let ran = 0;
+    l.whenClear(() => ran++);
+    l.observe({ loop: true });
+    assert.equal(ran, 0, 'unknown, then occupied: still held');
+    l.observe({ loop: true });
+    assert.equal(ran, 0);
+    l.observe({ loop: false });
+    assert.equal(ran, 1);
+  });
+
+  it('a reading without the loop, or not a boolean, changes nothing; a repeated occupied keeps its start', async () => {
+    const t = loop();
+    t.loop.observe({});
+    t.loop.observe({ loop: 1 as unknown as boolean });
+    assert.deepEqual(t.loop.state(), { vehicle_present: null });
+    assert.equal(t.touches(), 0);
+    t.loop.observe({ loop: true });
+    const start = Date.now();
+    await until('time passes', () => Date.now() - start >= 30);
+    t.loop.observe({ loop: true });
+    t.loop.observe({ loop: false });
+    const occupied = t.events.find((e) => e.type === 'vehicle_passed')!.details!.occupied_ms as number;
+    assert.ok(occupied >= 30 && occupied < 60_000, `occupied_ms ${occupied} counts from the first occupied reading`);
+    assert.equal(t.touches(), 2);
+  });
+
+  it('the first reading of a clear loop is no passage', () => {
+    const t = loop();
+    t.loop.observe({ loop: false });
+    assert.deepEqual(t.eventTypes(), []);
+  });
+
+  it('obstructed: logged with the input, its wait measured; a stop ends the wait', async () => {
+    const t = loop();
+    t.loop.observe({ loop: true });
+    t.loop.whenClear(() => {});
+    await until('obstructed', () => t.eventTypes().includes('obstructed'));
+    const waited = t.events[0].details!.waited_ms as number;
+    assert.ok(waited >= 1000 && waited < 60_000, `waited_ms ${waited}`);
+    assert.deepEqual(t.logs.map((l) => [l.level, l.msg, l.obj]), [['warn', 'obstructed: waiting for the safety loop to clear', { input: 'loop' }]]);
+    const s = loop();
+    s.loop.observe({ loop: true });
+    let ran = 0;
+    s.loop.whenClear(() => ran++);
+    await s.loop.stop();
+    s.loop.observe({ loop: false });
+    assert.equal(ran, 0, 'the stop forgot the held action');
+  });
 });
