@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { turnstileKind } from '../../src/devices/kinds/turnstile.js';
+import { parseFields } from '../../src/config/fields.js';
 import { sleep } from '../support/wait.js';
 import { harness } from './behaviour-harness.js';
 
@@ -9,6 +10,17 @@ const noSignal = new AbortController().signal;
 const later = () => performance.now() + 1;
 
 describe('turnstile behaviour', () => {
+  it('pass needs a direction, "in" or "out"; free passage has its safe state documented', () => {
+    const pass = turnstileKind.commands.pass;
+    const spec = typeof pass.args === 'function' ? pass.args({}) : pass.args;
+    assert.deepEqual(pass.required, ['direction']);
+    assert.deepEqual(parseFields({ direction: 'in' }, spec, pass.required).problems, []);
+    assert.deepEqual(parseFields({ direction: 'out' }, spec, pass.required).problems, []);
+    assert.equal(parseFields({ direction: 'up' }, spec, pass.required).problems.length, 1);
+    assert.equal(parseFields({}, spec, pass.required).problems.length, 1);
+    assert.ok(turnstileKind.safeState.free.startsWith('on_start:'), turnstileKind.safeState.free);
+  });
+
   it('rests both passage outputs and applies the safe mode on start', async () => {
     const h = harness(turnstileKind, { on_start: 'lock' });
     await h.behaviour.applySafeState();

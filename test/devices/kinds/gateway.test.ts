@@ -43,6 +43,38 @@ describe('the gateway kind', () => {
     assert.deepEqual(asked.map((q) => Object.keys(q as object)), [['limit'], ['limit', 'since', 'until', 'device', 'type']]);
   });
 
+  it('each command runs on the matching service of the running gateway, and its answer is the result', async () => {
+    const calls: unknown[][] = [];
+    const answer = (name: string) => (...args: unknown[]) => (calls.push([name, ...args]), { from: name });
+    const gw = { status: answer('status'), devices: answer('devices'), outbox: answer('outbox'), config: answer('config'), reload: async () => answer('reload')(), resync: async (device: unknown, signal: unknown) => answer('resync')(device, signal) } as unknown as GatewayServices;
+    const signal = new AbortController().signal;
+    const run = (name: string, args: Record<string, unknown> = {}) => (gatewayCommands[name].run as (gw: GatewayServices, args: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>)(gw, args, signal);
+    for (const name of ['status', 'devices', 'outbox', 'reload', 'config']) assert.deepEqual(await run(name), { from: name });
+    assert.deepEqual(await run('resync', { device: 'main-gate' }), { from: 'resync' });
+    assert.deepEqual(calls, [['status'], ['devices'], ['outbox'], ['reload'], ['config'], ['resync', 'main-gate', signal]]);
+  });
+
+  it('journal and resync take a device id of at most 64 characters', () => {
+    for (const name of ['journal', 'resync']) {
+      assert.deepEqual(parseFields({ device: 'x'.repeat(64) }, gatewayCommands[name].args).problems, [], name);
+      assert.equal(parseFields({ device: 'x'.repeat(65) }, gatewayCommands[name].args).problems.length, 1, name);
+    }
+    assert.deepEqual(parseFields({ since: 5 }, gatewayCommands.journal.args).problems, []);
+    assert.deepEqual(gatewayCommands.journal.check!({ since: 5, limit: 1 }), [], 'only since: nothing to compare');
+    assert.deepEqual(gatewayCommands.journal.check!({ until: 5, limit: 1 }), [], 'only until: nothing to compare');
+  });
+
+  it('no points, settings or safe state; every state field documented; no behaviour', () => {
+    assert.deepEqual(gatewayKind.points, { outputs: { required: [], optional: [] }, inputs: { required: [], optional: [] } });
+    assert.deepEqual(gatewayKind.settings, {});
+    assert.deepEqual(gatewayKind.safeState, {});
+    assert.deepEqual(gatewayKind.check({}), []);
+    assert.deepEqual(Object.keys(gatewayKind.state), ['version', 'session', 'started_at', 'uptime_s', 'devices', 'outbox', 'uplink']);
+    for (const [field, doc] of Object.entries(gatewayKind.state)) assert.ok(doc.length > 5, field);
+    assert.ok(gatewayKind.description.length > 20);
+    assert.ok(gatewayKind.eventDocs.outbox_overflow.doc.length > 20);
+  });
+
   it('its one event, the outbox overflow, is the one it documents', () => {
     assert.deepEqual(gatewayKind.events, ['outbox_overflow']);
     assert.deepEqual(Object.keys(gatewayKind.eventDocs), gatewayKind.events);
