@@ -98,6 +98,7 @@ test('on_start unlock switches on at start, leave writes nothing', async (t) => 
   const on = lock(t, () => false, 'relock', { onStart: 'unlock' });
   await on.output.applySafeState();
   assert.deepEqual(on.tried, [{ output: 'unlock', on: true }]);
+  assert.deepEqual(infos(on.logs), ['test unlocked (safe state on start)']);
   const left = lock(t, () => false, 'relock', { onStart: 'leave' });
   await left.output.applySafeState();
   assert.deepEqual(left.tried, []);
@@ -194,4 +195,15 @@ test('a stop leaves the output on when the interlock is not clear, and says so',
   await output.stop();
   assert.deepEqual(writes.map((w) => w.on), [true]);
   assert.deepEqual(logs.filter((l) => l.level === 'warn').map((l) => [l.msg, l.obj]), [['left on at the stop: the interlock is not clear', { output: 'unlock' }]]);
+});
+
+test('how long it has been off: -1 while unknown or on (a door opening then is not forced)', async (t) => {
+  const { output } = lock(t, () => false);
+  assert.equal(output.offForMs(), -1, 'unknown');
+  await output.set(false);
+  const since = Date.now();
+  await until('time passes', () => Date.now() - since >= 20);
+  assert.ok(output.offForMs() >= 20);
+  await output.set(true);
+  assert.equal(output.offForMs(), -1, 'on');
 });
