@@ -5,7 +5,10 @@ import type { FieldValues } from '../../../src/config/fields.js';
 import type { Readings } from '../../../src/driver-api.js';
 
 /** `failWrite(output, on)` true (or an Error to throw): that write throws, after it is recorded in `tried`. */
-export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => Readings; failWrite?: (output: string, on: boolean) => boolean | Error } = {}) {
+export function pieceContext(
+  settings: FieldValues = {},
+  opts: { inputs?: () => Readings; failWrite?: (output: string, on: boolean) => boolean | Error; holdWrite?: (output: string, on: boolean) => Promise<void> | undefined } = {},
+) {
   const writes: { output: string; on: boolean }[] = [];
   const tried: { output: string; on: boolean; args?: Readonly<Record<string, string | number>> }[] = [];
   const logs: { level: 'info' | 'warn' | 'error'; msg: string; obj: object }[] = [];
@@ -15,6 +18,7 @@ export function pieceContext(settings: FieldValues = {}, opts: { inputs?: () => 
   const outputs = {
     async write(output: string, on: boolean, _signal?: AbortSignal, args?: Readonly<Record<string, string | number>>) {
       tried.push({ output, on, ...(args ? { args } : {}) });
+      await opts.holdWrite?.(output, on);
       const fail = opts.failWrite?.(output, on);
       if (fail instanceof Error) throw fail;
       if (fail) throw new Error(`${output} write failed`);

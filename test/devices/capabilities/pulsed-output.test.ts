@@ -9,6 +9,7 @@ import { pieceContext } from './piece-context.js';
 
 interface LockOptions {
   onStart?: string;
+  hold?: (on: boolean) => Promise<void> | undefined;
   interlock?: Interlock;
   fail?: (on: boolean) => boolean | Error;
   announceReadback?: boolean;
@@ -26,7 +27,7 @@ function lock(t: TestContext, failOff: () => boolean, offAction: string | null =
     ...(o.interlock ? { interlock: () => o.interlock! } : {}),
   });
   const fail = o.fail ?? ((on: boolean) => !on && failOff());
-  const pc = pieceContext({ on_start: o.onStart ?? 'lock', unlock_ms: 5000, max_unlock_ms: 60_000 }, { failWrite: (_output, on) => fail(on) });
+  const pc = pieceContext({ on_start: o.onStart ?? 'lock', unlock_ms: 5000, max_unlock_ms: 60_000 }, { failWrite: (_output, on) => fail(on), ...(o.hold ? { holdWrite: (_output: string, on: boolean) => o.hold!(on) } : {}) });
   const output = piece.create(pc.ctx, undefined as never);
   t.after(async () => {
     pc.ctx.lane.stop();
@@ -206,4 +207,51 @@ test('how long it has been off: -1 while unknown or on (a door opening then is n
   assert.ok(output.offForMs() >= 20);
   await output.set(true);
   assert.equal(output.offForMs(), -1, 'on');
+});
+
+test('a relock queued behind a fresh pulse is dropped: the new unlock is not cut short', async (t) => {
+  let release: (() => void) | undefined;
+  const { output, ctx, writes } = lock(t, () => false, 'relock', { hold: (on) => (on && writes.length === 1 ? new Promise<void>((r) => (release = r)) : undefined) });
+  await output.pulse(20, signal());
+  const second = output.pulse(60_000, signal());
+  await until('the second unlock written, its reply held', () => release !== undefined);
+  // The first pulse ends while the second's write holds the lane: its relock queues behind it.
+  const first = Date.now();
+  await until('the first pulse is over', () => Date.now() - first > 40);
+  release!();
+  await second;
+  await ctx.lane.settle();
+  assert.deepEqual(writes.map((w) => w.on), [true, true], 'no relock after the second unlock');
+  assert.equal(output.value, 'on');
+});
+
+test('no retries after a stop', async (t) => {
+  const { output, ctx, tried } = lock(t, () => true);
+  await output.pulse(20, signal());
+  await until('the relock failed once', () => tried.length === 2);
+  ctx.lane.stop();
+  await output.stop();
+  const after = tried.length;
+  await afterFirstRetry();
+  await afterFirstRetry();
+  assert.equal(tried.length, after, 'nothing tried after the stop');
+});
+
+test('the same value again is no change: one touch, one event', async (t) => {
+  const { output, touches, events } = lock(t, () => false, 'relock', { announceReadback: true });
+  output.observe({ unlock: false }, performance.now());
+  output.observe({ unlock: false }, performance.now());
+  await output.set(false);
+  assert.equal(touches(), 1);
+  assert.deepEqual(events, []);
+});
+
+test('on_start offers off, on and leave; the stop writes with its reason', async (t) => {
+  const piece = pulsedOutput({ output: 'o', onStart: { off: 'lock', on: 'unlock', doc: 'd' } });
+  assert.deepEqual(piece.settings?.on_start, { type: 'enum', values: ['lock', 'unlock', 'leave'], default: 'lock' });
+  const { output, ctx, logs } = lock(t, () => false);
+  await output.pulse(60_000, signal());
+  ctx.lane.stop();
+  await output.stop();
+  assert.deepEqual(infos(logs).at(-1), 'test locked (gateway stopping)');
 });
