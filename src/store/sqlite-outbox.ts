@@ -16,6 +16,7 @@ import {
 } from '../uplink/outbox.js';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
+import { SYNCHRONOUS, synchronousLevel, withSynchronous } from './synchronous.js';
 
 // The outbox in the gateway's database (table `outbox`, migration 2). What is in flight lives in
 // memory only: after a restart every row is pending again. Rows are taken from the front of two
@@ -61,8 +62,6 @@ interface Removed {
   created_at: number;
 }
 
-const SYNC_LEVEL: Record<OutboxSynchronous, number> = { NORMAL: 1, FULL: 2 };
-
 export class SqliteOutbox implements Outbox {
   private readonly counts = zeroCounts();
   private bytes = 0;
@@ -99,13 +98,12 @@ export class SqliteOutbox implements Outbox {
            last_at = CASE WHEN unreported = 0 OR last_at IS NULL THEN @last ELSE max(last_at, @last) END`,
       ),
       reported: db.prepare('UPDATE outbox_drops SET unreported = max(0, unreported - ?) WHERE class = ?'),
-      setSync: [0, 1, 2].map((level) => db.prepare(`PRAGMA synchronous = ${level}`)),
     };
     for (const group of DROP_ORDER) {
       const codes = group.map((c) => CLASS_CODE[c]).join(', ');
       this.stmt.victims.set(group.join(','), db.prepare<[number, number], { seq: number }>(`SELECT seq FROM outbox WHERE class IN (${codes}) AND seq > ? ORDER BY seq LIMIT ?`));
     }
-    this.baseSync = db.pragma('synchronous', { simple: true }) as number;
+    this.baseSync = synchronousLevel(db);
     this.load();
   }
 
@@ -259,16 +257,11 @@ export class SqliteOutbox implements Outbox {
    * in memory are read again from the tables before the error is passed on.
    */
   private write(sync: OutboxSynchronous, body: () => void): void {
-    const level = SYNC_LEVEL[sync];
-    const change = level !== this.baseSync;
     try {
-      if (change) this.stmt.setSync[level].run();
-      this.db.transaction(body)();
+      withSynchronous(this.db, SYNCHRONOUS[sync], this.baseSync, () => this.db.transaction(body)());
     } catch (err) {
       this.resync();
       throw err;
-    } finally {
-      if (change) this.stmt.setSync[this.baseSync].run();
     }
   }
 
