@@ -32,11 +32,7 @@ import { RecentActivity } from './metrics/recent-activity.js';
 import type { ReloadPlan } from './service/reload.js';
 import { reloadConfiguration } from './service/reload-config.js';
 import type { StatusFigures } from './service/status-line.js';
-import { openDatabase, type SqliteDatabase } from './store/database.js';
-import { nextSession } from './store/gateway-meta.js';
-import { GroupCommit } from './store/group-commit.js';
-import { SqliteJournal } from './store/sqlite-journal.js';
-import { SqliteLedger } from './store/sqlite-ledger.js';
+import { type GatewayStore, openGatewayStore } from './store/gateway-store.js';
 import { topics } from './topics.js';
 import { builtinRegistries, type Registries } from './registries.js';
 import { Uplink } from './uplink/uplink.js';
@@ -51,8 +47,7 @@ export interface GatewayOptions {
 
 /** What exists only while the gateway runs (from start() on). */
 interface Running {
-  db: SqliteDatabase;
-  commits: GroupCommit;
+  store: GatewayStore;
   pipeline: CommandPipeline;
   /** Read now and pulse for the console (src/commissioning/). */
   commissioning: DeviceCommissioning;
@@ -116,13 +111,10 @@ export class Gateway {
   async start(): Promise<void> {
     const { config, log, bus, devices } = this;
     const startedAt = Date.now();
-    const db = openDatabase(config.data_dir);
-    const ledger = new SqliteLedger(db);
-    const journal = new SqliteJournal(db);
-    const commits = new GroupCommit(db);
-    const session = nextSession(db);
+    const store = openGatewayStore(config.data_dir);
+    const { db, ledger, journal, commits, syncs, session } = store;
     const uplink = (this.uplink = config.uplink.enabled
-      ? createUplink({ config, db, session, kinds: this.registries.kinds, retainedPicture: () => this.running?.state.picture() ?? [], submit: (input) => this.running?.pipeline.submit(input), log })
+      ? createUplink({ config, db, syncs, session, kinds: this.registries.kinds, retainedPicture: () => this.running?.state.picture() ?? [], submit: (input) => this.running?.pipeline.submit(input), log })
       : undefined);
     log.info({ site: config.site, gateway: config.gateway_id, session, version: VERSION, data_dir: config.data_dir }, 'gatehouse starting');
 
@@ -169,7 +161,7 @@ export class Gateway {
     const journalLog = log.child({ component: 'journal' });
     const commissioning = new DeviceCommissioning({ devices, pipeline, journal, commit: commits.run, log: log.child({ component: 'commissioning' }) });
     const technicianConsole = new ConsoleExtension({ bus, devices, submit: (input) => pipeline.submit(input), broker: () => this.broker, journal, commit: commits.run, config: () => this.config, gatewayState: () => this.gatewayState(), commissioning: () => this.running?.commissioning, configFiles: this.options.configFiles ?? [], log: log.child({ component: 'console' }) });
-    const running: Running = (this.running = { db, commits, pipeline, commissioning, outlet, state, metrics, console: technicianConsole, listeners: [], actors: [] });
+    const running: Running = (this.running = { store, pipeline, commissioning, outlet, state, metrics, console: technicianConsole, listeners: [], actors: [] });
 
     // What hears devices from their first report on: publishing (held until the broker listens), the journal, status' ring, snapshots.
     running.listeners.push(new DevicePublisher(bus, outlet, config.site, log), new JournalExtension({ bus, journal, commit: commits.run, log: journalLog }), new RecentActivityExtension(bus, recent), snapshots);
@@ -219,8 +211,7 @@ export class Gateway {
     await this.devices.stopTransports();
     for (const listener of [...(running?.listeners ?? [])].reverse()) await listener.stop();
     progress('closing the database');
-    running?.commits.flush();
-    running?.db.close();
+    await running?.store.close();
     this.log.info({}, 'gatehouse stopped');
   }
 

@@ -7,6 +7,7 @@ import type { KindDefinition } from '../devices/kinds/types.js';
 import type { Logger } from '../log.js';
 import { commandCatalogOf } from '../registries.js';
 import type { SqliteDatabase } from '../store/database.js';
+import type { PooledSync } from '../store/pooled-sync.js';
 import { SqliteOutbox } from '../store/sqlite-outbox.js';
 import { commandFilters } from '../topics.js';
 import { Uplink, type UplinkDeps } from '../uplink/uplink.js';
@@ -15,6 +16,8 @@ import { cloudCommand } from './command-sources.js';
 export interface UplinkParts {
   config: Readonly<GatehouseConfig>;
   db: SqliteDatabase;
+  /** The gateway's pooled WAL fsync (src/store/gateway-store.ts). */
+  syncs: PooledSync;
   session: number;
   kinds: Readonly<Record<string, KindDefinition>>;
   retainedPicture: UplinkDeps['retainedPicture'];
@@ -23,10 +26,13 @@ export interface UplinkParts {
   log: Logger;
 }
 
-export function createUplink({ config, db, session, kinds, retainedPicture, submit, log }: UplinkParts): Uplink {
+export function createUplink({ config, db, syncs, session, kinds, retainedPicture, submit, log }: UplinkParts): Uplink {
+  // FULL: the outbox commits at NORMAL, and a message counts once the pooled fsync of the WAL that
+  // follows has returned (off the event loop). NORMAL: nothing waits for a sync.
+  const pooled = config.uplink.synchronous === 'FULL' ? syncs : undefined;
   const outbox = new SqliteOutbox(db, {
     limits: { maxMessages: config.uplink.max_messages, maxBytes: config.uplink.max_bytes },
-    synchronous: config.uplink.synchronous,
+    synchronous: 'NORMAL',
   });
   return new Uplink({
     config: config.uplink,
@@ -34,6 +40,7 @@ export function createUplink({ config, db, session, kinds, retainedPicture, subm
     gatewayId: config.gateway_id,
     session,
     outbox,
+    ...(pooled ? { afterSync: (done: () => void, failed: (err: unknown) => void) => pooled.after(done, failed) } : {}),
     commandFilters: commandFilters(config.site, commandCatalogOf(kinds), config.gateway_id),
     retainedPicture,
     onCommand: (cmd) => submit(cloudCommand(cmd)),

@@ -23,7 +23,8 @@ export function databasePath(dataDir: string): string {
 
 /**
  * Open the gateway's one database: WAL so readers (the CLI) never block the gateway, and
- * synchronous=FULL so a command id remembered for de-duplication survives power loss.
+ * synchronous=FULL for every writer that does not sync by itself (the group commit commits at
+ * NORMAL and fsyncs the WAL off the event loop: gateway-store.ts).
  */
 export function openDatabase(dataDir: string, opts: { readonly?: boolean } = {}): SqliteDatabase {
   const file = databasePath(dataDir);

@@ -1,10 +1,18 @@
 import type { Commit } from '../commands/commit.js';
 import type { SqliteDatabase } from './database.js';
+import type { PooledSync } from './pooled-sync.js';
+import { SYNCHRONOUS, synchronousLevel, withSynchronous } from './synchronous.js';
 
 // Group commit: writes handed over during one turn of the event loop run in one transaction at the
-// end of that turn, so a burst of commands costs one fsync (synchronous=FULL) instead of one per
-// write, and nothing waits on a timer. Each write runs in its own savepoint, so one failing write
-// does not undo the others; a failed COMMIT (disk full, I/O error) rejects every write of the batch.
+// end of that turn, so a burst of commands costs one fsync instead of one per write, and nothing
+// waits on a timer. Each write runs in its own savepoint, so one failing write does not undo the
+// others; a failed COMMIT (disk full, I/O error) rejects every write of the batch.
+//
+// Where the fsync happens: without `sync`, inside COMMIT at the connection's own level (FULL), on the
+// event loop. With `sync` (the gateway's fdatasync of the WAL, pooled), the batch commits at
+// synchronous=NORMAL (its WAL frames written, not synced) and its writes resolve only once a sync
+// started after that COMMIT has returned; the loop runs meanwhile. Either way a write's promise
+// resolves only once it is on disk.
 
 interface Job {
   write: () => unknown;
@@ -14,6 +22,11 @@ interface Job {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+export interface GroupCommitOptions {
+  /** Makes every committed frame durable (the `-wal` file's fdatasync); turns on NORMAL commits. */
+  sync?: PooledSync;
+}
+
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled: NodeJS.Immediate | undefined;
@@ -22,8 +35,13 @@ export class GroupCommit {
   private readonly inSavepoint: (write: () => unknown) => unknown;
   /** The batch's transaction; built once: better-sqlite3 builds a new wrapper on every db.transaction(). */
   private readonly inTransaction: (batch: Job[], outcomes: Outcome[]) => void;
+  /** The connection's own level, restored after each NORMAL commit for every other writer. */
+  private readonly baseSynchronous: number;
 
-  constructor(db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly options: GroupCommitOptions = {},
+  ) {
     this.inSavepoint = db.transaction((write: () => unknown) => write());
     this.inTransaction = db.transaction((batch: Job[], outcomes: Outcome[]) => {
       for (const job of batch) {
@@ -34,6 +52,7 @@ export class GroupCommit {
         }
       }
     });
+    this.baseSynchronous = synchronousLevel(db);
   }
 
   /** Run `write` in the next group transaction; resolves with its value once that transaction is on disk. */
@@ -43,7 +62,7 @@ export class GroupCommit {
       this.scheduled ??= setImmediate(() => this.flush());
     });
 
-  /** Commit everything queued now (also used before closing the database). */
+  /** Commit everything queued now; with `sync`, its writes resolve once a sync after it returns. */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
@@ -52,15 +71,31 @@ export class GroupCommit {
     this.queue = [];
     const outcomes: Outcome[] = [];
     try {
-      this.inTransaction(batch, outcomes);
+      this.commit(batch, outcomes);
     } catch (err) {
       for (const job of batch) job.reject(err);
       return;
     }
+    const done: { job: Job; value: unknown }[] = [];
     batch.forEach((job, i) => {
       const outcome = outcomes[i];
-      if (outcome.ok) job.resolve(outcome.value);
+      if (outcome.ok) done.push({ job, value: outcome.value });
       else job.reject(outcome.err);
     });
+    const resolveAll = () => done.forEach(({ job, value }) => job.resolve(value));
+    if (!this.options.sync) resolveAll();
+    // Committed but perhaps not on disk if the sync fails: then no write of the batch may count as done.
+    else if (done.length > 0) this.options.sync.after(resolveAll, (err) => done.forEach(({ job }) => job.reject(err)));
+  }
+
+  /** Commit what is queued and wait until every committed write is on disk (before closing the database). */
+  async drain(): Promise<void> {
+    this.flush();
+    await this.options.sync?.idle();
+  }
+
+  private commit(batch: Job[], outcomes: Outcome[]): void {
+    const level = this.options.sync ? SYNCHRONOUS.NORMAL : this.baseSynchronous;
+    withSynchronous(this.db, level, this.baseSynchronous, () => this.inTransaction(batch, outcomes));
   }
 }

@@ -100,7 +100,7 @@ export function uplinkSchema(env: EnvName) {
     initial_ms: { doc: 'First reconnect delay.', format: POSITIVE_INT, default: 1000, env: env('uplink.backoff.initial_ms') },
     max_ms: { doc: 'Longest reconnect delay.', format: POSITIVE_INT, default: 60_000, env: env('uplink.backoff.max_ms') },
   },
-  synchronous: { doc: 'SQLite synchronous for outbox writes: FULL or NORMAL.', format: ['FULL', 'NORMAL'], default: 'FULL', env: env('uplink.synchronous') },
+  synchronous: { doc: 'Durability of outbox writes: FULL (a message counts once the WAL is fsynced) or NORMAL (once committed).', format: ['FULL', 'NORMAL'], default: 'FULL', env: env('uplink.synchronous') },
   flush_on_stop_ms: { doc: 'How long a clean stop waits for the outbox to drain.', format: NATURAL, default: 5000, env: env('uplink.flush_on_stop_ms') },
 };
 }

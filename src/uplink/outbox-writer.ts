@@ -2,7 +2,9 @@ import type { Outbox, OutboxMessage } from './outbox.js';
 
 // Group commit: messages handed over during one turn of the event loop are appended in one
 // transaction at the end of that turn, so a burst costs one fsync instead of one per message and
-// nothing waits on a timer. A message is offered to the link only after its commit.
+// nothing waits on a timer. A message is offered to the link only after its commit. With
+// `afterSync` (the gateway: the outbox commits at NORMAL and the WAL is fsynced off the event loop),
+// the turn's promise settles only once that sync has returned.
 
 export interface WriterLogger {
   error(obj: object, msg?: string): void;
@@ -14,6 +16,8 @@ export interface OutboxWriterOptions {
   maxBatch?: number;
   /** After each successful commit. */
   onCommitted?: () => void;
+  /** Calls `done` once what is committed now is on disk (`failed` if that fails); without it, commits are durable by themselves. */
+  afterSync?: (done: () => void, failed: (err: unknown) => void) => void;
   /** How often a persisting storage failure is logged again (the count keeps growing meanwhile). */
   errorLogIntervalMs?: number;
   now?: () => number;
@@ -62,8 +66,8 @@ export class OutboxWriter {
 
   /**
    * Queues a message for the next group commit. The promise settles (never rejects) once the
-   * transaction holding it has ended: committed, or failed and counted as unstored. Every message
-   * of one turn shares one promise, as it shares one fsync.
+   * transaction holding it has ended: committed (and synced, with `afterSync`), or failed and
+   * counted as unstored. Every message of one turn shares one promise, as it shares one fsync.
    */
   enqueue(message: OutboxMessage): Promise<void> {
     this.queue.push(message);
@@ -93,7 +97,9 @@ export class OutboxWriter {
       }
     }
     if (committed) this.opts.onCommitted?.();
-    pending?.resolve();
+    if (!pending) return;
+    if (committed && this.opts.afterSync) this.opts.afterSync(pending.resolve, (err) => (this.syncFailed(err), pending.resolve()));
+    else pending.resolve();
   }
 
   stats(): WriterStats {
@@ -110,6 +116,14 @@ export class OutboxWriter {
   /** Give back a count taken with takeUnstored() whose report was not delivered. */
   restoreUnstored(count: number): void {
     this.unstoredSinceReport += count;
+  }
+
+  /** The rows are committed, but whether they reached the disk is unknown: said loudly, not counted as lost. */
+  private syncFailed(err: unknown): void {
+    const code = (err as { code?: string }).code ?? 'STORE_ERROR';
+    const message = err instanceof Error ? err.message : String(err);
+    this.counters.lastError = { code, message, at: this.now() };
+    this.log.error({ code, err: message }, 'outbox sync failed; messages for the cloud are committed but perhaps not on disk');
   }
 
   private storageFailed(err: unknown, count: number): void {

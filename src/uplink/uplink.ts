@@ -14,7 +14,7 @@ import { UplinkError } from './errors.js';
 import { messageClass } from './message-class.js';
 import { hex } from './mqtt5.js';
 import { MESSAGE_CLASSES, type Outbox, type OverflowReport } from './outbox.js';
-import { OutboxWriter } from './outbox-writer.js';
+import { OutboxWriter, type OutboxWriterOptions } from './outbox-writer.js';
 import { responseTopicProblem } from './response-topic.js';
 
 export type { LinkMessage } from './cloud-link.js';
@@ -41,6 +41,8 @@ export interface UplinkDeps {
   /** The gateway's session number: a user property of every message under MQTT 5. */
   session: number;
   outbox: Outbox;
+  /** When the outbox commits without syncing (see OutboxWriter): the sync that makes its commits durable. */
+  afterSync?: OutboxWriterOptions['afterSync'];
   /**
    * The current retained picture, in order: gateway availability `online`, gateway state, then
    * each device's state and availability. Published first on every connection (the birth).
@@ -109,7 +111,7 @@ export class Uplink {
   private unstoredToReport = 0;
 
   constructor(private readonly deps: UplinkDeps) {
-    this.writer = new OutboxWriter(deps.outbox, deps.log, { onCommitted: () => this.link?.notify() });
+    this.writer = new OutboxWriter(deps.outbox, deps.log, { onCommitted: () => this.link?.notify(), ...(deps.afterSync ? { afterSync: deps.afterSync } : {}) });
     this.allowList = new CommandAllowList(deps.config.allow_commands);
   }
 

@@ -2,23 +2,23 @@
 // completion, journal row) on its own database settings (WAL, synchronous=FULL) in a fresh data dir,
 // batches of --batch commands per event-loop turn as with that many in flight. Each flush is timed
 // around GroupCommit.flush(); the same batches with synchronous=OFF (no fsync) show the CPU part.
-// The gap between the two is the fsync the loop waits for, which a writer thread would take off it.
-// A third run prototypes the cheaper way off the loop: synchronous=NORMAL (WAL frames written, no
-// fsync at COMMIT; checkpoints still sync) and then one fsync of the -wal file in libuv's thread pool
-// before the batch's promises would resolve: the loop is held for the CPU part only, and the batch
-// is on disk when that fsync returns (fsync is per file, not per descriptor).
+// The gap between the two is the fsync the loop waits for. A third run is what the gateway does
+// (src/store/gateway-store.ts): synchronous=NORMAL (WAL frames written, no fsync at COMMIT) and one
+// fdatasync of the -wal file in libuv's thread pool before the batch's promises resolve: the loop is
+// held for the CPU part only, and the batch is on disk when that sync returns.
 //
 // usage: node --import tsx test/bench/commit-block.ts [--batch N] [--commits N] [--data-parent DIR]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { databasePath, openDatabase } from '../../src/store/database.js';
+import { openDatabase } from '../../src/store/database.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
+import { PooledSync } from '../../src/store/pooled-sync.js';
 import { SqliteJournal } from '../../src/store/sqlite-journal.js';
 import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
+import { WalSync } from '../../src/store/wal-sync.js';
 import { summarize } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -30,12 +30,13 @@ const COMMITS = Number(args.commits);
 async function measure(synchronous: 'FULL' | 'OFF' | 'NORMAL+fsync', durable?: number[]): Promise<number[]> {
   const dir = mkdtempSync(join(String(args['data-parent']), 'gatehouse-commit-block-'));
   const db = openDatabase(dir);
-  const wal = synchronous === 'NORMAL+fsync' ? await open(`${databasePath(dir)}-wal`, 'r') : undefined;
+  const wal = synchronous === 'NORMAL+fsync' ? WalSync.open(db) : undefined;
   try {
-    db.pragma(`synchronous = ${synchronous === 'NORMAL+fsync' ? 'NORMAL' : synchronous}`);
+    if (!wal) db.pragma(`synchronous = ${synchronous}`);
     const ledger = new SqliteLedger(db);
     const journal = new SqliteJournal(db);
-    const commits = new GroupCommit(db);
+    const commits = new GroupCommit(db, wal ? { sync: new PooledSync(() => wal.sync()) } : {});
+    let last: Promise<unknown> = Promise.resolve();
     const blocked: number[] = [];
     let n = 0;
     for (let c = 0; c < COMMITS; c++) {
@@ -44,7 +45,7 @@ async function measure(synchronous: 'FULL' | 'OFF' | 'NORMAL+fsync', durable?: n
         const id = `cmd-${n++}`;
         const at = Date.now();
         void commits.run(() => ledger.claim('gate/g01', id, at, { command: 'unlock', source: 'local', client_id: 'bench-client', username: 'bench' }));
-        void commits.run(() => {
+        last = commits.run(() => {
           const result = { id, command: 'unlock', status: 'ok' as const, message: 'unlock done', source: 'local' as const, kind: 'gate', device: 'g01', data: {}, timing: { received_at: at, finished_at: at + 2, total_ms: 2 } };
           ledger.complete('gate/g01', id, result);
           journal.append({ at, type: 'command', kind: 'gate', device: 'g01', command: 'unlock', command_id: id, source: 'local', client_id: 'bench-client', username: 'bench', peer: '127.0.0.1:5000', payload: `{"id":"${id}","duration_ms":200}`, status: 'ok', message: 'unlock done', latency_ms: 2, duplicate: false });
@@ -54,13 +55,13 @@ async function measure(synchronous: 'FULL' | 'OFF' | 'NORMAL+fsync', durable?: n
       commits.flush();
       blocked.push(performance.now() - startedAt);
       if (wal) {
-        await wal.sync();
+        await last;
         durable?.push(performance.now() - startedAt);
       }
     }
     return blocked;
   } finally {
-    await wal?.close();
+    wal?.close();
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -16,7 +16,7 @@ import { PACKAGE_ROOT } from '../support/cli-process.js';
 import { isLog, siteFiles, spawnService, type LogLine } from '../support/gateway-process.js';
 import { commandTopic, gatewayAvailabilityTopic, parseResult, topicOf, uniqueId } from '../support/gateway.js';
 import { connectClient, subscribeCollect } from '../support/mqtt-client.js';
-import { GATEWAY_ID, GATE_B, SITE, USERS, resetDevice, siteDevice } from '../support/site.js';
+import { GATEWAY_ID, GATE_A, GATE_B, SITE, USERS, resetDevice, siteDevice } from '../support/site.js';
 import { until } from '../support/wait.js';
 import { startCloudBroker } from '../uplink/cloud-broker.js';
 import { cloudSubscriber } from '../uplink/cloud-subscriber.js';
@@ -94,6 +94,59 @@ test('SIGINT stops the same way', async (t) => {
   gateway.signal('SIGINT');
   assert.deepEqual(await gateway.exit(), { code: 0, signal: null });
   assert.ok(gateway.logs.some(isLog('gatehouse stopped')));
+});
+
+test('kill -9 while commands stream: every result a client got is in the ledger after the restart, and the restart answers the rest', async (t) => {
+  const site = await siteFiles(t, device.port);
+  const first = spawnService(t, site.file);
+  const client = await connectClient({ port: await first.brokerPort(), ...USERS.guard });
+  t.after(() => client.endAsync(true));
+  const results = await subscribeCollect(client, `site/${SITE}/gate/+/result`);
+  // Two lanes, one per gate: each sends its next unlock as soon as its result is in.
+  const sent: string[] = [];
+  let killed = false;
+  let endLanes = () => undefined as void;
+  const lanesEnded = new Promise<void>((resolve) => (endLanes = resolve));
+  const lane = async (gate: typeof GATE_A | typeof GATE_B) => {
+    while (!killed) {
+      const id = uniqueId(`stream-${gate.id}`);
+      sent.push(id);
+      await client.publishAsync(commandTopic(gate, 'unlock'), JSON.stringify({ id, duration_ms: 100 }), { qos: 1 }).catch(() => undefined);
+      await Promise.race([results.waitFor((m) => parseResult(m).id === id, WAIT_MS), lanesEnded]);
+    }
+  };
+  const lanes = [lane(GATE_A), lane(GATE_B)];
+  await results.waitFor(() => results.messages.filter((m) => parseResult(m).status === 'ok').length >= 10, WAIT_MS);
+  killed = true;
+  assert.deepEqual(await first.kill('SIGKILL'), { code: null, signal: 'SIGKILL' });
+  endLanes();
+  await client.endAsync(true);
+  await Promise.all(lanes);
+  const answered = results.messages.map(parseResult);
+  assert.ok(answered.length >= 10);
+
+  // The restart answers what the kill interrupted, then stops cleanly.
+  const second = spawnService(t, site.file);
+  await second.waitForLog('online', isLog('gatehouse online'), WAIT_MS);
+  second.signal('SIGTERM');
+  assert.deepEqual(await second.exit(), { code: 0, signal: null }, second.stderr);
+
+  const db = new Database(databasePath(site.dataDir), { readonly: true, fileMustExist: true });
+  try {
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    const row = db.prepare<[string], { result: string | null }>('SELECT result FROM command_ids WHERE id = ?');
+    for (const result of answered) {
+      const stored = row.get(result.id);
+      assert.ok(stored?.result, `${result.id}: answered ${result.status} before the kill, and in the ledger after it`);
+      assert.equal(JSON.parse(stored.result).status, result.status);
+    }
+    const open = db.prepare<[], { id: string }>('SELECT id FROM command_ids WHERE result IS NULL').all();
+    assert.deepEqual(open, [], 'every claimed command has its result after the restart');
+    const claimed = sent.filter((id) => row.get(id));
+    assert.ok(claimed.length >= answered.length, `${claimed.length} of ${sent.length} sent were claimed`);
+  } finally {
+    db.close();
+  }
 });
 
 test('SIGTERM after a cloud outage, with the link back: the backlog is flushed before the exit', async (t) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openMemoryDatabase } from '../../src/store/database.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
+import { PooledSync } from '../../src/store/pooled-sync.js';
 import { SqliteLedger } from '../../src/store/sqlite-ledger.js';
 
 describe('group commit', () => {
@@ -72,3 +73,114 @@ describe('group commit', () => {
     assert.ok(ledger.get('gate/g1', 'now'));
   });
 });
+
+/** A group commit whose sync the test releases by hand: each sync is recorded with the ids claimed when it started. */
+function heldCommits() {
+  const db = openMemoryDatabase();
+  const calls: { claimed: string[]; release: () => void; fail: (err: Error) => void }[] = [];
+  const sync = () =>
+    new Promise<void>((resolve, reject) => {
+      const claimed = (db.prepare('SELECT id FROM command_ids ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+      calls.push({ claimed, release: resolve, fail: reject });
+    });
+  return { db, ledger: new SqliteLedger(db), calls, commits: new GroupCommit(db, { sync: new PooledSync(sync) }) };
+}
+
+const input = { command: 'unlock', source: 'local' };
+
+/** Whether a promise has settled after the microtasks queued now have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => (done = true), () => (done = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
+describe('group commit with a pooled sync (synchronous=NORMAL, then an fsync of the WAL)', () => {
+  it('a write resolves only once a sync started after its COMMIT has returned', async () => {
+    const { ledger, calls, commits } = heldCommits();
+    const claim = commits.run(() => ledger.claim('gate/g1', 'a', 1, input));
+    commits.flush();
+    assert.equal(calls.length, 1, 'one sync for the batch');
+    assert.deepEqual(calls[0].claimed, ['a'], 'the sync starts after the batch is committed');
+    assert.equal(await settled(claim), false, 'committed is not enough: the claim waits for its sync');
+    calls[0].release();
+    assert.equal(await claim, undefined, 'then it resolves with the write\'s value');
+  });
+
+  it('batches committed while a sync runs wait for the next sync, which starts when that one returns', async () => {
+    const { ledger, calls, commits } = heldCommits();
+    const first = commits.run(() => ledger.claim('gate/g1', 'a', 1, input));
+    commits.flush();
+    const second = commits.run(() => ledger.claim('gate/g1', 'b', 2, input));
+    commits.flush();
+    const third = commits.run(() => ledger.claim('gate/g1', 'a', 3, input));
+    commits.flush();
+    assert.equal(calls.length, 1, 'one sync in flight at a time');
+    calls[0].release();
+    assert.equal(await first, undefined);
+    assert.equal(await settled(second), false, 'the first sync may have started before the second batch was written');
+    assert.equal(calls.length, 2, 'the next sync covers both batches committed meanwhile');
+    assert.deepEqual(calls[1].claimed, ['a', 'b']);
+    calls[1].release();
+    assert.equal(await second, undefined);
+    assert.equal((await third)?.createdAt, 1, 'a duplicate id is answered with the earlier claim, once durable');
+  });
+
+  it('commits at NORMAL and gives every other writer the connection\'s own level back', async () => {
+    const db = openMemoryDatabase();
+    db.pragma('synchronous = FULL');
+    const commits = new GroupCommit(db, { sync: new PooledSync(() => Promise.resolve()) });
+    const during = await commits.run(() => db.pragma('synchronous', { simple: true }));
+    assert.equal(during, 1, 'NORMAL inside the group transaction');
+    assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL again after it');
+    await assert.rejects(commits.run(() => db.prepare('INSERT INTO no_such_table VALUES (1)').run()));
+    assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL again after a failed write too');
+    const plain = new GroupCommit(db);
+    assert.equal(await plain.run(() => db.pragma('synchronous', { simple: true })), 2, 'without a sync the connection\'s level is left alone');
+  });
+
+  it('a failed sync rejects every write of its batch with the error; the next batch syncs again', async () => {
+    const { ledger, calls, commits } = heldCommits();
+    const writes = [commits.run(() => ledger.claim('gate/g1', 'a', 1, input)), commits.run(() => ledger.claim('gate/g1', 'b', 1, input))];
+    commits.flush();
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    calls[0].fail(eio);
+    for (const write of writes) await assert.rejects(write, eio);
+    const next = commits.run(() => ledger.claim('gate/g1', 'c', 1, input));
+    commits.flush();
+    assert.equal(calls.length, 2);
+    calls[1].release();
+    assert.equal(await next, undefined);
+  });
+
+  it('a write that fails is rejected at once, without waiting for the sync', async () => {
+    const { ledger, calls, commits } = heldCommits();
+    const good = commits.run(() => ledger.claim('gate/g1', 'a', 1, input));
+    const bad = commits.run(() => {
+      throw new Error('refused');
+    });
+    commits.flush();
+    await assert.rejects(bad, /refused/);
+    assert.equal(await settled(good), false);
+    calls[0].release();
+    await good;
+  });
+
+  it('drain commits what is queued and returns once every committed write is synced', async () => {
+    const { ledger, calls, commits } = heldCommits();
+    const first = commits.run(() => ledger.claim('gate/g1', 'a', 1, input));
+    commits.flush();
+    const second = commits.run(() => ledger.claim('gate/g1', 'b', 1, input));
+    const drained = commits.drain();
+    assert.ok(ledger.get('gate/g1', 'b'), 'the queued write is committed at once');
+    assert.equal(await settled(drained), false);
+    calls[0].release();
+    await first;
+    assert.equal(await settled(drained), false, 'the second batch still waits for its own sync');
+    calls[1].release();
+    await drained;
+    assert.equal(await second, undefined);
+  });
+});
+

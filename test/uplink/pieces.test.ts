@@ -113,6 +113,46 @@ describe('OutboxWriter', () => {
     assert.deepEqual(appends, [3, 4, 4, 1], 'at most maxBatch per transaction');
     assert.equal(writer.stats().committed, 12);
   });
+
+  it('with afterSync: the link hears of a commit at once, the turn\'s promise settles only once the sync returns', async () => {
+    const outbox = new MemoryOutbox({ maxMessages: 100, maxBytes: 100_000 });
+    const syncs: { done: () => void; failed: (err: unknown) => void }[] = [];
+    const errors: { obj: object; msg?: string }[] = [];
+    let notified = 0;
+    const writer = new OutboxWriter(outbox, { error: (obj, msg) => void errors.push({ obj, msg }), warn() {} }, { onCommitted: () => notified++, afterSync: (done, failed) => void syncs.push({ done, failed }) });
+    let settled = false;
+    const first = writer.enqueue(msg('ev', 'a')).then(() => (settled = true));
+    writer.flush();
+    assert.equal(notified, 1, 'committed: the link may send it');
+    assert.equal(syncs.length, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'not yet counted: its sync has not returned');
+    syncs[0].done();
+    await first;
+
+    const second = writer.enqueue(msg('ev', 'b'));
+    writer.flush();
+    syncs[1].failed(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await second;
+    assert.deepEqual(errors.map((e) => [e.msg, e.obj]), [['outbox sync failed; messages for the cloud are committed but perhaps not on disk', { code: 'EIO', err: 'EIO: i/o error, fdatasync' }]]);
+    assert.equal(writer.stats().lastError?.code, 'EIO');
+    assert.equal(writer.stats().unstored, 0, 'committed, so not counted as lost');
+    assert.equal(outbox.stats().depth, 2, 'both messages are in the outbox');
+  });
+
+  it('with afterSync: a turn whose commit failed settles at once, with nothing to sync', async () => {
+    const outbox = new MemoryOutbox({ maxMessages: 100, maxBytes: 100_000 });
+    outbox.append = () => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    };
+    let syncs = 0;
+    const writer = new OutboxWriter(outbox, { error() {}, warn() {} }, { afterSync: () => void syncs++ });
+    const settled = writer.enqueue(msg('ev', 'a'));
+    writer.flush();
+    await settled;
+    assert.equal(syncs, 0);
+    assert.equal(writer.stats().unstored, 1);
+  });
 });
 
 describe('RateMeter', () => {
