@@ -11,8 +11,10 @@ import { SYNCHRONOUS, synchronousLevel, withSynchronous } from './synchronous.js
 // Where the fsync happens: without `sync`, inside COMMIT at the connection's own level (FULL), on the
 // event loop. With `sync` (the gateway's fdatasync of the WAL, pooled), the batch commits at
 // synchronous=NORMAL (its WAL frames written, not synced) and its writes resolve only once a sync
-// started after that COMMIT has returned; the loop runs meanwhile. Either way a write's promise
-// resolves only once it is on disk.
+// started after that COMMIT has returned; the loop runs meanwhile. Writes handed over while a sync
+// runs could not resolve before the next one anyway, so they wait for it to return and are then
+// committed together: one transaction per sync, as large as when the fsync held the loop. Either way
+// a write's promise resolves only once it is on disk.
 
 interface Job {
   write: () => unknown;
@@ -30,6 +32,8 @@ export interface GroupCommitOptions {
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled: NodeJS.Immediate | undefined;
+  /** A commit is due when the sync that runs now returns. */
+  private awaitingSync = false;
 
   /** One savepoint around one write (a transaction function called inside another nests as a savepoint). */
   private readonly inSavepoint: (write: () => unknown) => unknown;
@@ -59,10 +63,23 @@ export class GroupCommit {
   readonly run: Commit = <T>(write: () => T) =>
     new Promise<T>((resolve, reject) => {
       this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
-      this.scheduled ??= setImmediate(() => this.flush());
+      this.scheduled ??= setImmediate(() => this.flushUnlessSyncing());
     });
 
-  /** Commit everything queued now; with `sync`, its writes resolve once a sync after it returns. */
+  /** The end-of-turn commit; while a pooled sync runs, it waits for that sync (see above). */
+  private flushUnlessSyncing(): void {
+    this.scheduled = undefined;
+    const sync = this.options.sync;
+    if (!sync?.busy) return this.flush();
+    if (this.awaitingSync) return;
+    this.awaitingSync = true;
+    sync.whenIdle(() => {
+      this.awaitingSync = false;
+      this.flush();
+    });
+  }
+
+  /** Commit everything queued now (a sync running or not); with `sync`, its writes resolve once a sync after it returns. */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;

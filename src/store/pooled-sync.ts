@@ -7,6 +7,7 @@
 export class PooledSync {
   private waiting: { done: () => void; failed: (err: unknown) => void }[] = [];
   private running: Promise<void> | undefined;
+  private idleListeners: (() => void)[] = [];
 
   constructor(private readonly sync: () => Promise<void>) {}
 
@@ -14,6 +15,17 @@ export class PooledSync {
   after(done: () => void, failed: (err: unknown) => void): void {
     this.waiting.push({ done, failed });
     this.start();
+  }
+
+  /** A sync runs now. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** `listener` runs once the sync running now has returned, before the next one starts (so what it commits joins that one). */
+  whenIdle(listener: () => void): void {
+    if (!this.running) return listener();
+    this.idleListeners.push(listener);
   }
 
   /** Resolves once no sync runs and nobody waits (before the file is closed). */
@@ -32,6 +44,9 @@ export class PooledSync {
       )
       .finally(() => {
         this.running = undefined;
+        const listeners = this.idleListeners;
+        this.idleListeners = [];
+        for (const listener of listeners) listener();
         this.start();
       });
   }

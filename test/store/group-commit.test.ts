@@ -127,6 +127,26 @@ describe('group commit with a pooled sync (synchronous=NORMAL, then an fsync of 
     assert.equal((await third)?.createdAt, 1, 'a duplicate id is answered with the earlier claim, once durable');
   });
 
+  it('writes handed over while a sync runs wait for it, then are committed together before one sync', async () => {
+    const { db, ledger, calls, commits } = heldCommits();
+    const first = commits.run(() => ledger.claim('gate/g1', 'a', 1, input));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(calls.length, 1, 'the first turn committed and its sync runs');
+    const later: Promise<unknown>[] = [];
+    for (const id of ['b', 'c', 'd']) {
+      later.push(commits.run(() => ledger.claim('gate/g1', id, 2, input)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((db.prepare('SELECT count(*) AS n FROM command_ids').get() as { n: number }).n, 1, 'nothing more committed while the sync runs');
+    calls[0].release();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(calls.length, 2, 'one sync for the three turns');
+    assert.deepEqual(calls[1].claimed, ['a', 'b', 'c', 'd'], 'all committed when it started');
+    calls[1].release();
+    await Promise.all(later);
+  });
+
   it('commits at NORMAL and gives every other writer the connection\'s own level back', async () => {
     const db = openMemoryDatabase();
     db.pragma('synchronous = FULL');
