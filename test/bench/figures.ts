@@ -22,7 +22,7 @@ export interface BenchSettings {
 
 export interface BenchRun {
   settings: BenchSettings;
-  env: { node: string; cpus: number; gateway_dist: string; data_fs: string; gateway_node_args: string[] };
+  env: { node: string; cpus: number; gateway_dist: string; data_fs: string; gateway_node_args: string[]; gateway_slow_fsync_ms: number };
   /** Absent with --windowed-only. */
   roundTrips: { gateway1: Measured; floor1: Measured; gatewayN: Measured; floorN: Measured } | undefined;
   windowed: WindowedRuns;
@@ -71,7 +71,7 @@ export function renderFigures(run: BenchRun): { text: string; json: unknown } {
     `gatehouse bench: ${s.devices} gates on one pymodbus device (own connection + unit each), poll_ms ${s.poll_ms}, unlock duration_ms ${s.duration_ms},`,
     `random gap 0..${s.gap_ms_max} ms between rounds (seed ${s.seed}), gateway and floor in ${s.blocks} alternating blocks;` +
       ` gateway = child process${run.env.gateway_node_args.length ? ` (node ${run.env.gateway_node_args.join(' ')})` : ''}, log level ${s.log_level};` +
-      ` data dir on ${run.env.data_fs}; ${run.env.cpus} CPUs, node ${run.env.node}`,
+      ` data dir on ${run.env.data_fs}${run.env.gateway_slow_fsync_ms ? `, every fsync of the gateway ${run.env.gateway_slow_fsync_ms} ms slower` : ''}; ${run.env.cpus} CPUs, node ${run.env.node}`,
     '',
   ];
   if (!run.roundTrips) {

@@ -5,11 +5,14 @@
 // usage: node --import tsx test/bench/run.ts [--json FILE] [--devices N] [--samples N] [--rounds N]
 //          [--blocks N] [--gap-ms MAX] [--poll-ms N] [--duration-ms N] [--seed N] [--log-level L]
 //          [--data-parent DIR] [--node-arg=ARG ...] [--window-total N] [--window-repeats N] [--windowed-only] [--skip-build] [--gateway-dist DIR]
+//          [--slow-fsync-ms N]
 // --gateway-dist runs the compiled gateway from another directory under the repository (e.g. a copy
 // of dist/ built before a change, for a before/after in the same conditions); it implies --skip-build.
 // --data-parent puts the gateway's fresh data dir under DIR (default: the OS temp dir), e.g. a
 // tmpfs to see what SQLite's fsyncs cost; --node-arg passes a flag to the gateway's node (e.g.
-// --cpu-prof). Both are for profiling; the defaults are what a site runs.
+// --cpu-prof). Both are for profiling; the defaults are what a site runs. --slow-fsync-ms N makes
+// every fsync of the gateway process wait N ms more (slow-disk.ts: an SD card, a busy shared disk;
+// the floors are not slowed), for a before/after of the gateway on such a disk.
 // The windowed phase (after the round trips) keeps --devices commands in flight until --window-total
 // have run, beside an MQTT echo loop and bare Modbus writes with the same window, repeated
 // --window-repeats times in alternation; --windowed-only skips the round trips (for profiling).
@@ -30,6 +33,7 @@ import { freePort } from '../support/ports.js';
 import { BENCH_GATEWAY, BENCH_SITE, BENCH_USER, ECHO_PREFIX, buildBenchConfig, gateId, gateUnit } from './bench-config.js';
 import { waitForGatewayReady } from './gateway-ready.js';
 import { ModbusWriter } from './modbus-writer.js';
+import { slowFsyncEnv } from './slow-disk.js';
 import { NodeProcess } from './node-process.js';
 import { renderFigures } from './figures.js';
 import { measureInterleaved, waitAllLocked } from './measure.js';
@@ -69,6 +73,7 @@ const { values: args } = parseArgs({
     'windowed-only': { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
     'gateway-dist': { type: 'string', default: 'dist' },
+    'slow-fsync-ms': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -91,6 +96,7 @@ const WINDOW_TOTAL = intArg('window-total', 100, 100_000);
 const WINDOW_REPEATS = intArg('window-repeats', 1, 20);
 const WINDOWED_ONLY = args['windowed-only'] === true;
 const WINDOW_BUDGET_MS = 15_000;
+const SLOW_FSYNC_MS = intArg('slow-fsync-ms', 0, 1_000);
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -159,7 +165,8 @@ async function main(): Promise<void> {
   else progress('building dist/ (tsc) so the gateway runs as compiled JavaScript');
   if (!skipBuild) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { stdio: 'inherit' });
   progress(`starting gateway: node ${gatewayDist}/src/cli.js run --config ${configFile} (broker 127.0.0.1:${brokerPort})`);
-  const gateway = new NodeProcess([...NODE_ARGS, `${gatewayDist}/src/cli.js`, 'run', '--config', configFile], ROOT, { tsx: false });
+  if (SLOW_FSYNC_MS > 0) progress(`every fsync of the gateway waits ${SLOW_FSYNC_MS} ms more (a slow disk)`);
+  const gateway = new NodeProcess([...NODE_ARGS, `${gatewayDist}/src/cli.js`, 'run', '--config', configFile], ROOT, { tsx: false, ...(SLOW_FSYNC_MS > 0 ? { env: slowFsyncEnv(SLOW_FSYNC_MS) } : {}) });
   await gateway.start();
   undo.push({ what: 'gateway process', fn: () => gateway.stop() });
   const startedAt = Date.now();
@@ -336,7 +343,7 @@ async function main(): Promise<void> {
       window_total: WINDOW_TOTAL,
       window_repeats: WINDOW_REPEATS,
     },
-    env: { node: process.version, cpus: cpus().length, gateway_dist: gatewayDist, data_fs: `${filesystemOf(DATA_PARENT)} (${DATA_PARENT})`, gateway_node_args: NODE_ARGS },
+    env: { node: process.version, cpus: cpus().length, gateway_dist: gatewayDist, data_fs: `${filesystemOf(DATA_PARENT)} (${DATA_PARENT})`, gateway_node_args: NODE_ARGS, gateway_slow_fsync_ms: SLOW_FSYNC_MS },
     roundTrips: roundTrips && { gateway1: roundTrips.c1.gateway, floor1: roundTrips.c1.floor, gatewayN: roundTrips.cN.gateway, floorN: roundTrips.cN.floor },
     windowed,
     backgroundCpuPerS,
