@@ -23,10 +23,14 @@ export interface GatewayStore {
 
 export function openGatewayStore(dataDir: string): GatewayStore {
   const db = openDatabase(dataDir);
-  let wal: WalSync;
+  let wal: WalSync | undefined;
+  let session: number;
   try {
     wal = WalSync.open(db);
+    // Written at the connection's own level (FULL): a session number is never handed out twice.
+    session = nextSession(db);
   } catch (err) {
+    wal?.close();
     db.close();
     throw err;
   }
@@ -38,8 +42,7 @@ export function openGatewayStore(dataDir: string): GatewayStore {
     journal: new SqliteJournal(db),
     commits,
     syncs,
-    // Written at the connection's own level (FULL): a session number is never handed out twice.
-    session: nextSession(db),
+    session,
     async close() {
       await commits.drain();
       await syncs.idle();
