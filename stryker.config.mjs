@@ -50,7 +50,7 @@ const groups = {
   },
   cameras: {
     mutate: ['src/devices/kinds/camera.ts', 'src/devices/capabilities/{camera-events,camera-events-config,snapshots,device-facts}.ts'],
-    tests: ['test/devices/camera.test.ts', 'test/devices/kinds/index.test.ts', 'test/devices/capabilities/camera-events*.test.ts'],
+    tests: ['test/devices/camera.test.ts', 'test/devices/kinds/index.test.ts', 'test/devices/capabilities/{camera-events*,device-facts,snapshots}.test.ts', 'test/config/onvif.test.ts'],
   },
 };
 

@@ -78,6 +78,13 @@ describe('camera device', () => {
     assert.equal(s.moving, false);
     assert.deepEqual(recorded.availability, ['online']);
     assert.ok(!JSON.stringify(recorded.states).includes('secret'));
+    // What the camera is first, its events next, then what changes (kind's stateOrder), updated_at last; each field documented.
+    assert.deepEqual(Object.keys(s), [
+      ...['manufacturer', 'model', 'firmware', 'serial_number', 'hardware_id', 'profile', 'ptz', 'stream_uri', 'snapshot_uri'],
+      ...['motion', 'tamper', 'inputs', 'events'],
+      ...['clock_offset_ms', 'moving', 'moving_until', 'preset', 'last_snapshot_at', 'updated_at'],
+    ]);
+    for (const key of Object.keys(s)) assert.equal(typeof cameraKind.state[key], 'string', `${key} is documented`);
   });
 
   it('snapshot: the JPEG goes to the sink, the state keeps the time', TIMEOUT, async (t) => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
 import { CAMERA_EVENTS_DEFAULTS, parseCameraEvents } from '../../../src/devices/capabilities/camera-events-config.js';
 import type { ConfigIssue } from '../../../src/driver-api.js';
+import { messageClass } from '../../../src/uplink/message-class.js';
 import { demo, expectIssue, issuesOf } from '../../config/support.js';
 
 function withEvents(events: unknown, extra: Record<string, unknown> = {}): Record<string, any> {
@@ -52,6 +53,8 @@ test('a topic is a whole expression: nothing before the prefix, nothing after th
   for (const bad of [' tns1:RuleEngine', 'x tns1:RuleEngine', 'tns1:RuleEngine/', 'tns1:RuleEngine/Motion extra', 'tns1:RuleEngine//Motion']) {
     expectIssue(issuesOf(withEvents({ topics: [bad] })), 'devices[lobby-cam].events.topics[0]', /ONVIF topic/);
   }
+  // A list whose text reads as a topic (a YAML slip: `- [tns1:RuleEngine]`) is still no string.
+  expectIssue(issuesOf(withEvents({ topics: [['tns1:RuleEngine']] })), 'devices[lobby-cam].events.topics[0]', /ONVIF topic.*got \["tns1:RuleEngine"\]/);
 });
 
 test('a gate cannot have an events block (only kinds that declare it)', () => {
@@ -81,6 +84,19 @@ test("links trigger on camera events, and may command the camera itself (its eve
     { on: { device: 'main-gate', event: 'unlocked' }, run: [{ device: 'lobby-cam', command: 'snapshot' }] },
   ];
   expectIssue(issuesOf(doc), 'links[0]', /form a loop/);
+});
+
+test("every event of the camera's own is external (a link on it may command the camera); tamper and its end are security events", () => {
+  const own = ['motion', 'motion_end', 'tamper', 'tamper_end', 'input_active', 'input_inactive', 'onvif_event'];
+  const doc = withEvents({ enabled: true });
+  doc.links = own.map((event) => ({ name: `${event}-snap`, on: { device: 'lobby-cam', event }, run: [{ device: 'lobby-cam', command: 'snapshot' }] }));
+  const result = loadConfig({ document: doc, env: {} });
+  assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.issues));
+  // A snapshot is caused by a command: links on it may command other devices only.
+  doc.links = [{ on: { device: 'lobby-cam', event: 'snapshot' }, run: [{ device: 'main-gate', command: 'unlock' }] }];
+  assert.ok(loadConfig({ document: doc, env: {} }).ok);
+  const eventClass = (type: string) => messageClass('hq', 'site/hq/camera/lobby-cam/event', Buffer.from(JSON.stringify({ event: type })), false);
+  assert.deepEqual(own.map(eventClass), ['telemetry', 'telemetry', 'security', 'security', 'telemetry', 'telemetry', 'telemetry']);
 });
 
 function parsed(raw: unknown) {
