@@ -181,9 +181,19 @@ export class CommandPipeline {
         clearTimeout(timer);
         const result = this.buildResult(a.input, a.id, a.receivedAt, outcome, startedAt);
         // Queued before anything else can ask for this id, so a later duplicate finds the result.
-        this.record(() => this.deps.ledger.complete(ledgerScope(a.input.kind, a.input.device), a.id, result));
-        this.publishAndJournal(a.input, result);
-        resolve(result);
+        // The result goes out once its completion and journal row are on disk: a kill or a power cut
+        // after a client saw it cannot turn it into a second, "interrupted" result at the next start.
+        // Two writes of the same group commit, each in its own savepoint: a journal row refused
+        // does not take the ledger's completion with it.
+        const entry = this.journalEntry(a.input, result);
+        const completed = this.commit(() => this.deps.ledger.complete(ledgerScope(a.input.kind, a.input.device), a.id, result));
+        const journaled = this.commit(() => this.deps.journal.append(entry));
+        void Promise.allSettled([completed, journaled]).then(([completion, row]) => {
+          if (completion.status === 'rejected') this.deps.log.warn({ err: String(completion.reason), id: a.id }, 'could not record a command result');
+          if (row.status === 'rejected') this.deps.log.warn({ err: String(row.reason) }, 'could not write to the command journal');
+          this.publishAndLog(a.input, result);
+          resolve(result);
+        });
       };
       const fail = (err: unknown) => finish(toRejection(err));
 
@@ -296,9 +306,13 @@ export class CommandPipeline {
 
   /** `duplicate`: the result answers a repeated id that arrived at `receivedAt`. */
   private publishAndJournal(input: CommandInput, result: CommandResult, duplicate?: { receivedAt: number }): void {
-    this.deps.publishResult(result);
     const entry = this.journalEntry(input, result, duplicate);
+    this.publishAndLog(input, result, duplicate);
     this.record(() => this.deps.journal.append(entry));
+  }
+
+  private publishAndLog(input: CommandInput, result: CommandResult, duplicate?: { receivedAt: number }): void {
+    this.deps.publishResult(result);
     const log = { id: result.id, device: input.device, command: input.command, source: input.source, code: result.code, ms: result.timing.total_ms };
     if (result.status === 'ok' && !duplicate) this.deps.log.info(log, 'command done');
     else this.deps.log.warn({ ...log, duplicate: Boolean(duplicate), message: result.message }, duplicate ? 'duplicate command answered' : 'command rejected');

@@ -515,6 +515,37 @@ describe('command pipeline: messages, timing, journal and stop', () => {
     assert.ok(lines.some((l) => l.level === 'warn' && l.msg === 'could not record a command id' && l.obj.id === 'unrecorded'));
   });
 
+  it('the result is published only once its completion and journal row are committed', async () => {
+    const gate = new ScriptedGate('g1');
+    const ledger = new MemoryLedger();
+    const journal = new MemoryJournal();
+    const published: CommandResult[] = [];
+    // The claim commits at once; later writes wait until the test lets them through.
+    const held: (() => void)[] = [];
+    let claims = 0;
+    const commit = <T>(write: () => T): Promise<T> =>
+      claims++ === 0 ? Promise.resolve(write()) : new Promise<T>((resolve) => held.push(() => resolve(write())));
+    const pipeline = new CommandPipeline({
+      findDevice: () => gate,
+      describeDevice: () => undefined,
+      ledger,
+      journal,
+      commit,
+      publishResult: (r) => published.push(r),
+      policy: { maxAgeMs: 30_000, clockSkewMs: 2000, queueLimit: 16 },
+      log: silent,
+    });
+    const submitted = pipeline.submit(cmd({ id: 'held' }));
+    await until('the completion and the journal row handed to the commit', () => held.length === 2);
+    assert.equal(gate.calls.length, 1, 'the gate was commanded');
+    await settle();
+    assert.equal(published.length, 0, 'nothing published while the completion is not on disk');
+    held.forEach((release) => release());
+    assert.equal((await submitted).status, 'ok');
+    assert.deepEqual(published.map((r) => r.id), ['held']);
+    assert.equal(ledger.get('gate/g1', 'held')?.result?.status, 'ok');
+  });
+
   it('a journal write that fails is logged, and the result is still published', async () => {
     const db = openMemoryDatabase();
     const journal = new SqliteJournal(db);

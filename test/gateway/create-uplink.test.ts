@@ -13,7 +13,7 @@ import { uplinkSection } from '../uplink/uplink-harness.js';
 async function wiredUplink(synchronous: 'FULL' | 'NORMAL') {
   // Neither port is ever connected to: the uplink is built, not started, and no device runs.
   const document = await configDocument(1502, '/nonexistent/unused');
-  document.uplink = uplinkSection('mqtt://127.0.0.1:1883', { synchronous });
+  document.uplink = uplinkSection('mqtt://127.0.0.1', { synchronous });
   const releases: (() => void)[] = [];
   const syncs = new PooledSync(() => new Promise<void>((resolve) => releases.push(resolve)));
   const db = openMemoryDatabase();

@@ -101,7 +101,7 @@ test('kill -9 while commands stream: every result a client got is in the ledger 
   const first = spawnService(t, site.file);
   const client = await connectClient({ port: await first.brokerPort(), ...USERS.guard });
   t.after(() => client.endAsync(true));
-  const results = await subscribeCollect(client, `site/${SITE}/gate/+/result`);
+  const results = await subscribeCollect(client, topics.result(SITE, GATE_A.kind, '+'));
   // Two lanes, one per gate: each sends its next unlock as soon as its result is in.
   const sent: string[] = [];
   let killed = false;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
 import { CAMERA_EVENTS_DEFAULTS, parseCameraEvents } from '../../../src/devices/capabilities/camera-events-config.js';
 import type { ConfigIssue } from '../../../src/driver-api.js';
+import { topics } from '../../../src/topics.js';
 import { messageClass } from '../../../src/uplink/message-class.js';
 import { demo, expectIssue, issuesOf } from '../../config/support.js';
 
@@ -95,7 +96,7 @@ test("every event of the camera's own is external (a link on it may command the 
   // A snapshot is caused by a command: links on it may command other devices only.
   doc.links = [{ on: { device: 'lobby-cam', event: 'snapshot' }, run: [{ device: 'main-gate', command: 'unlock' }] }];
   assert.ok(loadConfig({ document: doc, env: {} }).ok);
-  const eventClass = (type: string) => messageClass('hq', 'site/hq/camera/lobby-cam/event', Buffer.from(JSON.stringify({ event: type })), false);
+  const eventClass = (type: string) => messageClass('hq', topics.event('hq', 'camera', 'lobby-cam'), Buffer.from(JSON.stringify({ event: type })), false);
   assert.deepEqual(own.map(eventClass), ['telemetry', 'telemetry', 'security', 'security', 'telemetry', 'telemetry', 'telemetry']);
 });
 
