@@ -98,13 +98,15 @@ test('from the cloud under MQTT 5: a journal result fits the broker\'s maximum p
   const gw = await gatewayUp(t, small, { protocol: '5', allow_commands: ['gateway/journal', 'gate/lock'] });
   await until('the broker limits known', () => gw.gateway['uplink']!.stateFields().uplink.broker_limits?.maximum_packet_size === CLOUD_MAX_PACKET, WAIT_MS);
 
-  // Journal rows enough for several packets of the cloud's size.
+  // Journal rows enough for several packets of the cloud's size, one lock at a time: a burst would
+  // fill the gate's queue, and a lock answered `busy` at once is journaled before those still queued.
   let last = '';
   for (let i = 0; i < 60; i++) {
     last = `fill-${i}-${'y'.repeat(100)}`.slice(0, 64);
     await ops.client.publishAsync(topics.command(SITE, GATE_A.kind, GATE_A.id, 'lock'), JSON.stringify({ id: last }), { qos: 1 });
+    const id = last;
+    await ops.waitFor(`the result of ${id}`, () => resultsWithId(ops, id).length > 0, WAIT_MS);
   }
-  await ops.waitFor('the last lock', () => resultsWithId(ops, last).length > 0, WAIT_MS);
 
   const result = await until('the journal with the last lock', async () => {
     const id = uniqueId('journal');
