@@ -155,8 +155,10 @@ export class SimulatedEventService {
     const p = this.pullPoints.get(id);
     if (p === undefined) throw new EventFault('Sender', ['ter:InvalidArgVal', 'ter:ResourceUnknown'], `no subscription ${id} (unsubscribed, expired, or the camera restarted)`);
     if (operation === 'Renew') {
-      p.terminatesAt = terminationOf(childText(request, EVENT_NS.wsnt, 'TerminationTime'), this.now(), 60_000);
-      return renewResponse(new Date(this.now()), new Date(p.terminatesAt));
+      // One reading of the clock: the answer's CurrentTime is the time the termination counts from.
+      const now = this.now();
+      p.terminatesAt = terminationOf(childText(request, EVENT_NS.wsnt, 'TerminationTime'), now, 60_000);
+      return renewResponse(new Date(now), new Date(p.terminatesAt));
     }
     if (operation === 'Unsubscribe') {
       p.waiter?.wake();
